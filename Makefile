@@ -1,0 +1,37 @@
+# innbyggerpost: `make run` and `make test` do all the set-up on a fresh machine.
+# Spyne 2.14 imports on Python 3.11 only, so the virtual environment is built with a 3.11 interpreter.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON311 := $(shell command -v python3.11 2>/dev/null || (python3 -c 'import sys; exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3))
+
+.PHONY: run test lint bench venv clean wsdl
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@if [ -z "$(PYTHON311)" ]; then echo "innbyggerpost needs Python 3.11 (spyne 2.14 does not import on 3.12+): install python3.11 and retry" >&2; exit 1; fi
+	$(PYTHON311) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(VENV)/bin/innbyggerpost run-all
+
+lint: venv
+	$(VENV)/bin/ruff check service clients simulators tests
+	$(VENV)/bin/ruff format --check service clients simulators tests
+	$(VENV)/bin/mypy service clients
+
+test: venv lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) tests/bench/run_bench.py
+
+wsdl: venv
+	$(PY) -m service.entrypoints.soap.wsdlgen
+
+clean:
+	rm -rf $(VENV) var

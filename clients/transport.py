@@ -1,0 +1,55 @@
+"""Shared HTTP plumbing for every outbound SOAP call: timeouts, bounded retries with backoff.
+
+zeep has no retries of its own. Retries here are at the call level (``call_with_retries``), so a
+retry resends the whole SOAP request; callers only retry operations that are idempotent on the
+other side (KRR look-ups; vendor sends carry a message id the vendor de-duplicates on).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import requests
+from zeep.transports import Transport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def make_transport(connect_timeout: float, read_timeout: float) -> Transport:
+    session = requests.Session()
+    session.headers["User-Agent"] = "innbyggerpost"
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return Transport(session=session, timeout=connect_timeout, operation_timeout=(connect_timeout, read_timeout))
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    attempts: int,
+    backoff: float,
+    retry_on: tuple[type[BaseException], ...],
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call ``fn``; on one of ``retry_on`` wait ``backoff * 2**n`` (with jitter) and try again.
+
+    After ``attempts`` tries the last exception propagates.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except retry_on as exc:
+            if attempt >= attempts:
+                log.warning("%s failed after %d attempts: %s", what, attempt, exc)
+                raise
+            delay = backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+            log.info("%s failed (attempt %d/%d): %s; retrying in %.2fs", what, attempt, attempts, exc, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")

@@ -1,0 +1,125 @@
+"""Interfaces the domain owns for the outside world (KRR, postbox vendors).
+
+The adapters in ``clients/`` implement them with zeep; tests and the worker depend only on these.
+Names follow the contracts: KRR's ``Person`` fields (oppslagstjeneste 16-02) and SDP's
+``digitalPost`` / ``kvittering`` / ``feil`` (sdp schema_v10).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class RegistryUnavailable(Exception):
+    """KRR could not be reached or answered with a fault/garbage after the bounded retries."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """One KRR ``Person`` as returned by ``HentPersoner``."""
+
+    personidentifikator: str
+    status: str | None = None  # AKTIV | SLETTET | IKKE_REGISTRERT
+    reservasjon: str | None = None  # JA | NEI
+    varslingsstatus: str | None = None  # KAN_VARSLES | KAN_IKKE_VARSLES
+    epostadresse: str | None = None
+    mobiltelefonnummer: str | None = None
+    postkasseadresse: str | None = None
+    postkasseleverandoer_adresse: str | None = None  # vendor organisation number
+
+    @property
+    def reserved(self) -> bool:
+        return self.status == "AKTIV" and self.reservasjon == "JA"
+
+    @property
+    def has_postbox(self) -> bool:
+        return (
+            self.status == "AKTIV"
+            and self.reservasjon == "NEI"
+            and bool(self.postkasseadresse)
+            and bool(self.postkasseleverandoer_adresse)
+        )
+
+
+class ContactRegistry(Protocol):
+    """KRR. ``hent_personer`` returns one Person per requested id (batched by the adapter)."""
+
+    def hent_personer(self, personidentifikatorer: Sequence[str]) -> dict[str, Person]: ...
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    name: str
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Notification:
+    """SDP ``varsler``: e-mail or SMS notification sent by the postbox vendor."""
+
+    kind: str  # "epost" | "sms"
+    text: str
+    days_delayed: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class DigitalPostMessage:
+    """What we send to a postbox vendor: SBD + ``digitalPost`` + document package."""
+
+    message_id: str  # SBDH InstanceIdentifier; the same on every retry (vendor de-duplicates)
+    conversation_id: str
+    sender_orgnr: str  # avsender organisasjon (SBDH sender 0192:<orgnr>)
+    personidentifikator: str
+    postkasseadresse: str
+    vendor_orgnr: str  # postkasseleverandoerAdresse; routes to a configured endpoint
+    title: str  # ikkeSensitivTittel
+    primary: Document
+    attachments: tuple[Document, ...] = ()
+    virkningstidspunkt: datetime | None = None
+    sikkerhetsnivaa: int = 4
+    language: str = "NO"
+    notifications: tuple[Notification, ...] = field(default_factory=tuple)
+
+
+class SendStatus(enum.Enum):
+    ACCEPTED = "accepted"  # vendor took the message (also for a duplicate message id)
+    REJECTED = "rejected"  # feil KLIENT: permanent, do not retry
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    detail: str = ""
+
+
+class VendorUnavailable(Exception):
+    """Transport failure, timeout or feil SERVER after the adapter's own bounded retries: retry later."""
+
+
+@dataclass(frozen=True)
+class VendorReceipt:
+    """A queued ``kvittering`` or ``feil`` for one of our messages."""
+
+    receipt_id: str  # the vendor's id for acknowledging it
+    message_id: str  # our InstanceIdentifier
+    conversation_id: str
+    kind: str  # levering | aapning | varslingfeilet | mottak | returpost | feil
+    timestamp: datetime
+    feiltype: str | None = None  # KLIENT | SERVER for kind == "feil"
+    detail: str = ""
+
+
+class PostboxVendor(Protocol):
+    """A digital postbox vendor (Digipost, e-Boks), addressed by its organisation number."""
+
+    def send(self, message: DigitalPostMessage) -> SendResult: ...
+
+    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]: ...
+
+    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None: ...

@@ -1,0 +1,69 @@
+"""The simulators' seed: synthetic persons (KRR data) and their postbox vendor's behaviour.
+
+Format (JSON; ``simulators/seed.json`` is the default, ``INNBYGGERPOST_SIM_SEED`` replaces it)::
+
+    {"vendors": {"984661185": {"name": "Digipost"}, ...},
+     "persons": [{"id": "01018010018", "status": "AKTIV", "reservasjon": "NEI",
+                  "epost": "...", "mobil": "...", "postkasseadresse": "...", "vendor": "984661185",
+                  "behaviour": {"on_send": "deliver", "failures": 0, "delay_seconds": 0, "open": false}}],
+     "default_person": {"status": "IKKE_REGISTRERT"}}
+
+``behaviour.on_send``: ``deliver`` (accept, then queue a ``levering`` receipt), ``reject`` (answer
+``feil`` KLIENT), ``fail_then_deliver`` (answer ``feil`` SERVER ``failures`` times, then deliver).
+``delay_seconds`` slows every answer about this person; ``open`` queues an ``aapning`` after delivery.
+Ids not listed get ``default_person``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SEED = Path(__file__).with_name("seed.json")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    on_send: str = "deliver"
+    failures: int = 0
+    delay_seconds: float = 0.0
+    open: bool = False
+
+
+@dataclass(frozen=True)
+class SeedPerson:
+    id: str
+    status: str = "IKKE_REGISTRERT"
+    reservasjon: str | None = None
+    epost: str | None = None
+    mobil: str | None = None
+    postkasseadresse: str | None = None
+    vendor: str | None = None
+    behaviour: Behaviour = field(default_factory=Behaviour)
+
+
+@dataclass(frozen=True)
+class Seed:
+    persons: dict[str, SeedPerson]
+    vendors: dict[str, str]  # orgnr -> name
+    default_person: dict[str, str]
+
+    def person(self, pid: str) -> SeedPerson:
+        found = self.persons.get(pid)
+        if found is not None:
+            return found
+        return SeedPerson(id=pid, **self.default_person)  # type: ignore[arg-type]
+
+
+def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:
+    path = path or os.environ.get("INNBYGGERPOST_SIM_SEED") or DEFAULT_SEED
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    persons = {}
+    for p in raw.get("persons", []):
+        behaviour = Behaviour(**p.get("behaviour", {}))
+        fields = {k: v for k, v in p.items() if k != "behaviour"}
+        persons[p["id"]] = SeedPerson(behaviour=behaviour, **fields)
+    vendors = {orgnr: v.get("name", orgnr) for orgnr, v in raw.get("vendors", {}).items()}
+    return Seed(persons=persons, vendors=vendors, default_person=raw.get("default_person", {"status": "IKKE_REGISTRERT"}))
