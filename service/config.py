@@ -37,10 +37,18 @@ SIM_DEFAULT = "http://127.0.0.1:8090"
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = field(default_factory=lambda: _env("INNBYGGERPOST_DATABASE_URL", "sqlite:///var/innbyggerpost.db"))
+    database_url: str = field(
+        default_factory=lambda: _env("INNBYGGERPOST_DATABASE_URL", "sqlite:///var/innbyggerpost.db")
+    )
     public_url: str = field(default_factory=lambda: _env("INNBYGGERPOST_PUBLIC_URL", "http://127.0.0.1:8080"))
-    max_request_bytes: int = field(default_factory=lambda: _int("INNBYGGERPOST_MAX_REQUEST_BYTES", 30 * 1024 * 1024))
+    max_request_bytes: int = field(
+        default_factory=lambda: _int("INNBYGGERPOST_MAX_REQUEST_BYTES", 30 * 1024 * 1024)
+    )
     status_result_limit: int = field(default_factory=lambda: _int("INNBYGGERPOST_STATUS_RESULT_LIMIT", 1000))
+    # Fernet key file protecting the stored PasswordDigest secrets (created when absent).
+    secret_key_file: str = field(
+        default_factory=lambda: _env("INNBYGGERPOST_SECRET_KEY_FILE", "var/secret.key")
+    )
     wsse_max_age_seconds: int = field(default_factory=lambda: _int("INNBYGGERPOST_WSSE_MAX_AGE_SECONDS", 300))
     # KRR (oppslagstjeneste 16-02)
     krr_url: str = field(default_factory=lambda: _env("INNBYGGERPOST_KRR_URL", SIM_DEFAULT + "/krr"))
@@ -66,13 +74,19 @@ class Settings:
     call_backoff: float = field(default_factory=lambda: _float("INNBYGGERPOST_CALL_BACKOFF", 0.2))
     # Delivery worker
     worker_concurrency: int = field(default_factory=lambda: _int("INNBYGGERPOST_WORKER_CONCURRENCY", 4))
-    worker_poll_seconds: float = field(default_factory=lambda: _float("INNBYGGERPOST_WORKER_POLL_SECONDS", 0.5))
+    worker_poll_seconds: float = field(
+        default_factory=lambda: _float("INNBYGGERPOST_WORKER_POLL_SECONDS", 0.5)
+    )
     delivery_max_attempts: int = field(default_factory=lambda: _int("INNBYGGERPOST_DELIVERY_MAX_ATTEMPTS", 6))
-    delivery_backoff_seconds: float = field(default_factory=lambda: _float("INNBYGGERPOST_DELIVERY_BACKOFF_SECONDS", 2.0))
+    delivery_backoff_seconds: float = field(
+        default_factory=lambda: _float("INNBYGGERPOST_DELIVERY_BACKOFF_SECONDS", 2.0)
+    )
     delivery_backoff_max_seconds: float = field(
         default_factory=lambda: _float("INNBYGGERPOST_DELIVERY_BACKOFF_MAX_SECONDS", 600.0)
     )
-    claim_lease_seconds: float = field(default_factory=lambda: _float("INNBYGGERPOST_CLAIM_LEASE_SECONDS", 60.0))
+    claim_lease_seconds: float = field(
+        default_factory=lambda: _float("INNBYGGERPOST_CLAIM_LEASE_SECONDS", 60.0)
+    )
     receipt_deadline_seconds: float = field(
         default_factory=lambda: _float("INNBYGGERPOST_RECEIPT_DEADLINE_SECONDS", 86400.0)
     )

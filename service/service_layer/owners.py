@@ -1,0 +1,191 @@
+"""Service owners, their system users and services; authentication of system users."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
+
+from ..adapters import orm
+from .unit_of_work import UnitOfWork
+
+# OWASP's minimum argon2id parameters (19 MiB, 2 passes): memory-hard, ~10-20 ms a check.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated system user acting for its service owner."""
+
+    owner_id: int
+    system_user_code: str
+    organisation_number: str
+    username: str
+
+
+class OwnerError(Exception):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+class SecretBox:
+    """Encrypts the PasswordDigest secrets at rest with a Fernet key kept in a file."""
+
+    def __init__(self, key_file: str) -> None:
+        self._path = Path(key_file)
+
+    def _fernet(self, create: bool) -> Fernet | None:
+        if not self._path.exists():
+            if not create:
+                return None
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Fernet.generate_key())
+        return Fernet(self._path.read_bytes().strip())
+
+    def seal(self, secret: str) -> str:
+        f = self._fernet(create=True)
+        assert f is not None
+        return f.encrypt(secret.encode()).decode()
+
+    def open(self, sealed: str) -> str | None:
+        f = self._fernet(create=False)
+        if f is None:
+            return None
+        try:
+            return f.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            return None
+
+
+def add_owner(
+    uow: UnitOfWork,
+    *,
+    system_user_code: str,
+    name: str,
+    organisation_number: str,
+    username: str,
+    password: str,
+    services: list[tuple[str, int]],
+    secret_box: SecretBox | None = None,
+    replace: bool = False,
+) -> bool:
+    """Create (or with ``replace`` update) a service owner with one system user. Returns True if created."""
+    now = datetime.now(UTC)
+    with uow:
+        s = uow.session
+        owner = s.scalar(
+            select(orm.ServiceOwner).where(orm.ServiceOwner.system_user_code == system_user_code)
+        )
+        if owner is not None and not replace:
+            return False
+        if owner is None:
+            owner = orm.ServiceOwner(
+                system_user_code=system_user_code,
+                name=name,
+                organisation_number=organisation_number,
+                created_at=now,
+            )
+            s.add(owner)
+            s.flush()
+        owner.name, owner.organisation_number = name, organisation_number
+        user = s.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
+        if user is not None and user.owner_id != owner.id:
+            raise OwnerError(f"system user {username} belongs to another service owner")
+        if user is None:
+            user = orm.SystemUser(owner_id=owner.id, username=username, password_hash="")
+            s.add(user)
+        user.password_hash = hash_password(password)
+        user.digest_secret = secret_box.seal(password) if secret_box else None
+        for code, edition in services:
+            existing = s.scalar(
+                select(orm.OwnerService).where(
+                    orm.OwnerService.service_code == code, orm.OwnerService.service_edition == edition
+                )
+            )
+            if existing is None:
+                s.add(orm.OwnerService(owner_id=owner.id, service_code=code, service_edition=edition))
+            elif existing.owner_id != owner.id:
+                raise OwnerError(f"service {code}/{edition} belongs to another service owner")
+        uow.commit()
+        return True
+
+
+class Authenticator:
+    """Checks system-user passwords; successful checks are remembered briefly (argon2 is slow on purpose)."""
+
+    CACHE_SECONDS = 300.0
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], secret_box: SecretBox | None = None) -> None:
+        self._uow_factory = uow_factory
+        self._secret_box = secret_box
+        self._key = secrets.token_bytes(32)
+        self._ok: dict[tuple[str, bytes], tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, username: str) -> tuple[orm.SystemUser, Principal] | None:
+        with self._uow_factory() as uow:
+            user = uow.session.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
+            if user is None:
+                return None
+            owner = user.owner
+            return user, Principal(owner.id, owner.system_user_code, owner.organisation_number, user.username)
+
+    def check_password(self, username: str, password: str) -> Principal | None:
+        tag = hmac.new(self._key, password.encode(), hashlib.sha256).digest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._ok.get((username, tag))
+            if hit and hit[0] > now:
+                return hit[1]
+        loaded = self._load(username)
+        if loaded is None:
+            _hasher.hash(password)  # same cost for unknown users
+            return None
+        user, principal = loaded
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        with self._lock:
+            if len(self._ok) > 10000:
+                self._ok.clear()
+            self._ok[(username, tag)] = (now + self.CACHE_SECONDS, principal)
+        return principal
+
+    def digest_secret(self, username: str) -> tuple[str, Principal] | None:
+        """The cleartext password for PasswordDigest, if this user may use it."""
+        loaded = self._load(username)
+        if loaded is None or self._secret_box is None or not loaded[0].digest_secret:
+            return None
+        secret = self._secret_box.open(loaded[0].digest_secret)
+        return (secret, loaded[1]) if secret is not None else None
+
+    def principal(self, username: str) -> Principal | None:
+        loaded = self._load(username)
+        return loaded[1] if loaded else None
+
+
+def owns_service(uow: UnitOfWork, owner_id: int, service_code: str, service_edition: int) -> bool:
+    row = uow.session.scalar(
+        select(orm.OwnerService).where(
+            orm.OwnerService.service_code == service_code, orm.OwnerService.service_edition == service_edition
+        )
+    )
+    return row is not None and row.owner_id == owner_id
