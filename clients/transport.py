@@ -26,7 +26,9 @@ def make_transport(connect_timeout: float, read_timeout: float) -> Transport:
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    return Transport(session=session, timeout=connect_timeout, operation_timeout=(connect_timeout, read_timeout))
+    return Transport(
+        session=session, timeout=connect_timeout, operation_timeout=(connect_timeout, read_timeout)
+    )
 
 
 def call_with_retries(
