@@ -139,13 +139,15 @@ class Authenticator:
         self._ok: dict[tuple[str, bytes], tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
-    def _load(self, username: str) -> tuple[orm.SystemUser, Principal] | None:
+    def _load(self, username: str) -> tuple[str, str | None, Principal] | None:
+        """(password hash, sealed digest secret, principal) of a system user."""
         with self._uow_factory() as uow:
             user = uow.session.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
             if user is None:
                 return None
             owner = user.owner
-            return user, Principal(owner.id, owner.system_user_code, owner.organisation_number, user.username)
+            principal = Principal(owner.id, owner.system_user_code, owner.organisation_number, user.username)
+            return user.password_hash, user.digest_secret, principal
 
     def check_password(self, username: str, password: str) -> Principal | None:
         tag = hmac.new(self._key, password.encode(), hashlib.sha256).digest()
@@ -158,9 +160,9 @@ class Authenticator:
         if loaded is None:
             _hasher.hash(password)  # same cost for unknown users
             return None
-        user, principal = loaded
+        password_hash, _sealed, principal = loaded
         try:
-            _hasher.verify(user.password_hash, password)
+            _hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return None
         with self._lock:
@@ -172,14 +174,14 @@ class Authenticator:
     def digest_secret(self, username: str) -> tuple[str, Principal] | None:
         """The cleartext password for PasswordDigest, if this user may use it."""
         loaded = self._load(username)
-        if loaded is None or self._secret_box is None or not loaded[0].digest_secret:
+        if loaded is None or self._secret_box is None or not loaded[1]:
             return None
-        secret = self._secret_box.open(loaded[0].digest_secret)
-        return (secret, loaded[1]) if secret is not None else None
+        secret = self._secret_box.open(loaded[1])
+        return (secret, loaded[2]) if secret is not None else None
 
     def principal(self, username: str) -> Principal | None:
         loaded = self._load(username)
-        return loaded[1] if loaded else None
+        return loaded[2] if loaded else None
 
 
 def owns_service(uow: UnitOfWork, owner_id: int, service_code: str, service_edition: int) -> bool:

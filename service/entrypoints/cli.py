@@ -1,0 +1,239 @@
+"""Command line: ``innbyggerpost <command>`` (see ``innbyggerpost --help`` and README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..config import Settings, load
+
+DEMO_OWNERS = (
+    # SystemUserCode, name, organisation number, systemUserName, systemPassword, services
+    ("DEMO", "Demo service owner", "910646192", "10001", "demo-password", [("4503", 1)]),
+    ("OTHER", "Other demo service owner", "910646192", "10002", "other-password", [("4504", 1)]),
+)
+
+
+def _uow_factory(settings: Settings):  # type: ignore[no-untyped-def]
+    from ..adapters.db import make_engine, make_session_factory
+    from ..service_layer.unit_of_work import UnitOfWork
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    return lambda: UnitOfWork(factory)
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from ..adapters.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database migrated: {_redact(settings.database_url)}")
+    return 0
+
+
+def cmd_owner_add(settings: Settings, args: argparse.Namespace) -> int:
+    from ..service_layer.owners import SecretBox, add_owner
+
+    password = args.password or os.environ.get("INNBYGGERPOST_OWNER_PASSWORD")
+    if not password:
+        print("give --password or INNBYGGERPOST_OWNER_PASSWORD", file=sys.stderr)
+        return 2
+    services = []
+    for item in args.service:
+        code, _, edition = item.partition(":")
+        services.append((code, int(edition or "1")))
+    created = add_owner(
+        _uow_factory(settings)(),
+        system_user_code=args.code,
+        name=args.name or args.code,
+        organisation_number=args.orgnr,
+        username=args.user,
+        password=password,
+        services=services,
+        secret_box=SecretBox(settings.secret_key_file) if args.digest else None,
+        replace=args.replace,
+    )
+    print(("created" if created else "exists (use --replace to update)") + f": service owner {args.code}")
+    return 0
+
+
+def ensure_demo_owners(settings: Settings) -> None:
+    from ..service_layer.owners import SecretBox, add_owner
+
+    uow = _uow_factory(settings)
+    for code, name, orgnr, user, password, services in DEMO_OWNERS:
+        if add_owner(
+            uow(),
+            system_user_code=code,
+            name=name,
+            organisation_number=orgnr,
+            username=user,
+            password=password,
+            services=services,
+            secret_box=SecretBox(settings.secret_key_file),
+        ):
+            print(f"demo service owner {code} created (system user {user})")
+
+
+def cmd_demo_owners(settings: Settings, _args: argparse.Namespace) -> int:
+    ensure_demo_owners(settings)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    conf = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(conf), "service.entrypoints.soap.app:make_app()"]
+    if args.bind:
+        argv += ["--bind", args.bind]
+    if args.workers:
+        argv += ["--workers", str(args.workers)]
+    os.execv(sys.executable, argv)
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from .worker import main
+
+    main(settings)
+    return 0
+
+
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from simulators.app import serve
+
+    serve(args.host, args.port, seed_path=args.seed, require_signature=args.require_signature)
+    return 0
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from .status_report import print_status
+
+    return print_status(_uow_factory(settings), args.reference, args.code)
+
+
+def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, create the demo owners, then run simulators, service and worker until Ctrl-C."""
+    cmd_migrate(settings, args)
+    ensure_demo_owners(settings)
+    exe = [sys.executable, "-m", "service.entrypoints.cli"]
+    procs = [
+        subprocess.Popen(exe + ["simulate", "--port", "8090"]),
+        subprocess.Popen(exe + ["serve", "--bind", "127.0.0.1:8080"]),
+        subprocess.Popen(exe + ["worker"]),
+    ]
+    print(
+        "innbyggerpost: service http://127.0.0.1:8080/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
+        "  (simulators on :8090, delivery worker running; Ctrl-C stops all)",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping and all(p.poll() is None for p in procs):
+            time.sleep(0.3)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0 if stopping else 1
+
+
+def cmd_example(settings: Settings, args: argparse.Namespace) -> int:
+    from .example_client import main as example_main
+
+    return example_main(args)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="innbyggerpost", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create/upgrade the database schema (Alembic)").set_defaults(
+        fn=cmd_migrate
+    )
+    owner = sub.add_parser("owner", help="service owners").add_subparsers(dest="owner_command", required=True)
+    add = owner.add_parser("add", help="create a service owner with one system user")
+    add.add_argument("--code", required=True, help="SystemUserCode, e.g. DEMO")
+    add.add_argument("--name")
+    add.add_argument("--orgnr", required=True, help="the owner's organisation number (SDP sender)")
+    add.add_argument("--user", required=True, help="systemUserName (also the WS UsernameToken user)")
+    add.add_argument("--password", help="systemPassword (or INNBYGGERPOST_OWNER_PASSWORD)")
+    add.add_argument("--service", action="append", default=[], help="ServiceCode:ServiceEdition, repeatable")
+    add.add_argument(
+        "--digest",
+        action="store_true",
+        help="allow WS-Security PasswordDigest (stores the password encrypted)",
+    )
+    add.add_argument("--replace", action="store_true", help="update an existing owner/user")
+    add.set_defaults(fn=cmd_owner_add)
+    sub.add_parser("demo-owners", help="create the demo service owners DEMO and OTHER").set_defaults(
+        fn=cmd_demo_owners
+    )
+    serve = sub.add_parser("serve", help="run the SOAP service under gunicorn (deploy/gunicorn.conf.py)")
+    serve.add_argument("--bind")
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(fn=cmd_serve)
+    sub.add_parser("worker", help="run a delivery worker").set_defaults(fn=cmd_worker)
+    sim = sub.add_parser("simulate", help="run the KRR and postbox-vendor simulators")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8090)
+    sim.add_argument("--seed", help="seed file (default simulators/seed.json or INNBYGGERPOST_SIM_SEED)")
+    sim.add_argument(
+        "--require-signature", action="store_true", help="KRR simulator requires WS-Security signatures"
+    )
+    sim.set_defaults(fn=cmd_simulate)
+    st = sub.add_parser("status", help="status history of one ExternalShipmentReference")
+    st.add_argument("reference")
+    st.add_argument("--code", help="SystemUserCode (when several owners use the same reference)")
+    st.set_defaults(fn=cmd_status)
+    sub.add_parser(
+        "run-all", help="what `make run` runs: migrate, demo owners, simulators, service, worker"
+    ).set_defaults(fn=cmd_run_all)
+    ex = sub.add_parser("example", help="send one letter with a zeep client built from the published WSDL")
+    ex.add_argument("--url", default="http://127.0.0.1:8080")
+    ex.add_argument("--reportee", default="01018010018")
+    ex.add_argument("--mode", choices=["altinn", "forward-only", "fallback", "copy"], default="fallback")
+    ex.add_argument("--reference", help="ExternalShipmentReference (default: a new one)")
+    ex.add_argument("--user", default="10001")
+    ex.add_argument("--password", default="demo-password")
+    ex.add_argument("--code", default="DEMO")
+    ex.add_argument("--service-code", default="4503")
+    ex.add_argument("--wait", type=float, default=0, help="then poll the status for up to this many seconds")
+    ex.set_defaults(fn=cmd_example)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("INNBYGGERPOST_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("zeep", "urllib3", "spyne"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return int(args.fn(load(), args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

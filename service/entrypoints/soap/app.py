@@ -1,0 +1,281 @@
+"""The WSGI application: both SOAP endpoints, their WSDLs, /health and /metrics.
+
+``make_app()`` is what gunicorn serves (``deploy/gunicorn.conf.py``). Per endpoint the request
+passes the :class:`~.guard.RequestGuard` (size, content type, XML, DTD checks) and then spyne
+(``validator='lxml'``) with the Altinn fault protocols. The WSDL served is the project's golden copy
+with the configured public address (``wsdlgen.render_wsdl``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from spyne import Application
+from spyne.server.wsgi import WsgiApplication
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from clients.krr import KrrClient
+
+from ...adapters import orm
+from ...adapters.db import make_engine, make_session_factory
+from ...config import Settings, load
+from ...domain.ports import ContactRegistry
+from ...service_layer.owners import Authenticator, Principal, SecretBox
+from ...service_layer.unit_of_work import UnitOfWork
+from . import wssecurity
+from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError, AltinnSoap11, AltinnSoap12
+from .guard import RequestGuard
+from .operations import VARIANTS, route_by_request_element
+from .services import Context, build_service
+
+log = logging.getLogger(__name__)
+StartResponse = Callable[..., Any]
+
+
+class DbNonceCache:
+    """WS-Security nonce replay cache shared by every process through the database."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+        self._uow_factory = uow_factory
+        self._last_purge = 0.0
+
+    def add_if_absent(self, key: str, expires_at: float) -> bool:
+        now = time.time()
+        with self._uow_factory() as uow:
+            if now - self._last_purge > 60:
+                self._last_purge = now
+                uow.session.execute(delete(orm.WsseNonce).where(orm.WsseNonce.expires_at < datetime.now(UTC)))
+            existing = uow.session.get(orm.WsseNonce, key)
+            if existing is not None and existing.expires_at > datetime.now(UTC):
+                return False
+            if existing is not None:
+                uow.session.delete(existing)
+                uow.session.flush()
+            uow.session.add(orm.WsseNonce(nonce=key, expires_at=datetime.fromtimestamp(expires_at, UTC)))
+            try:
+                uow.commit()
+            except IntegrityError:
+                return False
+            return True
+
+
+def _ws_authenticator(
+    settings: Settings, auth: Authenticator, nonces: wssecurity.NonceCache
+) -> Callable[[Any], Principal]:
+    def authenticate(ctx: Any) -> Principal:
+        envelope = ctx.transport.req_env.get("innbyggerpost.envelope")
+        if envelope is None:
+            raise AltinnFaultError(
+                ERROR_SYSTEM_AUTHENTICATION_FAILED, "System authentication failed", client=True
+            )
+        principals: dict[str, Principal] = {}
+
+        def check_password(user: str, password: str) -> bool:
+            p = auth.check_password(user, password)
+            if p is not None:
+                principals[user] = p
+            return p is not None
+
+        def digest_secret(user: str) -> str | None:
+            found = auth.digest_secret(user)
+            if found is None:
+                return None
+            principals[user] = found[1]
+            return found[0]
+
+        username = wssecurity.verify_username_token(
+            envelope,
+            check_password=check_password,
+            nonce_cache=nonces,
+            max_age_seconds=settings.wsse_max_age_seconds,
+            lookup_digest_secret=digest_secret,
+            user_exists=lambda user: auth.principal(user) is not None,
+        )
+        return principals.get(username) or _must(auth.principal(username))
+
+    return authenticate
+
+
+def _must(p: Principal | None) -> Principal:
+    if p is None:
+        raise AltinnFaultError(
+            ERROR_SYSTEM_AUTHENTICATION_FAILED, "System authentication failed", client=True
+        )
+    return p
+
+
+class Root:
+    """Routes by path: the two SOAP endpoints (POST, ?wsdl), /health, /metrics."""
+
+    def __init__(
+        self, settings: Settings, uow_factory: Callable[[], UnitOfWork], soap: dict[str, Any]
+    ) -> None:
+        self.settings = settings
+        self.uow_factory = uow_factory
+        self.soap = soap  # path -> (variant key, guarded spyne app)
+        self.started = time.time()
+        self.requests: dict[tuple[str, str], int] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        target = self.soap.get(path) or self.soap.get(path.rstrip("/"))
+        if target is not None:
+            variant, app = target
+            key = (variant, method)
+            self.requests[key] = self.requests.get(key, 0) + 1
+            if method == "GET":
+                return self._wsdl(variant, environ, start_response)
+            return app(environ, start_response)
+        if path == "/health" and method == "GET":
+            return self._health(start_response)
+        if path == "/metrics" and method == "GET":
+            return self._metrics(start_response)
+        body = b"not found: the SOAP endpoints are /ServiceEngineExternal/CorrespondenceAgencyExternal[Basic].svc\n"
+        start_response(
+            "404 Not Found",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _wsdl(self, variant: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        from .wsdlgen import render_wsdl
+
+        query = environ.get("QUERY_STRING", "").lower()
+        if query.split("=", 1)[0] not in ("wsdl", "singlewsdl"):
+            body = b"append ?wsdl or ?singleWsdl for the service description\n"
+            start_response(
+                "200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+            )
+            return [body]
+        body = render_wsdl(variant, self.settings.public_url)
+        start_response(
+            "200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    def _health(self, start_response: StartResponse) -> Iterable[bytes]:
+        detail: dict[str, Any] = {"database": "unknown", "workers": []}
+        ok = True
+        try:
+            with self.uow_factory() as uow:
+                uow.session.execute(text("SELECT 1"))
+                detail["database"] = "ok"
+                cutoff = datetime.now(UTC) - timedelta(seconds=30)
+                beats = list(
+                    uow.session.scalars(
+                        select(orm.WorkerHeartbeat).where(orm.WorkerHeartbeat.last_seen >= cutoff)
+                    )
+                )
+                detail["workers"] = [
+                    {"id": b.worker_id, "last_seen": b.last_seen.isoformat(), "jobs": b.jobs_done}
+                    for b in beats
+                ]
+                if not beats:
+                    ok = False
+                    detail["worker"] = "no delivery worker has reported in the last 30 s"
+        except Exception as exc:
+            ok = False
+            detail["database"] = f"error: {type(exc).__name__}"
+        detail["status"] = "ok" if ok else "unhealthy"
+        body = json.dumps(detail).encode()
+        start_response(
+            "200 OK" if ok else "503 Service Unavailable",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        lines = [
+            "# HELP innbyggerpost_http_requests_total SOAP endpoint requests seen by this process.",
+            "# TYPE innbyggerpost_http_requests_total counter",
+        ]
+        for (variant, method), n in sorted(self.requests.items()):
+            lines.append(
+                f'innbyggerpost_http_requests_total{{variant="{variant}",method="{method}",pid="{os.getpid()}"}} {n}'
+            )
+        try:
+            with self.uow_factory() as uow:
+                s = uow.session
+                lines += [
+                    "# HELP innbyggerpost_receipts Receipts stored, by ReceiptStatusCode.",
+                    "# TYPE innbyggerpost_receipts gauge",
+                ]
+                for code, n in s.execute(
+                    select(orm.Receipt.status_code, func.count()).group_by(orm.Receipt.status_code)
+                ):
+                    lines.append(f'innbyggerpost_receipts{{status="{code}"}} {n}')
+                lines += [
+                    "# HELP innbyggerpost_forwardings Forwardings by SdpStatusType.",
+                    "# TYPE innbyggerpost_forwardings gauge",
+                ]
+                for st, n in s.execute(
+                    select(orm.Forwarding.status, func.count()).group_by(orm.Forwarding.status)
+                ):
+                    lines.append(f'innbyggerpost_forwardings{{status="{st}"}} {n}')
+                lines += [
+                    "# HELP innbyggerpost_jobs Delivery jobs by state.",
+                    "# TYPE innbyggerpost_jobs gauge",
+                ]
+                for job_st, n in s.execute(
+                    select(orm.Forwarding.job_state, func.count())
+                    .where(orm.Forwarding.job_state.is_not(None))
+                    .group_by(orm.Forwarding.job_state)
+                ):
+                    lines.append(f'innbyggerpost_jobs{{state="{job_st}"}} {n}')
+                lines += [
+                    "# HELP innbyggerpost_up 1 when the database answered.",
+                    "# TYPE innbyggerpost_up gauge",
+                    "innbyggerpost_up 1",
+                ]
+        except Exception:
+            lines += ["# TYPE innbyggerpost_up gauge", "innbyggerpost_up 0"]
+        body = ("\n".join(lines) + "\n").encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+            ],
+        )
+        return [body]
+
+
+def make_app(settings: Settings | None = None, registry: ContactRegistry | None = None) -> Root:
+    settings = settings or load()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+
+    def uow_factory() -> UnitOfWork:
+        return UnitOfWork(factory)
+
+    auth = Authenticator(uow_factory, SecretBox(settings.secret_key_file))
+    ctx = Context(
+        settings=settings,
+        uow_factory=uow_factory,
+        registry=registry or KrrClient(settings),
+        authenticator=auth,
+        ws_authenticate=lambda c: c,  # replaced below
+    )
+    ctx.ws_authenticate = _ws_authenticator(settings, auth, DbNonceCache(uow_factory))
+    soap: dict[str, Any] = {}
+    for key, variant in VARIANTS.items():
+        protocol = AltinnSoap11 if variant.soap_version == "1.1" else AltinnSoap12
+        application = Application(
+            [build_service(ctx, key)],
+            tns=variant.target_namespace,
+            name=variant.service,
+            in_protocol=protocol(validator="lxml"),
+            out_protocol=protocol(),
+        )
+        route_by_request_element(application)
+        wsgi = WsgiApplication(application, max_content_length=settings.max_request_bytes + 1024)
+        soap[variant.path] = (key, RequestGuard(wsgi, variant.soap_version, settings.max_request_bytes))  # type: ignore[arg-type]
+    return Root(settings, uow_factory, soap)

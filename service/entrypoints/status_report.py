@@ -1,0 +1,51 @@
+"""``innbyggerpost status <ExternalShipmentReference>``: receipt, Altinn and SDP history in a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from ..adapters import orm
+from ..service_layer.unit_of_work import UnitOfWork
+
+
+def _ts(d: object) -> str:
+    return d.strftime("%Y-%m-%d %H:%M:%S") if hasattr(d, "strftime") else str(d)
+
+
+def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: str | None) -> int:
+    with uow_factory() as uow:
+        s = uow.session
+        stmt = select(orm.Receipt).where(orm.Receipt.external_shipment_reference == reference)
+        if code:
+            stmt = stmt.where(orm.Receipt.system_user_code == code)
+        receipts = list(s.scalars(stmt))
+        if not receipts:
+            print(f"no shipment with ExternalShipmentReference {reference!r}")
+            return 1
+        for r in receipts:
+            print(f"ExternalShipmentReference {reference}  (SystemUserCode {r.system_user_code}, ReceiptId {r.id})")
+            print(f"  receipt      {r.status_code}: {r.text}")
+            if r.sub_status_code:
+                print(f"  sub-receipt  {r.sub_status_code}: {r.sub_text}")
+            corr = s.scalar(select(orm.Correspondence).where(orm.Correspondence.receipt_id == r.id))
+            if corr is not None:
+                where = (
+                    f"Altinn inbox, CorrespondenceID {corr.id}, status {corr.altinn_status}"
+                    if corr.altinn_status
+                    else "no Altinn copy (forwarded only)"
+                )
+                print(f"  letter       {corr.message_title!r} to {corr.reportee}: {where}")
+                for ch in corr.status_changes:
+                    print(f"    {_ts(ch.status_date)}  Altinn  {ch.status}")
+            fwd = s.scalar(select(orm.Forwarding).where(orm.Forwarding.receipt_id == r.id))
+            if fwd is not None:
+                vendor = f" via {fwd.vendor_orgnr}" if fwd.vendor_orgnr else ""
+                job = f", job {fwd.job_state}, attempts {fwd.attempts}" if fwd.job_state else ""
+                print(f"  forwarding   SdpId {fwd.id}{vendor}: {fwd.status}{job}")
+                for sc in fwd.status_changes:
+                    print(f"    {_ts(sc.status_date)}  SDP    {sc.status:<24} {sc.text}")
+                if fwd.last_error and fwd.job_state == "pending":
+                    print(f"    last error: {fwd.last_error}")
+    return 0

@@ -1,0 +1,90 @@
+"""The delivery worker process (``innbyggerpost worker``): claims forwarding jobs and delivers them.
+
+Several workers (on several hosts) can share one PostgreSQL database: jobs are claimed with
+``FOR UPDATE SKIP LOCKED`` and a lease, so none is done twice at once and none is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from clients.postbox import PostboxClient
+
+from ..adapters.db import make_engine, make_session_factory
+from ..config import Settings
+from ..domain.ports import PostboxVendor, VendorUnavailable
+from ..service_layer.delivery import Delivery, DeliveryPolicy
+from ..service_layer.unit_of_work import UnitOfWork
+
+log = logging.getLogger("innbyggerpost.worker")
+
+
+def policy_from(settings: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+        lease_seconds=settings.claim_lease_seconds,
+        receipt_deadline_seconds=settings.receipt_deadline_seconds,
+    )
+
+
+def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor | None = None) -> None:
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    delivery = Delivery(
+        lambda: UnitOfWork(factory), vendor or PostboxClient(settings), policy_from(settings), worker_id
+    )
+    done = 0
+    last_poll = last_beat = last_expire = 0.0
+    log.info("worker %s started (concurrency %d)", worker_id, settings.worker_concurrency)
+    with ThreadPoolExecutor(max_workers=settings.worker_concurrency) as pool:
+        while not stop.is_set():
+            busy = False
+            try:
+                ids = delivery.claim(settings.worker_concurrency * 2)
+                if ids:
+                    busy = True
+                    for outcome in pool.map(delivery.deliver, ids):
+                        done += outcome != "skipped"
+                now = time.monotonic()
+                if now - last_poll >= settings.worker_poll_seconds or busy:
+                    last_poll = now
+                    for orgnr in settings.vendor_endpoints:
+                        try:
+                            while delivery.poll_receipts(orgnr, 100) >= 100:
+                                busy = True
+                        except VendorUnavailable as exc:
+                            log.warning("receipts from %s: %s", orgnr, exc)
+                if now - last_expire >= 60:
+                    last_expire = now
+                    delivery.expire_overdue()
+                if now - last_beat >= 5:
+                    last_beat = now
+                    delivery.heartbeat(done)
+            except Exception:
+                log.exception("worker loop error; continuing")
+                stop.wait(1.0)
+            if not busy:
+                stop.wait(settings.worker_poll_seconds)
+    log.info("worker %s stopped after %d jobs", worker_id, done)
+    engine.dispose()
+
+
+def main(settings: Settings) -> None:
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: finishing in-flight deliveries", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    run_worker(settings, stop)
