@@ -30,7 +30,13 @@ from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal, SecretBox
 from ...service_layer.unit_of_work import UnitOfWork
 from . import wssecurity
-from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError, AltinnSoap11, AltinnSoap12
+from .faults import (
+    ERROR_SYSTEM_AUTHENTICATION_FAILED,
+    AltinnFaultError,
+    AltinnSoap11,
+    AltinnSoap12,
+    configure_spyne_logging,
+)
 from .guard import RequestGuard
 from .operations import VARIANTS, route_by_request_element
 from .services import Context, build_service
@@ -250,6 +256,7 @@ class Root:
 
 def make_app(settings: Settings | None = None, registry: ContactRegistry | None = None) -> Root:
     settings = settings or load()
+    configure_spyne_logging()
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
 

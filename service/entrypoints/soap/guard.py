@@ -1,0 +1,298 @@
+"""WSGI middleware in front of a spyne SOAP application: refuses bad input with a proper SOAP fault.
+
+spyne, as shipped, drops the connection on an empty body, answers a DOCTYPE with an HTML page, does
+not check the Content-Type, and cuts a chunked body at its size limit and reports a misleading
+syntax error (docs: NOTES-soap-stack.md). :class:`RequestGuard` reads and checks a POST body before
+spyne sees it:
+
+1. Content-Type: ``text/xml`` on the SOAP 1.1 endpoint, ``application/soap+xml`` on the SOAP 1.2 one
+   (parameters such as ``charset`` and ``action`` are fine). ``multipart/related`` (MTOM / SwA) is
+   refused: the Altinn contract sends attachments inline as base64, spyne's inbound MTOM has known
+   bugs, and the guard could not check the XML inside a MIME package.
+2. Size: at most ``max_bytes``, with a Content-Length or chunked (read until EOF, counting). A
+   declared Content-Length above the limit is refused before the body is read. The body is then
+   *drained* (read and thrown away, never stored or parsed) when it is no larger than
+   ``max_bytes + drain_bytes``, so that the client, which is still sending, receives the fault
+   instead of a connection reset; a bigger body is not read at all.
+3. Not empty.
+4. Well-formed XML, parsed with entities unresolved, no network and no DTD loading; any DOCTYPE
+   (so any DTD or ENTITY declaration) is refused.
+5. The root is the ``Envelope`` of the endpoint's SOAP version (a SOAP 1.2 envelope on the SOAP 1.1
+   endpoint, or the other way round, gets a fault saying so).
+
+Each refusal is an HTTP 500 response with a SOAP fault of the endpoint's version carrying an
+``AltinnFault`` detail (ErrorID 0, ``Client``/``env:Sender``): 500 also for an oversize body, because
+SOAP clients (JAX-WS in particular) read a fault only from a 500 response. A request that passes
+reaches the inner application with a fresh ``wsgi.input`` and a correct ``CONTENT_LENGTH``, and the
+parsed envelope (root element) in ``environ["innbyggerpost.envelope"]`` for the WS-Security check.
+
+Requests with other methods (``GET ?wsdl`` …) pass through unchecked. For all requests, an
+exception escaping the inner application, or a response without ``start_response``, becomes a
+``Server`` fault (logged with its ErrorGuid) instead of the WSGI server's HTML error page; the inner
+response is buffered for that (spyne builds it in memory anyway).
+
+The inner spyne ``WsgiApplication`` must have ``max_content_length`` >= ``max_bytes``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from lxml import etree
+
+from .faults import (
+    ERROR_GENERAL,
+    NS_SOAP11_ENV,
+    NS_SOAP12_ENV,
+    SOAP_ENV_NS,
+    AltinnFaultError,
+    SoapVersion,
+    fault_response,
+    from_exception,
+)
+
+logger = logging.getLogger(__name__)
+
+ENVIRON_ENVELOPE = "innbyggerpost.envelope"
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+_MEDIA_TYPES: dict[str, str] = {"1.1": "text/xml", "1.2": "application/soap+xml"}
+_READ_CHUNK = 64 * 1024
+
+
+class _Refused(Exception):
+    """A request the guard refuses; carries the fault to answer with."""
+
+    def __init__(self, message: str, extended: str = "") -> None:
+        super().__init__(message)
+        self.fault = AltinnFaultError(ERROR_GENERAL, message, extended=extended, client=True)
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n} bytes ({n / (1024 * 1024):.1f} MiB)" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+class RequestGuard:
+    """``RequestGuard(app, soap_version, max_bytes)``: see the module docstring."""
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        soap_version: SoapVersion,
+        max_bytes: int,
+        *,
+        drain_bytes: int | None = None,
+    ) -> None:
+        if soap_version not in SOAP_ENV_NS:
+            raise ValueError(f"unknown SOAP version {soap_version!r}")
+        self.app = app
+        self.soap_version: SoapVersion = soap_version
+        self.max_bytes = int(max_bytes)
+        self.drain_bytes = self.max_bytes if drain_bytes is None else int(drain_bytes)
+        self._local = threading.local()  # lxml parsers must not be shared between threads
+
+    # ---------------------------------------------------------------------------------- WSGI entry
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            if environ.get("REQUEST_METHOD", "GET").upper() == "POST":
+                self._check_post(environ)
+        except _Refused as refused:
+            err = refused.fault
+            logger.warning(
+                "refused SOAP %s request to %s from %s: %s (ErrorGuid=%s)",
+                self.soap_version,
+                environ.get("PATH_INFO", ""),
+                environ.get("REMOTE_ADDR", "?"),
+                err.message,
+                err.error_guid,
+            )
+            return self._fault(start_response, err)
+        except Exception as exc:  # e.g. the client went away while we were reading
+            return self._fault(start_response, from_exception(exc))
+        return self._call_inner(environ, start_response)
+
+    def _fault(self, start_response: StartResponse, err: AltinnFaultError) -> list[bytes]:
+        status, headers, body = fault_response(self.soap_version, err)
+        start_response(status, headers)
+        return [body]
+
+    def _call_inner(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            if captured and exc_info is None:
+                raise AssertionError("start_response called twice without exc_info")
+            captured[:] = [(status, list(headers))]
+            return _no_write
+
+        result: Iterable[bytes] | None = None
+        try:
+            result = self.app(environ, capture)
+            body = b"".join(result)
+            if not captured:
+                raise RuntimeError("the application returned without calling start_response")
+        except Exception as exc:
+            return self._fault(start_response, from_exception(exc))
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    logger.exception("closing the inner application's response failed")
+        status, headers = captured[0]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
+
+    # ------------------------------------------------------------------------------------- checks
+
+    def _check_post(self, environ: dict[str, Any]) -> None:
+        self._check_content_type(environ.get("CONTENT_TYPE") or "")
+        body = self._read_body(environ)
+        if not body.strip():
+            raise _Refused("The request body is empty; a SOAP envelope was expected")
+        root = self._parse(body)
+        self._check_envelope(root)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ[ENVIRON_ENVELOPE] = root
+
+    def _check_content_type(self, content_type: str) -> None:
+        media = content_type.split(";", 1)[0].strip().lower()
+        expected = _MEDIA_TYPES[self.soap_version]
+        if media == expected:
+            return
+        if not media:
+            raise _Refused(f"The request has no Content-Type; SOAP {self.soap_version} requires {expected}")
+        if media == "multipart/related":
+            raise _Refused(
+                "Content-Type multipart/related (MTOM/SwA) is not supported; "
+                f"send attachments inline as base64 with Content-Type {expected}"
+            )
+        other = "1.2" if self.soap_version == "1.1" else "1.1"
+        if media == _MEDIA_TYPES[other]:
+            raise _Refused(
+                f"Content-Type {media} is SOAP {other}; this endpoint speaks SOAP {self.soap_version} "
+                f"and requires {expected}"
+            )
+        raise _Refused(f"Unsupported Content-Type {media!r}; SOAP {self.soap_version} requires {expected}")
+
+    def _too_large(self, size: str) -> _Refused:
+        return _Refused(
+            f"The request is too large: {size}; the limit is {_fmt_bytes(self.max_bytes)}",
+            extended="Request size limit exceeded",
+        )
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        stream = environ.get("wsgi.input")
+        raw_length = str(environ.get("CONTENT_LENGTH") or "").strip()
+        chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+        if raw_length and not chunked:
+            try:
+                length = int(raw_length)
+            except ValueError:
+                raise _Refused(f"Invalid Content-Length {raw_length!r}") from None
+            if length < 0:
+                raise _Refused(f"Invalid Content-Length {raw_length!r}")
+            if length > self.max_bytes:
+                if length <= self.max_bytes + self.drain_bytes:
+                    self._drain(stream, length)
+                raise self._too_large(_fmt_bytes(length))
+            return self._read_exactly(stream, length)
+        if chunked or environ.get("wsgi.input_terminated"):
+            return self._read_to_eof(stream)
+        # No length and no chunked framing: by the WSGI spec there is no body.
+        return b""
+
+    @staticmethod
+    def _read_exactly(stream: Any, length: int) -> bytes:
+        parts: list[bytes] = []
+        remaining = length
+        while remaining > 0:
+            data = stream.read(min(_READ_CHUNK, remaining))
+            if not data:
+                raise _Refused(f"The request body ended after {length - remaining} of {length} bytes")
+            parts.append(data)
+            remaining -= len(data)
+        return b"".join(parts)
+
+    def _read_to_eof(self, stream: Any) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            data = stream.read(_READ_CHUNK)
+            if not data:
+                return b"".join(parts)
+            total += len(data)
+            if total > self.max_bytes:
+                parts.clear()
+                self._drain(stream, self.drain_bytes)
+                raise self._too_large(f"more than {_fmt_bytes(self.max_bytes)} (chunked)")
+            parts.append(data)
+
+    @staticmethod
+    def _drain(stream: Any, limit: int) -> None:
+        """Read and discard up to ``limit`` bytes (so that the client gets to read our answer)."""
+        remaining = limit
+        try:
+            while remaining > 0:
+                data = stream.read(min(_READ_CHUNK, remaining))
+                if not data:
+                    return
+                remaining -= len(data)
+        except Exception:  # the client gave up: nothing to drain any more
+            logger.debug("draining an oversize request body stopped early", exc_info=True)
+
+    def _parse(self, body: bytes) -> etree._Element:
+        try:
+            parser = getattr(self._local, "parser", None)
+            if parser is None:
+                parser = self._local.parser = _parser()
+            root = etree.fromstring(body, parser)
+        except etree.XMLSyntaxError as exc:
+            raise _Refused(f"The request is not well-formed XML: {exc}") from None
+        docinfo = root.getroottree().docinfo
+        if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+            raise _Refused("DOCTYPE, DTD and ENTITY declarations are not allowed in a SOAP request")
+        return root
+
+    def _check_envelope(self, root: etree._Element) -> None:
+        expected_ns = SOAP_ENV_NS[self.soap_version]
+        if root.tag == f"{{{expected_ns}}}Envelope":
+            return
+        versions = {NS_SOAP11_ENV: "1.1", NS_SOAP12_ENV: "1.2"}
+        qname = etree.QName(root)
+        if qname.localname == "Envelope" and qname.namespace in versions:
+            raise _Refused(
+                f"This is a SOAP {versions[qname.namespace]} envelope; this endpoint speaks SOAP "
+                f"{self.soap_version} (envelope namespace {expected_ns})"
+            )
+        raise _Refused(
+            f"The root element is {root.tag!r}, not a SOAP {self.soap_version} Envelope ({expected_ns})"
+        )
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("the write() callable of start_response is not supported behind RequestGuard")
