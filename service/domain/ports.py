@@ -66,6 +66,7 @@ class Notification:
     kind: str  # "epost" | "sms"
     text: str
     days_delayed: tuple[int, ...] = (0,)
+    address: str | None = None  # e-mail address / mobile number: as given in SdpOptions, else KRR's
 
 
 @dataclass(frozen=True)

@@ -106,9 +106,18 @@ class Delivery:
         ]
         primary = next(d for d in docs if d.filename == primary_name)
         others = tuple(d for d in docs if d is not primary)
+        krr = opts.get("krr") or {}
         notes = []
         for n in opts.get("notifications") or []:
-            notes.append(Notification(n["kind"], n.get("text") or "", tuple(n.get("days_delayed") or (0,))))
+            fallback = krr.get("epostadresse") if n["kind"] == "epost" else krr.get("mobiltelefonnummer")
+            notes.append(
+                Notification(
+                    n["kind"],
+                    n.get("text") or "",
+                    tuple(n.get("days_delayed") or (0,)),
+                    n.get("address") or fallback,
+                )
+            )
         visible = opts.get("visible_date_time")
         return DigitalPostMessage(
             message_id=fwd.message_id,
