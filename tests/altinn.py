@@ -1,0 +1,152 @@
+"""zeep clients built from the UNMODIFIED reference WSDLs (address overridden only), and letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from zeep import Client, Settings
+from zeep.wsse.username import UsernameToken
+
+from ._reference import BASIC_WSDL, WS_WSDL, altinn_reference
+
+NS = "{http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10}"
+BASIC_BINDING = NS + "BasicHttpBinding_ICorrespondenceAgencyExternalBasic"
+WS_BINDING = NS + "CustomBinding_ICorrespondenceAgencyExternal"
+
+DEMO = ("10001", "demo-password", "DEMO", "4503")
+OTHER = ("10002", "other-password", "OTHER", "4504")
+
+DIGIPOST = "01018010018"
+EBOKS = "02028110068"
+NO_POSTBOX = "03038210008"
+RESERVED = "04048310058"
+NOT_REGISTERED = "05058413730"
+DELETED = "06068510048"
+REJECTS = "07078610098"
+FAILS_TWICE = "08088710038"
+SLOW = "09098810088"
+ORGANISATION = "910646192"
+
+PDF = b"%PDF-1.4\n% innbyggerpost test letter\n"
+
+_clients: dict[str, Client] = {}
+
+
+def _client(wsdl: str, wsse: Any = None) -> Client:
+    if wsse is not None:
+        return Client(str(altinn_reference(wsdl)), wsse=wsse, settings=Settings(strict=True))
+    if wsdl not in _clients:
+        _clients[wsdl] = Client(str(altinn_reference(wsdl)))
+    return _clients[wsdl]
+
+
+def basic(url: str) -> Any:
+    return _client(BASIC_WSDL).create_service(BASIC_BINDING, url)
+
+
+def ws(url: str, user: str = "10001", password: str = "demo-password", digest: bool = False) -> Any:
+    return _client(WS_WSDL, wsse=UsernameToken(user, password, use_digest=digest)).create_service(
+        WS_BINDING, url
+    )
+
+
+def ref(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def sdp(
+    setting: str = "ForwardOnly", backup: bool | None = True, primary: str = "brev.pdf", **extra: Any
+) -> dict[str, Any]:
+    opts: dict[str, Any] = {"PrimaryDocumentFileName": primary, "SdpSetting": setting}
+    if backup is not None:
+        opts["BackupAltinn"] = backup
+    opts.update(extra)
+    return opts
+
+
+def letter(
+    reportee: str = DIGIPOST,
+    sdp_options: dict[str, Any] | None = None,
+    service_code: str = "4503",
+    title: str | None = "Vedtak om innbyggerpost",
+    language: str | None = "1044",
+    attachments: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    if attachments is None:
+        attachments = [
+            {
+                "FunctionType": "Unspecified",
+                "FileName": "brev.pdf",
+                "Name": "Brev",
+                "Encrypted": False,
+                "Data": PDF,
+            },
+            {
+                "FunctionType": "Unspecified",
+                "FileName": "vedlegg.txt",
+                "Name": "Vedlegg",
+                "Encrypted": False,
+                "Data": b"hei",
+            },
+        ]
+    corr: dict[str, Any] = {
+        "ServiceCode": service_code,
+        "ServiceEdition": "1",
+        "Reportee": reportee,
+        "Content": {
+            "LanguageCode": language,
+            "MessageTitle": title,
+            "MessageSummary": "Sammendrag",
+            "MessageBody": "<p>Brødtekst</p>",
+            "Attachments": {"BinaryAttachments": {"BinaryAttachmentV2": attachments}},
+        },
+        "VisibleDateTime": now,
+        "DueDateTime": now + dt.timedelta(days=14),
+        "ArchiveReference": "ARK-1",
+        "SdpOptions": sdp_options,
+    }
+    corr.update(extra)
+    return corr
+
+
+def insert(url: str, reference: str, corr: dict[str, Any], owner: tuple[str, str, str, str] = DEMO) -> Any:
+    user, password, code, _ = owner
+    return basic(url).InsertCorrespondenceBasicV2(user, password, code, reference, corr)
+
+
+def v3(
+    url: str, reference: str | None = None, owner: tuple[str, str, str, str] = DEMO, include: bool = True
+) -> Any:
+    user, password, _, service = owner
+    flt = {
+        "ServiceCode": service,
+        "ServiceEditionCode": 1,
+        "SendersReference": reference,
+        "SdpSearchOptions": {"IncludeCorrespondence": include},
+    }
+    return basic(url).GetCorrespondenceStatusDetailsBasicV3(user, password, flt)
+
+
+def sdp_details(url: str, reference: str) -> list[Any]:
+    info = v3(url, reference).SdpStatusInformation
+    if info is None or info.SdpStatusDetailsList is None:
+        return []
+    return list(info.SdpStatusDetailsList.SdpStatusDetails)
+
+
+def sdp_history(url: str, reference: str) -> list[str]:
+    details = sdp_details(url, reference)
+    assert len(details) == 1, details
+    hist = details[0].StatusHistory
+    return [c.Status for c in (hist.SdpStatusChange if hist else [])]
+
+
+def altinn_statuses(url: str, reference: str) -> list[Any]:
+    info = v3(url, reference).CorrespondenceStatusInformation
+    if info is None or info.CorrespondenceStatusDetailsList is None:
+        return []
+    return list(info.CorrespondenceStatusDetailsList.StatusV2)

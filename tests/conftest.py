@@ -1,0 +1,54 @@
+"""Shared fixtures: a real stack (simulators, service, workers) per database backend.
+
+Tests that take ``stack`` run twice: against an SQLite file and against PostgreSQL started from the
+Debian binaries in a temporary directory. ``INNBYGGERPOST_TEST_BACKENDS=sqlite`` limits the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import Postgres, Stack
+
+BACKENDS = [b for b in os.environ.get("INNBYGGERPOST_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    pg = Postgres()
+    try:
+        yield pg.start()
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"innbyggerpost-{request.param}-"))
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = f"sqlite:///{workdir}/innbyggerpost.db"
+    s = Stack(request.param, url, workdir).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+        if os.environ.get("INNBYGGERPOST_KEEP_TEST_LOGS"):
+            print(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def worker(stack: Stack) -> Stack:
+    """The stack with (at least) one delivery worker running."""
+    if not any(p.poll() is None for p in stack.workers):
+        stack.start_worker()
+    return stack

@@ -1,0 +1,250 @@
+"""Real processes for the end-to-end tests: PostgreSQL, simulators, the service under gunicorn, workers.
+
+Everything listens on free ports on 127.0.0.1 and is stopped by the fixtures in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+REPO = Path(__file__).resolve().parents[1]
+PG_BIN = Path(os.environ.get("INNBYGGERPOST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+BASIC_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
+WS_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternal.svc"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - keep polling
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
+    )
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status < 500
+    except urllib.error.HTTPError as e:
+        return e.code < 500 or e.code == 503
+    except OSError:
+        return False
+
+
+class Postgres:
+    """A throw-away PostgreSQL cluster (as the ``postgres`` user when we are root: it refuses root)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="innbyggerpost-pg-"))
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+
+    def _run(self, *argv: str) -> None:
+        cmd = list(argv)
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/")
+
+    def start(self) -> str:
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError(f"PostgreSQL binaries not found in {PG_BIN} (apt-get install postgresql)")
+        if self.as_root:
+            shutil.chown(self.dir, "postgres")
+        data = self.dir / "data"
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        opts = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
+        )
+        self._run(
+            str(PG_BIN / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "innbyggerpost",
+        )
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/innbyggerpost"
+
+    def stop(self) -> None:
+        try:
+            self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Stack:
+    """Simulators + service (gunicorn) + delivery workers against one database."""
+
+    def __init__(self, backend: str, database_url: str, workdir: Path) -> None:
+        self.backend = backend
+        self.database_url = database_url
+        self.workdir = workdir
+        self.sim_port = free_port()
+        self.web_port = free_port()
+        self.sim_url = f"http://127.0.0.1:{self.sim_port}"
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.basic_url = self.url + BASIC_PATH
+        self.ws_url = self.url + WS_PATH
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.engine: Engine = create_engine(database_url)
+        self.env = {
+            **os.environ,
+            "INNBYGGERPOST_DATABASE_URL": database_url,
+            "INNBYGGERPOST_PUBLIC_URL": self.url,
+            "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
+            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
+            "INNBYGGERPOST_VENDOR_ENDPOINTS": ",".join(
+                f"{o}={self.sim_url}/postbox/{o}" for o in ("984661185", "922020175", "996460320")
+            ),
+            "INNBYGGERPOST_CONNECT_TIMEOUT": "2",
+            "INNBYGGERPOST_READ_TIMEOUT": "4",
+            "INNBYGGERPOST_CALL_ATTEMPTS": "2",
+            "INNBYGGERPOST_CALL_BACKOFF": "0.05",
+            "INNBYGGERPOST_WORKER_POLL_SECONDS": "0.2",
+            "INNBYGGERPOST_DELIVERY_BACKOFF_SECONDS": "0.3",
+            "INNBYGGERPOST_DELIVERY_MAX_ATTEMPTS": "5",
+            "INNBYGGERPOST_CLAIM_LEASE_SECONDS": "6",
+            "INNBYGGERPOST_MAX_REQUEST_BYTES": str(2 * 1024 * 1024),
+            "INNBYGGERPOST_WEB_WORKERS": "2",
+            "INNBYGGERPOST_LOG_LEVEL": "WARNING",
+            "PYTHONWARNINGS": "ignore",
+        }
+
+    def _cli(
+        self, *args: str, log: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        out = open(self.workdir / log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.entrypoints.cli", *args],
+            cwd=REPO,
+            env={**self.env, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def start(self) -> Stack:
+        for args in (("migrate",), ("demo-owners",)):
+            p = self._cli(*args, log="setup.log")
+            assert p.wait(120) == 0, (self.workdir / "setup.log").read_text()
+        self.procs.append(self._cli("simulate", "--port", str(self.sim_port), log="sim.log"))
+        self.procs.append(self._cli("serve", "--bind", f"127.0.0.1:{self.web_port}", log="web.log"))
+        wait_until(lambda: _http_ok(self.sim_url + "/_sim/stats"), 30, "simulators")
+        wait_until(lambda: _http_ok(self.url + "/metrics"), 30, "service")
+        return self
+
+    def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
+        p = self._cli("worker", log="worker.log", env=env)
+        self.workers.append(p)
+        return p
+
+    def stop_worker(self, p: subprocess.Popen[bytes], kill: bool = False) -> None:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        if p in self.workers:
+            self.workers.remove(p)
+
+    def stop(self) -> None:
+        for p in list(self.workers):
+            self.stop_worker(p)
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.engine.dispose()
+
+    # -- helpers for assertions -----------------------------------------------------------------
+    def sim_stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.sim_url + "/_sim/stats", timeout=5) as r:
+            return json.loads(r.read())
+
+    def krr_control(self, **payload: Any) -> dict[str, Any]:
+        req = urllib.request.Request(
+            self.sim_url + "/_sim/krr",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def count(self, sql: str, **params: Any) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(text(sql), params).scalar() or 0)
+
+    def stored_for(self, reference: str) -> dict[str, int]:
+        """Rows stored for one ExternalShipmentReference, per table."""
+        return {
+            "receipts": self.count(
+                "SELECT count(*) FROM receipts WHERE external_shipment_reference=:r", r=reference
+            ),
+            "correspondences": self.count(
+                "SELECT count(*) FROM correspondences WHERE external_shipment_reference=:r", r=reference
+            ),
+            "forwardings": self.count(
+                "SELECT count(*) FROM forwardings WHERE external_shipment_reference=:r", r=reference
+            ),
+        }
+
+    def message_id(self, reference: str) -> str:
+        with self.engine.connect() as c:
+            return str(
+                c.execute(
+                    text("SELECT message_id FROM forwardings WHERE external_shipment_reference=:r"),
+                    {"r": reference},
+                ).scalar_one()
+            )

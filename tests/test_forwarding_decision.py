@@ -1,0 +1,94 @@
+"""SPEC §2.2 decision table as pure domain code: every cell, plus person-only and IsReservable rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.forwarding import RESERVATION_PHRASE, decide, needs_lookup
+from service.domain.model import SdpOptions
+from service.domain.ports import Person
+
+POSTBOX = Person(
+    "01018010018", "AKTIV", "NEI", postkasseadresse="ola#1", postkasseleverandoer_adresse="984661185"
+)
+NO_POSTBOX = Person("03038210008", "AKTIV", "NEI")
+RESERVED = Person("04048310058", "AKTIV", "JA")
+DELETED = Person("06068510048", "SLETTET")
+NOT_REGISTERED = Person("05058413730", "IKKE_REGISTRERT")
+# A reserved person who still has a postbox address in KRR is reserved, not forwardable.
+RESERVED_WITH_POSTBOX = Person(
+    "04048310058", "AKTIV", "JA", postkasseadresse="x#1", postkasseleverandoer_adresse="984661185"
+)
+
+NONE = None
+FO_NOBACKUP = SdpOptions("ForwardOnly", "brev.pdf", backup_altinn=False)
+FO_BACKUP = SdpOptions("ForwardOnly", "brev.pdf", backup_altinn=True)
+COPY = SdpOptions("CopyAltinn", "brev.pdf")
+
+# (person, sdp, IsReservable) -> (receipt, altinn status, forward, final sdp status, sub-receipt)
+TABLE = [
+    # has postbox
+    (POSTBOX, NONE, None, "OK", "Created", False, None, None),
+    (POSTBOX, FO_NOBACKUP, None, "OK", None, True, None, "OK"),
+    (POSTBOX, FO_BACKUP, None, "OK", None, True, None, "OK"),
+    (POSTBOX, COPY, None, "OK", "Created", True, None, "OK"),
+    # no postbox
+    (NO_POSTBOX, NONE, None, "OK", "Created", False, None, None),
+    (NO_POSTBOX, FO_NOBACKUP, None, "Rejected", None, False, "NoMailBox", "Rejected"),
+    (NO_POSTBOX, FO_BACKUP, None, "OK", "Created", False, "NoMailBox", "Rejected"),
+    (NO_POSTBOX, COPY, None, "OK", "Created", False, "NoMailBox", "Rejected"),
+    # reserved, IsReservable=true
+    (RESERVED, NONE, True, "Rejected", "Reserved", False, None, None),
+    (RESERVED, FO_NOBACKUP, True, "Rejected", None, False, "Reserved", "Rejected"),
+    (RESERVED, FO_BACKUP, True, "Rejected", None, False, "Reserved", "Rejected"),
+    (RESERVED, COPY, True, "Rejected", None, False, "Reserved", "Rejected"),
+    # reserved, IsReservable false / absent
+    (RESERVED, NONE, False, "OK", "Created", False, None, None),
+    (RESERVED, NONE, None, "OK", "Created", False, None, None),
+    (RESERVED, FO_NOBACKUP, False, "Rejected", None, False, "Reserved", "Rejected"),
+    (RESERVED, FO_BACKUP, None, "OK", "Created", False, "Reserved", "Rejected"),
+    (RESERVED, COPY, False, "OK", "Created", False, "Reserved", "Rejected"),
+    # SLETTET / IKKE_REGISTRERT count as no postbox
+    (DELETED, FO_NOBACKUP, None, "Rejected", None, False, "NoMailBox", "Rejected"),
+    (NOT_REGISTERED, FO_BACKUP, None, "OK", "Created", False, "NoMailBox", "Rejected"),
+    (RESERVED_WITH_POSTBOX, FO_BACKUP, None, "OK", "Created", False, "Reserved", "Rejected"),
+]
+
+
+@pytest.mark.parametrize("person,sdp,reservable,receipt,altinn,forward,sdp_status,sub", TABLE)
+def test_decision_table(person, sdp, reservable, receipt, altinn, forward, sdp_status, sub):  # type: ignore[no-untyped-def]
+    d = decide("person", sdp, reservable, person)
+    assert (d.receipt_status, d.altinn_status, d.forward, d.sdp_status, d.sub_receipt_status) == (
+        receipt,
+        altinn,
+        forward,
+        sdp_status,
+        sub,
+    )
+    if person is RESERVED and (receipt == "Rejected" or sdp is not None):
+        assert RESERVATION_PHRASE in (d.receipt_text if receipt == "Rejected" else d.sub_receipt_text or "")
+    if forward:
+        assert d.vendor_orgnr == "984661185" and "Digipost" in (d.sub_receipt_text or "")
+
+
+@pytest.mark.parametrize(
+    "sdp,receipt,altinn",
+    [(FO_NOBACKUP, "Rejected", None), (FO_BACKUP, "OK", "Created"), (COPY, "OK", "Created")],
+)
+def test_organisations_are_never_forwarded(sdp, receipt, altinn):  # type: ignore[no-untyped-def]
+    d = decide("organisation", sdp, None, None)
+    assert (d.receipt_status, d.altinn_status, d.forward, d.sdp_status) == (
+        receipt,
+        altinn,
+        False,
+        "NoMailBox",
+    )
+    assert "persons only" in (d.sub_receipt_text or "")
+
+
+def test_krr_is_asked_only_for_persons_with_sdp_options_or_is_reservable() -> None:
+    assert needs_lookup("person", FO_BACKUP, None)
+    assert needs_lookup("person", None, True)
+    assert not needs_lookup("person", None, False)
+    assert not needs_lookup("person", None, None)
+    assert not needs_lookup("organisation", FO_BACKUP, True)
