@@ -66,4 +66,8 @@ def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:
         fields = {k: v for k, v in p.items() if k != "behaviour"}
         persons[p["id"]] = SeedPerson(behaviour=behaviour, **fields)
     vendors = {orgnr: v.get("name", orgnr) for orgnr, v in raw.get("vendors", {}).items()}
-    return Seed(persons=persons, vendors=vendors, default_person=raw.get("default_person", {"status": "IKKE_REGISTRERT"}))
+    return Seed(
+        persons=persons,
+        vendors=vendors,
+        default_person=raw.get("default_person", {"status": "IKKE_REGISTRERT"}),
+    )

@@ -25,7 +25,9 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
             print(f"no shipment with ExternalShipmentReference {reference!r}")
             return 1
         for r in receipts:
-            print(f"ExternalShipmentReference {reference}  (SystemUserCode {r.system_user_code}, ReceiptId {r.id})")
+            print(
+                f"ExternalShipmentReference {reference}  (SystemUserCode {r.system_user_code}, ReceiptId {r.id})"
+            )
             print(f"  receipt      {r.status_code}: {r.text}")
             if r.sub_status_code:
                 print(f"  sub-receipt  {r.sub_status_code}: {r.sub_text}")
