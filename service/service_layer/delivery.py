@@ -242,6 +242,12 @@ class Delivery:
             if fwd is None:
                 log.warning("receipt %s for unknown message %s", r.receipt_id, r.message_id)
             elif not SdpStatus(fwd.status).final:
+                if r.kind != "feil" and fwd.status != SdpStatus.SENT:
+                    # The vendor has the letter although our record of the send was lost (a worker died
+                    # between the vendor's answer and our commit): the receipt proves the send.
+                    self._set_status(
+                        fwd, SdpStatus.SENT, f"Accepted by {vendor_orgnr} (known from its {r.kind} receipt)"
+                    )
                 if r.kind == "levering":
                     self._set_status(fwd, SdpStatus.DELIVERED, "Delivered to the citizen's postbox")
                     fwd.job_state = "done"
