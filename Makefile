@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON311 := $(shell command -v python3.11 2>/dev/null || (python3 -c 'import sys; exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3))
 
-.PHONY: run test lint bench venv clean wsdl
+.PHONY: run test lint bench venv clean wsdl system-deps
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON311)" ]; then echo "innbyggerpost needs Python 3.11 (spyne 2.14 does not import on 3.12+): install python3.11 and retry" >&2; exit 1; fi
@@ -24,7 +24,10 @@ lint: venv
 	$(VENV)/bin/ruff format --check service clients simulators tests
 	$(VENV)/bin/mypy service clients
 
-test: venv lint
+system-deps:
+	@bash deploy/system-deps.sh
+
+test: venv system-deps lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: venv

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# System packages the test suite needs: PostgreSQL 15 server binaries (tests start their own
+# cluster) and, for the generated-Java-client test, wsimport + the JAX-WS runtime jars.
+# Installs only what is missing, and only as root; otherwise it says what is missing and goes on.
+set -u
+need=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
+if [ -x tests/java/install.sh ]; then
+  bash tests/java/install.sh || echo "system-deps: Java client tooling could not be installed" >&2
+fi
+if ((${#need[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "system-deps: installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "system-deps: missing ${need[*]} (install them: apt-get install ${need[*]})" >&2
+  fi
+fi
+exit 0
