@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from ..adapters import orm
 from . import owners
@@ -84,19 +85,19 @@ def _sdp_view(f: orm.Forwarding, altinn_ids: set[int]) -> SdpDetailsView:
     )
 
 
-def _limited(session: object, stmt: Select, limit: int) -> tuple[list, bool]:
-    rows = list(session.scalars(stmt.limit(limit + 1)))  # type: ignore[attr-defined]
+def _limited(session: Session, stmt: Select, limit: int) -> tuple[list, bool]:
+    rows = list(session.scalars(stmt.limit(limit + 1)))
     return rows[:limit], len(rows) > limit
 
 
-def _altinn_ids(session: object, ids: Sequence[int | None]) -> set[int]:
+def _altinn_ids(session: Session, ids: Sequence[int | None]) -> set[int]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
         return set()
     stmt = select(orm.Correspondence.id).where(
         orm.Correspondence.id.in_(wanted), orm.Correspondence.altinn_status.is_not(None)
     )
-    return set(session.scalars(stmt))  # type: ignore[attr-defined]
+    return set(session.scalars(stmt))
 
 
 def status_details(

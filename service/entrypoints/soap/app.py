@@ -269,9 +269,8 @@ def make_app(settings: Settings | None = None, registry: ContactRegistry | None 
         uow_factory=uow_factory,
         registry=registry or KrrClient(settings),
         authenticator=auth,
-        ws_authenticate=lambda c: c,  # replaced below
+        ws_authenticate=_ws_authenticator(settings, auth, DbNonceCache(uow_factory)),
     )
-    ctx.ws_authenticate = _ws_authenticator(settings, auth, DbNonceCache(uow_factory))
     soap: dict[str, Any] = {}
     for key, variant in VARIANTS.items():
         protocol = AltinnSoap11 if variant.soap_version == "1.1" else AltinnSoap12
