@@ -40,15 +40,11 @@ from urllib.parse import parse_qs
 
 from lxml import etree
 
+from clients.postbox import NS_DS, NS_POSTBOX, NS_SBDH, NS_SDP, NS_SOAP12
 from simulators.seed import Seed, SeedPerson
 
 log = logging.getLogger(__name__)
 
-NS_POSTBOX = "urn:innbyggerpost:postbox:v1"
-NS_SDP = "http://begrep.difi.no/sdp/schema_v10"
-NS_SBDH = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
-NS_DS = "http://www.w3.org/2000/09/xmldsig#"
-NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
 NS_WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
 NS_XSD = "http://www.w3.org/2001/XMLSchema"

@@ -100,6 +100,21 @@ def _altinn_ids(session: Session, ids: Sequence[int | None]) -> set[int]:
     return set(session.scalars(stmt))
 
 
+def _common_filters(
+    stmt: Select, model: type[orm.Correspondence] | type[orm.Forwarding], flt: StatusFilter
+) -> Select:
+    """The filter criteria correspondences and forwardings share (SendersReference = ExternalShipmentReference)."""
+    if flt.reportee:
+        stmt = stmt.where(model.reportee == flt.reportee)
+    if flt.senders_reference:
+        stmt = stmt.where(model.external_shipment_reference == flt.senders_reference)
+    if flt.created_after:
+        stmt = stmt.where(model.created_at >= flt.created_after)
+    if flt.created_before:
+        stmt = stmt.where(model.created_at <= flt.created_before)
+    return stmt
+
+
 def status_details(
     uow_factory: Callable[[], UnitOfWork], principal: Principal, flt: StatusFilter, limit: int
 ) -> StatusResult:
@@ -121,14 +136,7 @@ def status_details(
                 C.service_edition == flt.service_edition,
                 C.altinn_status.is_not(None),
             )
-            if flt.reportee:
-                stmt = stmt.where(C.reportee == flt.reportee)
-            if flt.senders_reference:
-                stmt = stmt.where(C.external_shipment_reference == flt.senders_reference)
-            if flt.created_after:
-                stmt = stmt.where(C.created_at >= flt.created_after)
-            if flt.created_before:
-                stmt = stmt.where(C.created_at <= flt.created_before)
+            stmt = _common_filters(stmt, C, flt)
             if flt.current_status and flt.current_status != "NotSet":
                 stmt = stmt.where(C.altinn_status == flt.current_status)
             if flt.notification_sent is not None:
@@ -144,14 +152,7 @@ def status_details(
                 F.service_code == flt.service_code,
                 F.service_edition == flt.service_edition,
             )
-            if flt.reportee:
-                fstmt = fstmt.where(F.reportee == flt.reportee)
-            if flt.senders_reference:
-                fstmt = fstmt.where(F.external_shipment_reference == flt.senders_reference)
-            if flt.created_after:
-                fstmt = fstmt.where(F.created_at >= flt.created_after)
-            if flt.created_before:
-                fstmt = fstmt.where(F.created_at <= flt.created_before)
+            fstmt = _common_filters(fstmt, F, flt)
             frows, sdp_limit = _limited(s, fstmt.order_by(F.id), limit)
             ids = _altinn_ids(s, [f.correspondence_id for f in frows])
             sdp = [_sdp_view(f, ids) for f in frows]

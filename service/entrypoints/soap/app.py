@@ -210,32 +210,28 @@ class Root:
         try:
             with self.uow_factory() as uow:
                 s = uow.session
-                lines += [
-                    "# HELP innbyggerpost_receipts Receipts stored, by ReceiptStatusCode.",
-                    "# TYPE innbyggerpost_receipts gauge",
-                ]
-                for code, n in s.execute(
-                    select(orm.Receipt.status_code, func.count()).group_by(orm.Receipt.status_code)
-                ):
-                    lines.append(f'innbyggerpost_receipts{{status="{code}"}} {n}')
-                lines += [
-                    "# HELP innbyggerpost_forwardings Forwardings by SdpStatusType.",
-                    "# TYPE innbyggerpost_forwardings gauge",
-                ]
-                for st, n in s.execute(
-                    select(orm.Forwarding.status, func.count()).group_by(orm.Forwarding.status)
-                ):
-                    lines.append(f'innbyggerpost_forwardings{{status="{st}"}} {n}')
-                lines += [
-                    "# HELP innbyggerpost_jobs Delivery jobs by state.",
-                    "# TYPE innbyggerpost_jobs gauge",
-                ]
-                for job_st, n in s.execute(
-                    select(orm.Forwarding.job_state, func.count())
-                    .where(orm.Forwarding.job_state.is_not(None))
-                    .group_by(orm.Forwarding.job_state)
-                ):
-                    lines.append(f'innbyggerpost_jobs{{state="{job_st}"}} {n}')
+                F = orm.Forwarding
+                gauges = (
+                    (
+                        "receipts",
+                        "Receipts stored, by ReceiptStatusCode.",
+                        "status",
+                        orm.Receipt.status_code,
+                        None,
+                    ),
+                    ("forwardings", "Forwardings by SdpStatusType.", "status", F.status, None),
+                    ("jobs", "Delivery jobs by state.", "state", F.job_state, F.job_state.is_not(None)),
+                )
+                for name, help_text, label, column, where in gauges:
+                    lines += [
+                        f"# HELP innbyggerpost_{name} {help_text}",
+                        f"# TYPE innbyggerpost_{name} gauge",
+                    ]
+                    stmt = select(column, func.count()).group_by(column)
+                    if where is not None:
+                        stmt = stmt.where(where)
+                    for value, n in s.execute(stmt):
+                        lines.append(f'innbyggerpost_{name}{{{label}="{value}"}} {n}')
                 lines += [
                     "# HELP innbyggerpost_up 1 when the database answered.",
                     "# TYPE innbyggerpost_up gauge",
