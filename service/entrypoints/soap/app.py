@@ -30,11 +30,11 @@ from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal, SecretBox
 from ...service_layer.unit_of_work import UnitOfWork
 from . import wssecurity
+from .addressing import WsAddressingSoap12
 from .faults import (
     ERROR_SYSTEM_AUTHENTICATION_FAILED,
     AltinnFaultError,
     AltinnSoap11,
-    AltinnSoap12,
     configure_spyne_logging,
 )
 from .guard import RequestGuard
@@ -102,7 +102,6 @@ def _ws_authenticator(
             nonce_cache=nonces,
             max_age_seconds=settings.wsse_max_age_seconds,
             lookup_digest_secret=digest_secret,
-            user_exists=lambda user: auth.principal(user) is not None,
         )
         return principals.get(username) or _must(auth.principal(username))
 
@@ -269,7 +268,7 @@ def make_app(settings: Settings | None = None, registry: ContactRegistry | None 
     )
     soap: dict[str, Any] = {}
     for key, variant in VARIANTS.items():
-        protocol = AltinnSoap11 if variant.soap_version == "1.1" else AltinnSoap12
+        protocol = AltinnSoap11 if variant.soap_version == "1.1" else WsAddressingSoap12
         application = Application(
             [build_service(ctx, key)],
             tns=variant.target_namespace,

@@ -1,0 +1,53 @@
+"""WS-Addressing 1.0 response headers for the WS variant.
+
+The WS variant is WCF's ``CustomBinding`` with SOAP 1.2 and WS-Addressing 1.0: its clients send
+``wsa:Action``/``wsa:MessageID``/``wsa:To`` and WCF answers with ``wsa:Action`` (the operation's
+output or fault action from the WSDL) and ``wsa:RelatesTo`` (the request's MessageID). A .NET client
+of that binding checks the Action of the reply, so we send both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+from .faults import NS_SOAP12_ENV, AltinnSoap12
+from .operations import WS
+
+NS_WSA = "http://www.w3.org/2005/08/addressing"
+FAULT_ACTION = f"{NS_WSA}/soap/fault"
+_BY_REQUEST = {op.in_message_name: op for op in WS.operations}
+
+
+def _request_message_id(ctx: Any) -> str | None:
+    for el in ctx.in_header_doc or ():
+        if el.tag == f"{{{NS_WSA}}}MessageID":
+            return (el.text or "").strip() or None
+    return None
+
+
+class WsAddressingSoap12(AltinnSoap12):  # type: ignore[misc]
+    """``AltinnSoap12`` that adds ``wsa:Action`` and ``wsa:RelatesTo`` to every answer."""
+
+    def serialize(self, ctx: Any, message: Any) -> Any:
+        result = super().serialize(ctx, message)
+        envelope = ctx.out_document
+        if envelope is None:
+            return result
+        op = _BY_REQUEST.get(ctx.method_request_string or "")
+        if ctx.out_error is not None:
+            action = op.fault_action if op is not None else FAULT_ACTION
+        else:
+            action = op.output_action if op is not None else FAULT_ACTION
+        header = envelope.find(f"{{{NS_SOAP12_ENV}}}Header")
+        if header is None:
+            header = etree.Element(f"{{{NS_SOAP12_ENV}}}Header")
+            envelope.insert(0, header)
+        el = etree.SubElement(header, f"{{{NS_WSA}}}Action", nsmap={"a": NS_WSA})
+        el.set(f"{{{NS_SOAP12_ENV}}}mustUnderstand", "1")
+        el.text = action
+        message_id = _request_message_id(ctx)
+        if message_id:
+            etree.SubElement(header, f"{{{NS_WSA}}}RelatesTo", nsmap={"a": NS_WSA}).text = message_id
+        return result
