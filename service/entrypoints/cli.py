@@ -21,11 +21,10 @@ DEMO_OWNERS = (
 
 
 def _uow_factory(settings: Settings):  # type: ignore[no-untyped-def]
-    from ..adapters.db import make_engine, make_session_factory
-    from ..service_layer.unit_of_work import UnitOfWork
+    from ..adapters.db import make_engine
+    from ..service_layer.unit_of_work import unit_of_work_factory
 
-    factory = make_session_factory(make_engine(settings.database_url))
-    return lambda: UnitOfWork(factory)
+    return unit_of_work_factory(make_engine(settings.database_url))
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:

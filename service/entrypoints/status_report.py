@@ -15,7 +15,7 @@ def _ts(d: object) -> str:
 
 
 def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: str | None) -> int:
-    with uow_factory() as uow:
+    with uow_factory().for_reading() as uow:
         s = uow.session
         stmt = select(orm.Receipt).where(orm.Receipt.external_shipment_reference == reference)
         if code:

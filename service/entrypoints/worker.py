@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from clients.postbox import PostboxClient
 
-from ..adapters.db import make_engine, make_session_factory
+from ..adapters.db import make_engine
 from ..config import Settings
 from ..domain.ports import PostboxVendor, VendorUnavailable
 from ..service_layer.delivery import Delivery, DeliveryPolicy
-from ..service_layer.unit_of_work import UnitOfWork
+from ..service_layer.unit_of_work import unit_of_work_factory
 
 log = logging.getLogger("innbyggerpost.worker")
 
@@ -37,10 +37,9 @@ def policy_from(settings: Settings) -> DeliveryPolicy:
 
 def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor | None = None) -> None:
     engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     delivery = Delivery(
-        lambda: UnitOfWork(factory), vendor or PostboxClient(settings), policy_from(settings), worker_id
+        unit_of_work_factory(engine), vendor or PostboxClient(settings), policy_from(settings), worker_id
     )
     done = 0
     last_poll = last_beat = last_expire = 0.0

@@ -115,7 +115,7 @@ def insert_correspondence(
     if req.system_user_code != principal.system_user_code:
         raise NotAuthorised(5, f"SystemUserCode '{req.system_user_code}' does not belong to this system user")
     edition = int(req.service_edition or "0")
-    with uow_factory() as uow:
+    with uow_factory().for_reading() as uow:
         existing = _find_receipt(uow, req.system_user_code, req.external_shipment_reference)
         if existing is not None:
             return receipt_view(existing)
@@ -139,7 +139,7 @@ def insert_correspondence(
             return receipt_view(receipt)
         except IntegrityError:
             uow.rollback()  # a concurrent repeat committed first: answer with its receipt
-    with uow_factory() as uow:
+    with uow_factory().for_reading() as uow:
         existing = _find_receipt(uow, req.system_user_code, req.external_shipment_reference)
         if existing is None:
             raise RuntimeError("receipt vanished after a unique-constraint conflict")

@@ -141,7 +141,7 @@ class Authenticator:
 
     def _load(self, username: str) -> tuple[str, str | None, Principal] | None:
         """(password hash, sealed digest secret, principal) of a system user."""
-        with self._uow_factory() as uow:
+        with self._uow_factory().for_reading() as uow:
             user = uow.session.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
             if user is None:
                 return None

@@ -120,7 +120,7 @@ def status_details(
 ) -> StatusResult:
     if not flt.service_code or flt.service_edition is None:
         raise NotAuthorised(0, "filterCriteria: ServiceCode and ServiceEditionCode are required")
-    with uow_factory() as uow:
+    with uow_factory().for_reading() as uow:
         if not owners.owns_service(uow, principal.owner_id, flt.service_code, flt.service_edition):
             raise NotAuthorised(
                 5, f"Not authorised for service {flt.service_code} edition {flt.service_edition}"
@@ -167,7 +167,7 @@ def status_history(
         raise NotAuthorised(
             0, f"CorrespondenceSendersReferences: at most {MAX_HISTORY_REFERENCES} references"
         )
-    with uow_factory() as uow:
+    with uow_factory().for_reading() as uow:
         s = uow.session
         corrs: list[StatusV2View] = []
         sdp: list[SdpDetailsView] = []

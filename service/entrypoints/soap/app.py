@@ -8,6 +8,7 @@ with the configured public address (``wsdlgen.render_wsdl``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -24,11 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from clients.krr import KrrClient
 
 from ...adapters import orm
-from ...adapters.db import make_engine, make_session_factory
+from ...adapters.db import make_engine
 from ...config import Settings, load
 from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal, SecretBox
-from ...service_layer.unit_of_work import UnitOfWork
+from ...service_layer.unit_of_work import UnitOfWork, unit_of_work_factory
 from . import wssecurity
 from .addressing import WsAddressingSoap12
 from .faults import (
@@ -53,6 +54,9 @@ class DbNonceCache:
         self._last_purge = 0.0
 
     def add_if_absent(self, key: str, expires_at: float) -> bool:
+        # The key is "<user>\x00<nonce>" of any length: PostgreSQL text cannot hold NUL and the column
+        # is String(200), so store a fixed-length digest of it.
+        key = hashlib.sha256(key.encode("utf-8")).hexdigest()
         now = time.time()
         with self._uow_factory() as uow:
             if now - self._last_purge > 60:
@@ -170,7 +174,7 @@ class Root:
         detail: dict[str, Any] = {"database": "unknown", "workers": []}
         ok = True
         try:
-            with self.uow_factory() as uow:
+            with self.uow_factory().for_reading() as uow:
                 uow.session.execute(text("SELECT 1"))
                 detail["database"] = "ok"
                 cutoff = datetime.now(UTC) - timedelta(seconds=30)
@@ -207,7 +211,7 @@ class Root:
                 f'innbyggerpost_http_requests_total{{variant="{variant}",method="{method}",pid="{os.getpid()}"}} {n}'
             )
         try:
-            with self.uow_factory() as uow:
+            with self.uow_factory().for_reading() as uow:
                 s = uow.session
                 F = orm.Forwarding
                 gauges = (
@@ -253,10 +257,7 @@ def make_app(settings: Settings | None = None, registry: ContactRegistry | None 
     settings = settings or load()
     configure_spyne_logging()
     engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine)
-
-    def uow_factory() -> UnitOfWork:
-        return UnitOfWork(factory)
+    uow_factory = unit_of_work_factory(engine)
 
     auth = Authenticator(uow_factory, SecretBox(settings.secret_key_file))
     ctx = Context(
