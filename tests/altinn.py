@@ -150,3 +150,53 @@ def altinn_statuses(url: str, reference: str) -> list[Any]:
     if info is None or info.CorrespondenceStatusDetailsList is None:
         return []
     return list(info.CorrespondenceStatusDetailsList.StatusV2)
+
+
+# -- helpers added for the contract / validation / bad-input tests ---------------------------------
+
+FAULT_NS = "{http://www.altinn.no/services/common/fault/2009/10}"
+
+
+def ws_anonymous(url: str) -> Any:
+    """WS variant client without any WS-Security header."""
+    return _client(WS_WSDL).create_service(WS_BINDING, url)
+
+
+def basic_fresh(url: str) -> Any:
+    """Basic variant client with its own zeep Client (and HTTP session), e.g. one per thread."""
+    return Client(str(altinn_reference(BASIC_WSDL))).create_service(BASIC_BINDING, url)
+
+
+def fault_error_id(fault: Any) -> int:
+    """ErrorID of the AltinnFault detail of a ``zeep.exceptions.Fault`` (fails if there is none)."""
+    detail = fault.detail
+    assert detail is not None, f"fault without detail: {fault.message}"
+    found = detail.find(f"{FAULT_NS}AltinnFault/{FAULT_NS}ErrorID")
+    assert found is not None and found.text is not None, (
+        f"no AltinnFault/ErrorID in the fault detail: {fault}"
+    )
+    return int(found.text)
+
+
+def history_basic(url: str, references: list[str], owner: tuple[str, str, str, str] = DEMO) -> Any:
+    """GetCorrespondenceStatusHistoryBasic with the SystemUserName/SystemPassword SOAP headers."""
+    user, password, _, _ = owner
+    return basic(url).GetCorrespondenceStatusHistoryBasic(
+        CorrespondenceSendersReferences={"string": references},
+        _soapheaders={"SystemUserName": user, "SystemPassword": password},
+    )
+
+
+_ws_clients: dict[tuple[str, str, bool], Client] = {}
+
+
+def ws_cached(url: str, user: str = "10001", password: str = "demo-password", digest: bool = False) -> Any:
+    """Like ``ws()``, with one zeep Client per credentials (the token gets a fresh Nonce/Created per call)."""
+    key = (user, password, digest)
+    if key not in _ws_clients:
+        _ws_clients[key] = Client(
+            str(altinn_reference(WS_WSDL)),
+            wsse=UsernameToken(user, password, use_digest=digest),
+            settings=Settings(strict=True),
+        )
+    return _ws_clients[key].create_service(WS_BINDING, url)
