@@ -58,7 +58,7 @@ def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor 
                     last_poll = now
                     for orgnr in settings.vendor_endpoints:
                         try:
-                            while delivery.poll_receipts(orgnr, 100) >= 100:
+                            while delivery.poll_receipts(orgnr, 100, pool.map) >= 100:
                                 busy = True
                         except VendorUnavailable as exc:
                             log.warning("receipts from %s: %s", orgnr, exc)

@@ -8,7 +8,7 @@ with a lease; a worker that dies mid-delivery leaves the lease to run out and an
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -136,7 +136,7 @@ class Delivery:
 
     def deliver(self, fwd_id: int) -> str:
         """Send one claimed job. Returns what happened (for logs and counters)."""
-        with self.uow_factory() as uow:
+        with self.uow_factory().for_reading() as uow:
             fwd = uow.session.get(orm.Forwarding, fwd_id)
             if fwd is None or fwd.job_state != "pending" or fwd.claimed_by != self.worker_id:
                 return "skipped"
@@ -144,11 +144,17 @@ class Delivery:
                 message = self._message(uow, fwd)
             except Exception as exc:  # a letter we cannot build never gets better: fail it permanently
                 log.exception("forwarding %s: cannot build the message", fwd_id)
-                self._finish(
-                    uow, fwd, SdpStatus.FAILED, f"Delivery failed: message could not be built ({exc})"
-                )
+                build_error: Exception | None = exc
+            else:
+                build_error = None
+        if build_error is not None:
+            with self.uow_factory() as uow:
+                fwd = uow.session.get(orm.Forwarding, fwd_id)
+                assert fwd is not None
+                text = f"Delivery failed: message could not be built ({build_error})"
+                self._finish(uow, fwd, SdpStatus.FAILED, text)
                 uow.commit()
-                return "failed"
+            return "failed"
         try:
             result = self.vendor.send(message)
         except VendorUnavailable as exc:
@@ -221,42 +227,82 @@ class Delivery:
         fwd.next_attempt_at = None
 
     # -- receipts ---------------------------------------------------------------------------------
-    def poll_receipts(self, vendor_orgnr: str, max_count: int = 100) -> int:
+    def poll_receipts(
+        self,
+        vendor_orgnr: str,
+        max_count: int = 100,
+        map_fn: Callable[[Callable[[str], None], list[str]], Iterable[None]] = map,
+    ) -> int:
+        """Pull queued receipts, store them (one transaction), then acknowledge each (``map_fn`` may
+        run the acknowledgements in parallel). Stored before acknowledged: a lost ack only means the
+        receipt comes again, and it is then recognised by its id and applied once."""
         receipts = self.vendor.pull_receipts(vendor_orgnr, max_count)
-        for r in receipts:
-            self.apply_receipt(vendor_orgnr, r)
-            self.vendor.acknowledge(vendor_orgnr, r.receipt_id)
+        if not receipts:
+            return 0
+        try:
+            self.apply_receipts(vendor_orgnr, receipts)
+        except IntegrityError:  # another worker stored some of them at the same moment: one by one
+            for r in receipts:
+                self.apply_receipts(vendor_orgnr, [r], tolerate_seen=True)
+        list(map_fn(lambda rid: self.vendor.acknowledge(vendor_orgnr, rid), [r.receipt_id for r in receipts]))
         return len(receipts)
 
-    def apply_receipt(self, vendor_orgnr: str, r: VendorReceipt) -> bool:
+    def apply_receipts(
+        self, vendor_orgnr: str, receipts: list[VendorReceipt], tolerate_seen: bool = False
+    ) -> int:
+        """Apply the receipts not seen before; returns how many were new."""
         with self.uow_factory() as uow:
             s = uow.session
-            try:
-                s.add(
-                    orm.VendorReceiptSeen(vendor_orgnr=vendor_orgnr, receipt_id=r.receipt_id, seen_at=_now())
-                )
-                s.flush()
-            except IntegrityError:
-                return False  # applied before (the ack was lost): just acknowledge again
-            fwd = s.scalar(select(orm.Forwarding).where(orm.Forwarding.message_id == r.message_id))
-            if fwd is None:
-                log.warning("receipt %s for unknown message %s", r.receipt_id, r.message_id)
-            elif not SdpStatus(fwd.status).final:
-                if r.kind != "feil" and fwd.status != SdpStatus.SENT:
-                    # The vendor has the letter although our record of the send was lost (a worker died
-                    # between the vendor's answer and our commit): the receipt proves the send.
-                    self._set_status(
-                        fwd, SdpStatus.SENT, f"Accepted by {vendor_orgnr} (known from its {r.kind} receipt)"
+            ids = [r.receipt_id for r in receipts]
+            seen = set(
+                s.scalars(
+                    select(orm.VendorReceiptSeen.receipt_id).where(
+                        orm.VendorReceiptSeen.vendor_orgnr == vendor_orgnr,
+                        orm.VendorReceiptSeen.receipt_id.in_(ids),
                     )
-                if r.kind == "levering":
-                    self._set_status(fwd, SdpStatus.DELIVERED, "Delivered to the citizen's postbox")
-                    fwd.job_state = "done"
-                    fwd.next_attempt_at = None
-                elif r.kind in ("feil", "returpost"):
-                    detail = f"{r.kind} {r.feiltype or ''} {r.detail}".strip()
-                    self._finish(uow, fwd, SdpStatus.FAILED, f"Delivery failed: {detail}")
-            uow.commit()
-            return True
+                )
+            )
+            fresh = [r for r in receipts if r.receipt_id not in seen]
+            if not fresh:
+                return 0
+            by_message = {
+                f.message_id: f
+                for f in s.scalars(
+                    select(orm.Forwarding).where(orm.Forwarding.message_id.in_({r.message_id for r in fresh}))
+                )
+            }
+            now = _now()
+            for r in fresh:
+                s.add(orm.VendorReceiptSeen(vendor_orgnr=vendor_orgnr, receipt_id=r.receipt_id, seen_at=now))
+                fwd = by_message.get(r.message_id)
+                if fwd is None:
+                    log.warning("receipt %s for unknown message %s", r.receipt_id, r.message_id)
+                else:
+                    self._apply(uow, fwd, vendor_orgnr, r)
+            try:
+                uow.commit()
+            except IntegrityError:
+                if not tolerate_seen:
+                    raise
+                return 0  # applied by another worker meanwhile
+            return len(fresh)
+
+    def _apply(self, uow: UnitOfWork, fwd: orm.Forwarding, vendor_orgnr: str, r: VendorReceipt) -> None:
+        if SdpStatus(fwd.status).final:
+            return
+        if r.kind != "feil" and fwd.status != SdpStatus.SENT:
+            # The vendor has the letter although our record of the send was lost (a worker died
+            # between the vendor's answer and our commit): the receipt proves the send.
+            self._set_status(
+                fwd, SdpStatus.SENT, f"Accepted by {vendor_orgnr} (known from its {r.kind} receipt)"
+            )
+        if r.kind == "levering":
+            self._set_status(fwd, SdpStatus.DELIVERED, "Delivered to the citizen's postbox")
+            fwd.job_state = "done"
+            fwd.next_attempt_at = None
+        elif r.kind in ("feil", "returpost"):
+            detail = f"{r.kind} {r.feiltype or ''} {r.detail}".strip()
+            self._finish(uow, fwd, SdpStatus.FAILED, f"Delivery failed: {detail}")
 
     def expire_overdue(self) -> int:
         """Jobs sent but without any levering/feil receipt after the deadline count as failed."""
