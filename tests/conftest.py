@@ -46,9 +46,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def worker(stack: Stack) -> Stack:
-    """The stack with (at least) one delivery worker running."""
-    if not any(p.poll() is None for p in stack.workers):
-        stack.start_worker()
-    return stack
+    """The stack with (at least) one delivery worker running (started again if a test stopped it)."""
+    return stack.ensure_worker()

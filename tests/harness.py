@@ -184,6 +184,12 @@ class Stack:
         self.workers.append(p)
         return p
 
+    def ensure_worker(self) -> Stack:
+        """At least one delivery worker running (tests may have stopped or killed them)."""
+        if not any(p.poll() is None for p in self.workers):
+            self.start_worker()
+        return self
+
     def stop_worker(self, p: subprocess.Popen[bytes], kill: bool = False) -> None:
         if p.poll() is None:
             p.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
@@ -230,7 +236,8 @@ class Stack:
         """Rows stored for one ExternalShipmentReference, per table."""
         return {
             "receipts": self.count(
-                "SELECT count(*) FROM receipts WHERE external_shipment_reference=:r", r=reference
+                "SELECT count(*) FROM receipts WHERE external_shipment_reference=:r AND parent_id IS NULL",
+                r=reference,
             ),
             "correspondences": self.count(
                 "SELECT count(*) FROM correspondences WHERE external_shipment_reference=:r", r=reference

@@ -600,7 +600,7 @@ def test_metrics(stack: Stack) -> None:
             name, _, value = line.rpartition(" ")
             assert name and float(value) >= 0, line  # Prometheus text format: "<name>{labels} <value>"
             values[name] = float(value)
-    ok = stack.count("SELECT count(*) FROM receipts WHERE status_code='OK'")
+    ok = stack.count("SELECT count(*) FROM receipts WHERE status_code='OK' AND parent_id IS NULL")
     assert values['innbyggerpost_receipts{status="OK"}'] == ok > 0
     assert any(k.startswith("innbyggerpost_forwardings{") for k in values)
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -91,11 +92,23 @@ class OwnerService(Base):
 
 
 class Receipt(Base):
+    """``ReceiptExternal``. A sub-receipt (the forwarding outcome) is a row with ``parent_id`` set, so
+    every ReceiptId, main or sub, comes from one sequence."""
+
     __tablename__ = "receipts"
     __table_args__ = (
-        UniqueConstraint("system_user_code", "external_shipment_reference", name="uq_receipt_shipment"),
+        # (SystemUserCode, ExternalShipmentReference) is the idempotency key of main receipts.
+        Index(
+            "uq_receipt_shipment",
+            "system_user_code",
+            "external_shipment_reference",
+            unique=True,
+            sqlite_where=sa_text("parent_id IS NULL"),
+            postgresql_where=sa_text("parent_id IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # ReceiptId
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), nullable=True, index=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("service_owners.id"))
     system_user_code: Mapped[str] = mapped_column(String(50))
     external_shipment_reference: Mapped[str] = mapped_column(String(200))
@@ -104,9 +117,7 @@ class Receipt(Base):
     history: Mapped[str] = mapped_column(Text)
     last_changed: Mapped[datetime] = mapped_column(UTCDateTime())
     references: Mapped[list[list[str]]] = mapped_column(JSON)  # [[ReferenceTypeName, ReferenceValue], ...]
-    sub_status_code: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    sub_text: Mapped[str | None] = mapped_column(Text, nullable=True)
-    sub_id: Mapped[int | None] = mapped_column(Integer, nullable=True)  # ReceiptId of the sub-receipt
+    sub_receipts: Mapped[list[Receipt]] = relationship(order_by="Receipt.id", lazy="selectin")
 
 
 class Correspondence(Base):

@@ -17,7 +17,9 @@ def _ts(d: object) -> str:
 def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: str | None) -> int:
     with uow_factory().for_reading() as uow:
         s = uow.session
-        stmt = select(orm.Receipt).where(orm.Receipt.external_shipment_reference == reference)
+        stmt = select(orm.Receipt).where(
+            orm.Receipt.external_shipment_reference == reference, orm.Receipt.parent_id.is_(None)
+        )
         if code:
             stmt = stmt.where(orm.Receipt.system_user_code == code)
         receipts = list(s.scalars(stmt))
@@ -29,8 +31,8 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
                 f"ExternalShipmentReference {reference}  (SystemUserCode {r.system_user_code}, ReceiptId {r.id})"
             )
             print(f"  receipt      {r.status_code}: {r.text}")
-            if r.sub_status_code:
-                print(f"  sub-receipt  {r.sub_status_code}: {r.sub_text}")
+            for sub in r.sub_receipts:
+                print(f"  sub-receipt  {sub.status_code}: {sub.text}  (ReceiptId {sub.id})")
             corr = s.scalar(select(orm.Correspondence).where(orm.Correspondence.receipt_id == r.id))
             if corr is not None:
                 where = (

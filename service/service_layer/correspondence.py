@@ -56,19 +56,6 @@ def _references(req: InsertCorrespondence) -> tuple[tuple[str, str], ...]:
 
 
 def receipt_view(r: orm.Receipt) -> ReceiptView:
-    subs: tuple[ReceiptView, ...] = ()
-    if r.sub_status_code:
-        subs = (
-            ReceiptView(
-                receipt_id=r.sub_id or 0,
-                status_code=r.sub_status_code,
-                text=r.sub_text or "",
-                history=history_line(r.last_changed, r.sub_status_code, r.sub_text or ""),
-                last_changed=r.last_changed,
-                references=(("ExternalShipmentReference", r.external_shipment_reference),),
-                parent_receipt_id=r.id,
-            ),
-        )
     return ReceiptView(
         receipt_id=r.id,
         status_code=r.status_code,
@@ -76,7 +63,8 @@ def receipt_view(r: orm.Receipt) -> ReceiptView:
         history=r.history,
         last_changed=r.last_changed,
         references=tuple((a, b) for a, b in r.references),
-        sub_receipts=subs,
+        parent_receipt_id=r.parent_id or 0,
+        sub_receipts=tuple(receipt_view(sub) for sub in r.sub_receipts),
     )
 
 
@@ -98,6 +86,7 @@ def _find_receipt(uow: UnitOfWork, system_user_code: str, reference: str) -> orm
         select(orm.Receipt).where(
             orm.Receipt.system_user_code == system_user_code,
             orm.Receipt.external_shipment_reference == reference,
+            orm.Receipt.parent_id.is_(None),
         )
     )
 
@@ -166,11 +155,23 @@ def _store(
         history=history_line(now, decision.receipt_status, decision.receipt_text),
         last_changed=now,
         references=[list(r) for r in _references(req)],
-        sub_status_code=decision.sub_receipt_status,
-        sub_text=decision.sub_receipt_text,
     )
     s.add(receipt)
     s.flush()  # the unique (SystemUserCode, ExternalShipmentReference) check happens here
+    if decision.sub_receipt_status is not None:
+        sub_text = decision.sub_receipt_text or ""
+        receipt.sub_receipts.append(
+            orm.Receipt(
+                owner_id=principal.owner_id,
+                system_user_code=req.system_user_code,
+                external_shipment_reference=req.external_shipment_reference,
+                status_code=decision.sub_receipt_status,
+                text=sub_text,
+                history=history_line(now, decision.sub_receipt_status, sub_text),
+                last_changed=now,
+                references=[["ExternalShipmentReference", req.external_shipment_reference]],
+            )
+        )
 
     corr: orm.Correspondence | None = None
     if decision.stores_letter:
@@ -263,8 +264,7 @@ def _store(
                 )
             )
         s.add(fwd)
-        s.flush()
-        receipt.sub_id = fwd.id
+    s.flush()
     return receipt
 
 

@@ -20,20 +20,27 @@ FAULT_ACTION = f"{NS_WSA}/soap/fault"
 _BY_REQUEST = {op.in_message_name: op for op in WS.operations}
 
 
-def _request_message_id(ctx: Any) -> str | None:
+def _request_addressing(ctx: Any) -> tuple[bool, str | None]:
+    """(the request carried WS-Addressing headers, its MessageID)."""
+    used, message_id = False, None
     for el in ctx.in_header_doc or ():
-        if el.tag == f"{{{NS_WSA}}}MessageID":
-            return (el.text or "").strip() or None
-    return None
+        if isinstance(el.tag, str) and el.tag.startswith(f"{{{NS_WSA}}}"):
+            used = True
+            if el.tag == f"{{{NS_WSA}}}MessageID":
+                message_id = (el.text or "").strip() or None
+    return used, message_id
 
 
 class WsAddressingSoap12(AltinnSoap12):  # type: ignore[misc]
-    """``AltinnSoap12`` that adds ``wsa:Action`` and ``wsa:RelatesTo`` to every answer."""
+    """``AltinnSoap12`` that answers WS-Addressing requests with ``wsa:Action`` and ``wsa:RelatesTo``."""
 
     def serialize(self, ctx: Any, message: Any) -> Any:
         result = super().serialize(ctx, message)
         envelope = ctx.out_document
-        if envelope is None:
+        used, message_id = _request_addressing(ctx)
+        if envelope is None or not used:
+            # A client that sent no WS-Addressing headers gets none back: JAX-WS without the
+            # AddressingFeature would refuse a mustUnderstand header it does not know.
             return result
         op = _BY_REQUEST.get(ctx.method_request_string or "")
         if ctx.out_error is not None:
@@ -47,7 +54,6 @@ class WsAddressingSoap12(AltinnSoap12):  # type: ignore[misc]
         el = etree.SubElement(header, f"{{{NS_WSA}}}Action", nsmap={"a": NS_WSA})
         el.set(f"{{{NS_SOAP12_ENV}}}mustUnderstand", "1")
         el.text = action
-        message_id = _request_message_id(ctx)
         if message_id:
             etree.SubElement(header, f"{{{NS_WSA}}}RelatesTo", nsmap={"a": NS_WSA}).text = message_id
         return result

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -96,7 +97,8 @@ def _ws_authenticator(
         def digest_secret(user: str) -> str | None:
             found = auth.digest_secret(user)
             if found is None:
-                return None
+                # An unknown user must look like a wrong password, not like "digest not enabled".
+                return None if auth.principal(user) is not None else secrets.token_hex(16)
             principals[user] = found[1]
             return found[0]
 
@@ -217,10 +219,10 @@ class Root:
                 gauges = (
                     (
                         "receipts",
-                        "Receipts stored, by ReceiptStatusCode.",
+                        "Shipments stored, by their (main) ReceiptStatusCode.",
                         "status",
                         orm.Receipt.status_code,
-                        None,
+                        orm.Receipt.parent_id.is_(None),
                     ),
                     ("forwardings", "Forwardings by SdpStatusType.", "status", F.status, None),
                     ("jobs", "Delivery jobs by state.", "state", F.job_state, F.job_state.is_not(None)),

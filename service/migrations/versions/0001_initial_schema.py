@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 01:59:50.560978
+Create Date: 2026-11-29 02:41:32.627647
 """
 
 from alembic import op
@@ -59,6 +59,7 @@ def upgrade() -> None:
     )
     op.create_table('receipts',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('system_user_code', sa.String(length=50), nullable=False),
     sa.Column('external_shipment_reference', sa.String(length=200), nullable=False),
@@ -67,13 +68,14 @@ def upgrade() -> None:
     sa.Column('history', sa.Text(), nullable=False),
     sa.Column('last_changed', sa.DateTime(timezone=True), nullable=False),
     sa.Column('references', sa.JSON(), nullable=False),
-    sa.Column('sub_status_code', sa.String(length=30), nullable=True),
-    sa.Column('sub_text', sa.Text(), nullable=True),
-    sa.Column('sub_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['service_owners.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('system_user_code', 'external_shipment_reference', name='uq_receipt_shipment')
+    sa.ForeignKeyConstraint(['parent_id'], ['receipts.id'], ),
+    sa.PrimaryKeyConstraint('id')
     )
+    with op.batch_alter_table('receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_receipts_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index('uq_receipt_shipment', ['system_user_code', 'external_shipment_reference'], unique=True, sqlite_where=sa.text('parent_id IS NULL'), postgresql_where=sa.text('parent_id IS NULL'))
+
     op.create_table('system_users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
@@ -220,6 +222,10 @@ def downgrade() -> None:
 
     op.drop_table('correspondences')
     op.drop_table('system_users')
+    with op.batch_alter_table('receipts', schema=None) as batch_op:
+        batch_op.drop_index('uq_receipt_shipment', sqlite_where=sa.text('parent_id IS NULL'), postgresql_where=sa.text('parent_id IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_receipts_parent_id'))
+
     op.drop_table('receipts')
     op.drop_table('owner_services')
     with op.batch_alter_table('wsse_nonces', schema=None) as batch_op:
