@@ -146,21 +146,10 @@ def _store(
     s = uow.session
     now = datetime.now(UTC)
     assert req.system_user_code and req.external_shipment_reference and req.reportee and req.service_code
-    receipt = orm.Receipt(
-        owner_id=principal.owner_id,
-        system_user_code=req.system_user_code,
-        external_shipment_reference=req.external_shipment_reference,
-        status_code=decision.receipt_status,
-        text=decision.receipt_text,
-        history=history_line(now, decision.receipt_status, decision.receipt_text),
-        last_changed=now,
-        references=[list(r) for r in _references(req)],
-    )
-    s.add(receipt)
-    s.flush()  # the unique (SystemUserCode, ExternalShipmentReference) check happens here
+    subs = []
     if decision.sub_receipt_status is not None:
         sub_text = decision.sub_receipt_text or ""
-        receipt.sub_receipts.append(
+        subs.append(
             orm.Receipt(
                 owner_id=principal.owner_id,
                 system_user_code=req.system_user_code,
@@ -172,6 +161,19 @@ def _store(
                 references=[["ExternalShipmentReference", req.external_shipment_reference]],
             )
         )
+    receipt = orm.Receipt(
+        owner_id=principal.owner_id,
+        system_user_code=req.system_user_code,
+        external_shipment_reference=req.external_shipment_reference,
+        status_code=decision.receipt_status,
+        text=decision.receipt_text,
+        history=history_line(now, decision.receipt_status, decision.receipt_text),
+        last_changed=now,
+        references=[list(r) for r in _references(req)],
+        sub_receipts=subs,
+    )
+    s.add(receipt)
+    s.flush()  # the unique (SystemUserCode, ExternalShipmentReference) check happens here
 
     corr: orm.Correspondence | None = None
     if decision.stores_letter:
