@@ -73,7 +73,7 @@ class Settings:
     call_attempts: int = field(default_factory=lambda: _int("INNBYGGERPOST_CALL_ATTEMPTS", 3))
     call_backoff: float = field(default_factory=lambda: _float("INNBYGGERPOST_CALL_BACKOFF", 0.2))
     # Delivery worker
-    worker_concurrency: int = field(default_factory=lambda: _int("INNBYGGERPOST_WORKER_CONCURRENCY", 4))
+    worker_concurrency: int = field(default_factory=lambda: _int("INNBYGGERPOST_WORKER_CONCURRENCY", 8))
     worker_poll_seconds: float = field(
         default_factory=lambda: _float("INNBYGGERPOST_WORKER_POLL_SECONDS", 0.5)
     )

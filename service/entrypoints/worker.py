@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from clients.postbox import PostboxClient
 
@@ -43,23 +43,29 @@ def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor 
     )
     done = 0
     last_poll = last_beat = last_expire = 0.0
+    in_flight: set[Future[str]] = set()
     log.info("worker %s started (concurrency %d)", worker_id, settings.worker_concurrency)
     with ThreadPoolExecutor(max_workers=settings.worker_concurrency) as pool:
-        while not stop.is_set():
-            busy = False
+        while not stop.is_set() or in_flight:
             try:
-                ids = delivery.claim(settings.worker_concurrency * 2)
-                if ids:
-                    busy = True
-                    for outcome in pool.map(delivery.deliver, ids):
-                        done += outcome != "skipped"
+                finished = {f for f in in_flight if f.done()}
+                in_flight -= finished
+                for f in finished:
+                    if f.exception() is not None:  # the job's claim lapses and it is tried again
+                        log.error("delivery failed unexpectedly", exc_info=f.exception())
+                    else:
+                        done += f.result() != "skipped"
+                free = settings.worker_concurrency - len(in_flight)
+                if free > 0 and not stop.is_set():
+                    # A claimed job starts at once: claims never wait behind other deliveries.
+                    in_flight |= {pool.submit(delivery.deliver, i) for i in delivery.claim(free)}
                 now = time.monotonic()
-                if now - last_poll >= settings.worker_poll_seconds or busy:
+                if now - last_poll >= settings.worker_poll_seconds and not stop.is_set():
                     last_poll = now
                     for orgnr in settings.vendor_endpoints:
                         try:
                             while delivery.poll_receipts(orgnr, 100, pool.map) >= 100:
-                                busy = True
+                                pass
                         except VendorUnavailable as exc:
                             log.warning("receipts from %s: %s", orgnr, exc)
                 if now - last_expire >= 60:
@@ -71,7 +77,9 @@ def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor 
             except Exception:
                 log.exception("worker loop error; continuing")
                 stop.wait(1.0)
-            if not busy:
+            if in_flight:
+                wait(in_flight, timeout=settings.worker_poll_seconds, return_when=FIRST_COMPLETED)
+            else:
                 stop.wait(settings.worker_poll_seconds)
     log.info("worker %s stopped after %d jobs", worker_id, done)
     engine.dispose()
