@@ -48,6 +48,10 @@ def _now() -> datetime:
 
 
 class Delivery:
+    """Every transaction that changes a forwarding locks its row first (``FOR UPDATE`` on PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so a send being recorded and a receipt
+    being applied at the same moment cannot overwrite each other."""
+
     def __init__(
         self,
         uow_factory: Callable[[], UnitOfWork],
@@ -149,7 +153,7 @@ class Delivery:
                 build_error = None
         if build_error is not None:
             with self.uow_factory() as uow:
-                fwd = uow.session.get(orm.Forwarding, fwd_id)
+                fwd = uow.session.get(orm.Forwarding, fwd_id, with_for_update=True)
                 assert fwd is not None
                 text = f"Delivery failed: message could not be built ({build_error})"
                 self._finish(uow, fwd, SdpStatus.FAILED, text)
@@ -163,7 +167,7 @@ class Delivery:
             log.exception("forwarding %s: unexpected error sending", fwd_id)
             return self._retry_later(fwd_id, f"unexpected error: {exc}")
         with self.uow_factory() as uow:
-            fwd = uow.session.get(orm.Forwarding, fwd_id)
+            fwd = uow.session.get(orm.Forwarding, fwd_id, with_for_update=True)
             assert fwd is not None
             if fwd.job_state != "pending":
                 return "skipped"
@@ -183,7 +187,7 @@ class Delivery:
 
     def _retry_later(self, fwd_id: int, error: str) -> str:
         with self.uow_factory() as uow:
-            fwd = uow.session.get(orm.Forwarding, fwd_id)
+            fwd = uow.session.get(orm.Forwarding, fwd_id, with_for_update=True)
             assert fwd is not None
             if fwd.job_state != "pending":
                 return "skipped"
@@ -268,7 +272,10 @@ class Delivery:
             by_message = {
                 f.message_id: f
                 for f in s.scalars(
-                    select(orm.Forwarding).where(orm.Forwarding.message_id.in_({r.message_id for r in fresh}))
+                    select(orm.Forwarding)
+                    .where(orm.Forwarding.message_id.in_({r.message_id for r in fresh}))
+                    .order_by(orm.Forwarding.id)  # one lock order for every worker: no deadlocks
+                    .with_for_update()
                 )
             }
             now = _now()
