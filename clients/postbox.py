@@ -187,10 +187,8 @@ def _manifest_doc(doc: Document, lang: str) -> dict[str, Any]:
 def _varsler(message: DigitalPostMessage, lang: str) -> dict[str, Any]:
     """SDP ``varsler``: at most one e-mail and one SMS notification.
 
-    SDP requires the address in the message. ``DigitalPostMessage``/``Notification`` carry no
-    address yet, so it is taken from an ``address`` attribute of the notification or from
-    ``epostadresse`` / ``mobiltelefonnummer`` on the message when present, else sent empty (the
-    vendor then uses the address it knows for the citizen, or answers ``varslingfeilet``).
+    The address is ``Notification.address`` (as given in SdpOptions, else KRR's); without one it is
+    sent empty and the vendor uses the address it knows for the citizen, or answers ``varslingfeilet``.
     """
     out: dict[str, Any] = {}
     for note in message.notifications:
@@ -199,16 +197,14 @@ def _varsler(message: DigitalPostMessage, lang: str) -> dict[str, Any]:
         text = {"_value_1": note.text, "lang": lang}
         kind = note.kind.lower()
         if kind in ("epost", "email", "e-post") and "epostVarsel" not in out:
-            address = getattr(note, "address", None) or getattr(message, "epostadresse", None) or ""
             out["epostVarsel"] = {
-                "epostadresse": address,
+                "epostadresse": note.address or "",
                 "varslingsTekst": text,
                 "repetisjoner": repetisjoner,
             }
         elif kind == "sms" and "smsVarsel" not in out:
-            address = getattr(note, "address", None) or getattr(message, "mobiltelefonnummer", None) or ""
             out["smsVarsel"] = {
-                "mobiltelefonnummer": address,
+                "mobiltelefonnummer": note.address or "",
                 "varslingsTekst": text,
                 "repetisjoner": repetisjoner,
             }
