@@ -175,16 +175,20 @@ def _store(
     s.add(receipt)
     s.flush()  # the unique (SystemUserCode, ExternalShipmentReference) check happens here
 
+    # The columns a letter and its forwarding record share.
+    shipment = {
+        "owner_id": principal.owner_id,
+        "system_user_code": req.system_user_code,
+        "external_shipment_reference": req.external_shipment_reference,
+        "service_code": req.service_code,
+        "service_edition": edition,
+        "reportee": req.reportee,
+    }
     corr: orm.Correspondence | None = None
     if decision.stores_letter:
         corr = orm.Correspondence(
             receipt_id=receipt.id,
-            owner_id=principal.owner_id,
-            system_user_code=req.system_user_code,
-            external_shipment_reference=req.external_shipment_reference,
-            service_code=req.service_code,
-            service_edition=edition,
-            reportee=req.reportee,
+            **shipment,
             language_code=req.language_code or "",
             message_title=req.message_title or "",
             message_summary=req.message_summary,
@@ -239,12 +243,7 @@ def _store(
         fwd = orm.Forwarding(
             receipt_id=receipt.id,
             correspondence_id=corr.id if corr is not None else None,
-            owner_id=principal.owner_id,
-            system_user_code=req.system_user_code,
-            external_shipment_reference=req.external_shipment_reference,
-            service_code=req.service_code,
-            service_edition=edition,
-            reportee=req.reportee,
+            **shipment,
             sdp_setting=sdp.sdp_setting or "",
             backup_altinn=sdp.backup_altinn,
             options=options,

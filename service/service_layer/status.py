@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
@@ -60,7 +60,6 @@ class StatusResult:
     correspondences_limit_reached: bool = False
     sdp: list[SdpDetailsView] | None = None
     sdp_limit_reached: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 def _corr_view(c: orm.Correspondence) -> StatusV2View:
