@@ -137,17 +137,29 @@ class Authenticator:
         self._secret_box = secret_box
         self._key = secrets.token_bytes(32)
         self._ok: dict[tuple[str, bytes], tuple[float, Principal]] = {}
+        self._users: dict[str, tuple[float, tuple[str, str | None, Principal]]] = {}
         self._lock = threading.Lock()
 
     def _load(self, username: str) -> tuple[str, str | None, Principal] | None:
-        """(password hash, sealed digest secret, principal) of a system user."""
+        """(password hash, sealed digest secret, principal) of a system user; remembered as long as a
+        successful password check is (WS digest requests would otherwise read it every time)."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._users.get(username)
+            if hit and hit[0] > now:
+                return hit[1]
         with self._uow_factory().for_reading() as uow:
             user = uow.session.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
             if user is None:
                 return None
             owner = user.owner
             principal = Principal(owner.id, owner.system_user_code, owner.organisation_number, user.username)
-            return user.password_hash, user.digest_secret, principal
+            loaded = (user.password_hash, user.digest_secret, principal)
+        with self._lock:
+            if len(self._users) > 10000:
+                self._users.clear()
+            self._users[username] = (now + self.CACHE_SECONDS, loaded)
+        return loaded
 
     def check_password(self, username: str, password: str) -> Principal | None:
         tag = hmac.new(self._key, password.encode(), hashlib.sha256).digest()
