@@ -81,6 +81,10 @@ def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor 
                 wait(in_flight, timeout=settings.worker_poll_seconds, return_when=FIRST_COMPLETED)
             else:
                 stop.wait(settings.worker_poll_seconds)
+    try:
+        delivery.heartbeat(done)  # the final count, for /health and operators
+    except Exception:
+        log.exception("final heartbeat failed")
     log.info("worker %s stopped after %d jobs", worker_id, done)
     engine.dispose()
 

@@ -170,7 +170,7 @@ class Delivery:
             fwd = uow.session.get(orm.Forwarding, fwd_id, with_for_update=True)
             assert fwd is not None
             if fwd.job_state != "pending":
-                return "skipped"
+                return "sent"  # the vendor's receipt was applied first: it already recorded the send
             if result.status == SendStatus.ACCEPTED:
                 self._set_status(fwd, SdpStatus.SENT, f"Accepted by {message.vendor_orgnr}")
                 fwd.job_state = "awaiting_receipt"
