@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Postgres, Stack
+from tests.support.harness import Postgres, Stack
 
 BACKENDS = [b for b in os.environ.get("INNBYGGERPOST_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs what tests/test_java_client.py needs: wsimport (JAX-WS RI 2.3 tools, Debian `jaxws`),
+# Installs what tests/e2e/test_java_client.py needs: wsimport (JAX-WS RI 2.3 tools, Debian `jaxws`),
 # the JAX-WS runtime jars in /usr/share/java (Debian `libjaxws-java` and its dependencies) and a
 # JDK (javac). Idempotent: exits 0 at once when everything is present. Debian/Ubuntu only.
 set -eu

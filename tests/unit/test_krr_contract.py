@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OURS = ROOT / "wsdl" / "krr"
 REFERENCE = Path("/work/shared/reference/krr")
 FILES = (

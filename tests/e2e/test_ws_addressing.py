@@ -8,8 +8,8 @@ import pytest
 import zeep.exceptions
 from zeep.plugins import HistoryPlugin
 
-from . import altinn as a
-from .harness import Stack
+from tests.support import altinn as a
+from tests.support.harness import Stack
 
 WSA = "{http://www.w3.org/2005/08/addressing}"
 ACTIONS = "http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10/ICorrespondenceAgencyExternal/"

@@ -20,8 +20,8 @@ import pytest
 import requests
 from lxml import etree
 
-from . import altinn as a
-from .harness import BASIC_PATH, REPO, WS_PATH, Stack, wait_until
+from tests.support import altinn as a
+from tests.support.harness import BASIC_PATH, REPO, WS_PATH, Stack, wait_until
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

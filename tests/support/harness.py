@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("INNBYGGERPOST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 BASIC_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
 WS_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternal.svc"

@@ -24,7 +24,7 @@ from zeep import Client
 from service.entrypoints.soap import codegen
 from service.entrypoints.soap import types as t
 from service.entrypoints.soap.operations import BASIC, VARIANTS, WS, route_by_request_element
-from tests._reference import BASIC_WSDL, WS_WSDL, altinn_reference, reference_dir
+from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference, reference_dir
 
 NS_WSDL = "{http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10}"
 PDF = b"%PDF-1.4 primary document " + bytes(range(256))

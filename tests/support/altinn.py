@@ -9,7 +9,7 @@ from typing import Any
 from zeep import Client, Settings
 from zeep.wsse.username import UsernameToken
 
-from ._reference import BASIC_WSDL, WS_WSDL, altinn_reference
+from .reference import BASIC_WSDL, WS_WSDL, altinn_reference
 
 NS = "{http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10}"
 BASIC_BINDING = NS + "BasicHttpBinding_ICorrespondenceAgencyExternalBasic"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import zeep.exceptions
 
-from . import altinn as a
-from .harness import Stack, wait_until
+from tests.support import altinn as a
+from tests.support.harness import Stack, wait_until
 
 FINAL = {"Delivered_EndUser", "Delivery_EndUser_Failed", "Reserved", "NoMailBox"}
 PHRASE = "the user has opted out from receiving any correspondences"

@@ -1,6 +1,6 @@
 """RequestGuard, the AltinnFault protocols and the UsernameToken check, over real HTTP.
 
-The spyne app (tests/guard_app.py) is served by wsgiref in a thread and by gunicorn in a subprocess
+The spyne app (tests/support/guard_app.py) is served by wsgiref in a thread and by gunicorn in a subprocess
 (gunicorn dechunks request bodies; wsgiref cannot, so the chunked cases run on gunicorn only).
 """
 
@@ -43,9 +43,9 @@ from service.entrypoints.soap.faults import (
 )
 from service.entrypoints.soap.guard import ENVIRON_ENVELOPE, RequestGuard
 from service.entrypoints.soap.wssecurity import InMemoryNonceCache, verify_username_token
-from tests import guard_app
+from tests.support import guard_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MAX = 64 * 1024
 S11 = "http://schemas.xmlsoap.org/soap/envelope/"
 S12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -125,7 +125,7 @@ def gunicorn_url() -> Iterator[str]:
             f"127.0.0.1:{port}",
             "--chdir",
             str(ROOT),
-            "tests.guard_app:application",
+            "tests.support.guard_app:application",
         ],
         env=env,
         stdout=subprocess.DEVNULL,

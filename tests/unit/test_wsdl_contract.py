@@ -22,7 +22,7 @@ from zeep import Client
 
 from service.entrypoints.soap import wsdlgen
 from service.entrypoints.soap.operations import VARIANTS
-from tests._reference import BASIC_WSDL, WS_WSDL, altinn_reference
+from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference
 
 XS = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

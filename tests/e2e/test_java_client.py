@@ -37,10 +37,10 @@ from pathlib import Path
 
 import pytest
 
-from tests._reference import BASIC_WSDL, WS_WSDL, altinn_reference
-from tests.harness import Stack
+from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference
+from tests.support.harness import Stack
 
-JAVA_DIR = Path(__file__).resolve().parent / "java"
+JAVA_DIR = Path(__file__).resolve().parents[1] / "java"
 JAR_DIR = Path("/usr/share/java")
 JARS = (
     "jaxws-rt jaxws-api jaxb-api jaxb-runtime jaxb-core jws-api saaj-impl stax-ex streambuffer mimepull "

@@ -10,8 +10,8 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import altinn as a
-from .harness import Stack, wait_until
+from tests.support import altinn as a
+from tests.support.harness import Stack, wait_until
 
 FINAL = ("Delivered_EndUser", "Delivery_EndUser_Failed")
 

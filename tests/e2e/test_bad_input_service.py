@@ -20,8 +20,8 @@ import pytest
 import requests
 from lxml import etree
 
-from . import altinn as a
-from .harness import Stack
+from tests.support import altinn as a
+from tests.support.harness import Stack
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
