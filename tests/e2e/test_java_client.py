@@ -37,8 +37,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference
 from tests.support.harness import Stack
+from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference
 
 JAVA_DIR = Path(__file__).resolve().parents[1] / "java"
 JAR_DIR = Path("/usr/share/java")
