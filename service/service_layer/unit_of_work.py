@@ -1,4 +1,11 @@
-"""Unit of work (cosmicpython style): one database transaction per use-case step."""
+"""Unit of work (after cosmicpython): one database transaction, and the repositories that use it.
+
+``with uow_factory() as uow:`` opens a session; ``uow.receipts``, ``uow.forwardings``, ... are the
+repositories (``service/adapters/repositories``) bound to it; ``uow.commit()`` commits, leaving the
+block without it rolls back. ``uow_factory().for_reading()`` opens a read-only transaction instead
+(on SQLite it does not take the write lock). Use cases see only this interface, so a fake unit of
+work (tests/support/fakes.py) runs them without a database.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.db import make_session_factory
+from ..adapters.repositories.monitoring import MonitoringRepository
+from ..adapters.repositories.nonces import NonceRepository
+from ..adapters.repositories.owners import OwnerRepository
 
 
 class UnitOfWork:
     session: Session
+    owners: OwnerRepository
+    nonces: NonceRepository
+    monitoring: MonitoringRepository
 
     def __init__(
         self,
@@ -29,7 +42,10 @@ class UnitOfWork:
         return self
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._factory()
+        self.session = s = self._factory()
+        self.owners = OwnerRepository(s)
+        self.nonces = NonceRepository(s)
+        self.monitoring = MonitoringRepository(s)
         return self
 
     def __exit__(
@@ -47,6 +63,9 @@ class UnitOfWork:
         self.session.rollback()
 
 
-def unit_of_work_factory(engine: Engine) -> Callable[[], UnitOfWork]:
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def unit_of_work_factory(engine: Engine) -> UnitOfWorkFactory:
     write, read = make_session_factory(engine), make_session_factory(engine, read_only=True)
     return lambda: UnitOfWork(write, read)
