@@ -1,22 +1,25 @@
 """gunicorn settings for innbyggerpost (``innbyggerpost serve`` uses this file).
 
-Every value can be overridden by the environment variables below or by gunicorn's own
-command-line flags. Sync workers: spyne is synchronous; scale with processes (and hosts).
+The values come from ``service.config.Settings`` (README, Configuration); gunicorn's own
+command-line flags override them. gthread workers: spyne is synchronous; a process runs one
+request per thread, and the threads mostly wait (KRR look-ups, group commits), so a few processes
+(one per core) with many threads each serve best.
 """
 
-import multiprocessing
-import os
+from service.config import load
 
-bind = os.environ.get("INNBYGGERPOST_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("INNBYGGERPOST_WEB_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))
-threads = int(os.environ.get("INNBYGGERPOST_WEB_THREADS", "4"))
+_settings = load()
+
+bind = _settings.bind
+workers = _settings.web_workers
+threads = _settings.web_threads
 worker_class = "gthread"
-timeout = int(os.environ.get("INNBYGGERPOST_WEB_TIMEOUT", "60"))
+timeout = _settings.web_timeout
 graceful_timeout = 30
-keepalive = 5
+keepalive = 30
 # Bodies up to the SOAP size limit (default 30 MiB) are read by the request guard, not gunicorn.
 limit_request_line = 8190
-accesslog = os.environ.get("INNBYGGERPOST_ACCESS_LOG", None)
+accesslog = _settings.access_log or None
 errorlog = "-"
-loglevel = os.environ.get("INNBYGGERPOST_LOG_LEVEL", "info").lower()
+loglevel = _settings.log_level.lower()
 preload_app = False

@@ -1,99 +1,158 @@
-"""Settings from environment variables (all documented in README.md, section Configuration)."""
+"""Settings: the one place that reads the environment (documented in README.md, section Configuration).
+
+Every ``INNBYGGERPOST_*`` variable is a field here. A value that does not parse raises
+:class:`SettingsError` naming the variable, at start-up, not at first use.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+SIM_DEFAULT = "http://127.0.0.1:8090"
+VENDOR_ORGNRS = ("984661185", "922020175", "996460320")  # Digipost; e-Boks (two organisation numbers)
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+class SettingsError(ValueError):
+    """A setting's environment variable holds a value that cannot be used."""
 
 
-def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, str(default)))
+# The environment Settings read; tests and the composition root may pass another mapping.
+_environ: Mapping[str, str] = os.environ
 
 
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name, str(default)))
+def _get(name: str, default: T, parse: Callable[[str], T]) -> T:
+    raw = _environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{name}={raw!r}: {exc}") from exc
 
 
-def _bool(name: str, default: bool) -> bool:
-    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+def _bool(raw: str) -> bool:
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true/false")
 
 
 def _vendor_endpoints(raw: str) -> dict[str, str]:
     """``984661185=http://host/a,922020175=http://host/b`` -> {orgnr: url}."""
     out: dict[str, str] = {}
     for item in filter(None, (p.strip() for p in raw.split(","))):
-        orgnr, _, url = item.partition("=")
+        orgnr, sep, url = item.partition("=")
+        if not sep or not orgnr.strip() or not url.strip():
+            raise ValueError(f"expected orgnr=url, got {item!r}")
         out[orgnr.strip()] = url.strip()
     return out
 
 
-SIM_DEFAULT = "http://127.0.0.1:8090"
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.upper() not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return raw.upper()
+
+    return parse
+
+
+def env(name: str, default: Any, parse: Callable[[str], Any] | None = None) -> Any:
+    """A Settings field read from ``INNBYGGERPOST_<name>``."""
+    conv: Callable[[str], Any] = parse or (type(default) if not isinstance(default, bool) else _bool)
+    if isinstance(default, dict):  # a fresh copy for every Settings
+        return field(default_factory=lambda: _get("INNBYGGERPOST_" + name, dict(default), conv))
+    return field(default_factory=lambda: _get("INNBYGGERPOST_" + name, default, conv))
+
+
+def _default_vendors() -> str:
+    return ",".join(f"{o}={SIM_DEFAULT}/postbox/{o}" for o in VENDOR_ORGNRS)
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = field(
-        default_factory=lambda: _env("INNBYGGERPOST_DATABASE_URL", "sqlite:///var/innbyggerpost.db")
-    )
-    public_url: str = field(default_factory=lambda: _env("INNBYGGERPOST_PUBLIC_URL", "http://127.0.0.1:8080"))
-    max_request_bytes: int = field(
-        default_factory=lambda: _int("INNBYGGERPOST_MAX_REQUEST_BYTES", 30 * 1024 * 1024)
-    )
-    status_result_limit: int = field(default_factory=lambda: _int("INNBYGGERPOST_STATUS_RESULT_LIMIT", 1000))
+    # Storage and the published service
+    database_url: str = env("DATABASE_URL", "sqlite:///var/innbyggerpost.db")
+    # SQLite: FULL makes every commit durable before the receipt is sent (README: durability).
+    sqlite_synchronous: str = env("SQLITE_SYNCHRONOUS", "FULL", _choice("FULL", "NORMAL", "EXTRA"))
+    # PostgreSQL: refuse to start when fsync or synchronous_commit is off (OK receipts would not be durable).
+    require_durable_database: bool = env("REQUIRE_DURABLE_DATABASE", True)
+    public_url: str = env("PUBLIC_URL", "http://127.0.0.1:8080")
+    max_request_bytes: int = env("MAX_REQUEST_BYTES", 30 * 1024 * 1024)
+    status_result_limit: int = env("STATUS_RESULT_LIMIT", 1000)
+    # Letters stored per transaction by a web process's writer (group commit).
+    write_batch_max: int = env("WRITE_BATCH_MAX", 256)
     # Fernet key file protecting the stored PasswordDigest secrets (created when absent).
-    secret_key_file: str = field(
-        default_factory=lambda: _env("INNBYGGERPOST_SECRET_KEY_FILE", "var/secret.key")
-    )
-    wsse_max_age_seconds: int = field(default_factory=lambda: _int("INNBYGGERPOST_WSSE_MAX_AGE_SECONDS", 300))
+    secret_key_file: str = env("SECRET_KEY_FILE", "var/secret.key")
+    wsse_max_age_seconds: int = env("WSSE_MAX_AGE_SECONDS", 300)
+    wsse_require_nonce_created: bool = env("WSSE_REQUIRE_NONCE_CREATED", False)
+    # Authentication abuse: failed logins per system user and per client address in a window.
+    login_failures_max: int = env("LOGIN_FAILURES_MAX", 10)
+    login_failure_window_seconds: float = env("LOGIN_FAILURE_WINDOW_SECONDS", 300.0)
+    login_lockout_seconds: float = env("LOGIN_LOCKOUT_SECONDS", 60.0)
+    password_hash_concurrency: int = env("PASSWORD_HASH_CONCURRENCY", 2)
     # KRR (oppslagstjeneste 16-02)
-    krr_url: str = field(default_factory=lambda: _env("INNBYGGERPOST_KRR_URL", SIM_DEFAULT + "/krr"))
-    krr_paa_vegne_av: str = field(default_factory=lambda: _env("INNBYGGERPOST_KRR_PAA_VEGNE_AV", ""))
-    krr_cert_file: str = field(default_factory=lambda: _env("INNBYGGERPOST_KRR_CERT_FILE", ""))
-    krr_key_file: str = field(default_factory=lambda: _env("INNBYGGERPOST_KRR_KEY_FILE", ""))
-    krr_batch_size: int = field(default_factory=lambda: _int("INNBYGGERPOST_KRR_BATCH_SIZE", 1000))
+    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
+    krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
+    krr_cert_file: str = env("KRR_CERT_FILE", "")
+    krr_key_file: str = env("KRR_KEY_FILE", "")
+    krr_batch_size: int = env("KRR_BATCH_SIZE", 1000)
+    # The KRR gateway: look-ups of concurrent requests wait this long to share one HentPersoner call,
+    krr_batch_wait_seconds: float = env("KRR_BATCH_WAIT_SECONDS", 0.005)
+    # at most this many KRR calls at once per process,
+    krr_max_concurrent_calls: int = env("KRR_MAX_CONCURRENT_CALLS", 2)
+    # a letter's look-up gives up after this long in all (retries included),
+    krr_time_budget_seconds: float = env("KRR_TIME_BUDGET_SECONDS", 3.0)
+    # and after this many failed calls in a row the circuit opens for the cool-down.
+    krr_breaker_failures: int = env("KRR_BREAKER_FAILURES", 5)
+    krr_breaker_cooldown_seconds: float = env("KRR_BREAKER_COOLDOWN_SECONDS", 10.0)
     # Postbox vendors: orgnr=url,...
-    vendor_endpoints: dict[str, str] = field(
-        default_factory=lambda: _vendor_endpoints(
-            _env(
-                "INNBYGGERPOST_VENDOR_ENDPOINTS",
-                f"984661185={SIM_DEFAULT}/postbox/984661185,"
-                f"922020175={SIM_DEFAULT}/postbox/922020175,"
-                f"996460320={SIM_DEFAULT}/postbox/996460320",
-            )
-        )
+    vendor_endpoints: dict[str, str] = env(
+        "VENDOR_ENDPOINTS", _vendor_endpoints(_default_vendors()), _vendor_endpoints
     )
     # Outbound calls
-    connect_timeout: float = field(default_factory=lambda: _float("INNBYGGERPOST_CONNECT_TIMEOUT", 3.0))
-    read_timeout: float = field(default_factory=lambda: _float("INNBYGGERPOST_READ_TIMEOUT", 10.0))
-    call_attempts: int = field(default_factory=lambda: _int("INNBYGGERPOST_CALL_ATTEMPTS", 3))
-    call_backoff: float = field(default_factory=lambda: _float("INNBYGGERPOST_CALL_BACKOFF", 0.2))
+    connect_timeout: float = env("CONNECT_TIMEOUT", 3.0)
+    read_timeout: float = env("READ_TIMEOUT", 10.0)
+    call_attempts: int = env("CALL_ATTEMPTS", 3)
+    call_backoff: float = env("CALL_BACKOFF", 0.2)
     # Delivery worker
-    worker_concurrency: int = field(default_factory=lambda: _int("INNBYGGERPOST_WORKER_CONCURRENCY", 8))
-    worker_poll_seconds: float = field(
-        default_factory=lambda: _float("INNBYGGERPOST_WORKER_POLL_SECONDS", 0.5)
-    )
-    delivery_max_attempts: int = field(default_factory=lambda: _int("INNBYGGERPOST_DELIVERY_MAX_ATTEMPTS", 6))
-    delivery_backoff_seconds: float = field(
-        default_factory=lambda: _float("INNBYGGERPOST_DELIVERY_BACKOFF_SECONDS", 2.0)
-    )
-    delivery_backoff_max_seconds: float = field(
-        default_factory=lambda: _float("INNBYGGERPOST_DELIVERY_BACKOFF_MAX_SECONDS", 600.0)
-    )
-    claim_lease_seconds: float = field(
-        default_factory=lambda: _float("INNBYGGERPOST_CLAIM_LEASE_SECONDS", 60.0)
-    )
-    receipt_deadline_seconds: float = field(
-        default_factory=lambda: _float("INNBYGGERPOST_RECEIPT_DEADLINE_SECONDS", 86400.0)
-    )
+    worker_concurrency: int = env("WORKER_CONCURRENCY", 8)
+    worker_poll_seconds: float = env("WORKER_POLL_SECONDS", 0.5)
+    delivery_max_attempts: int = env("DELIVERY_MAX_ATTEMPTS", 6)
+    delivery_backoff_seconds: float = env("DELIVERY_BACKOFF_SECONDS", 2.0)
+    delivery_backoff_max_seconds: float = env("DELIVERY_BACKOFF_MAX_SECONDS", 600.0)
+    claim_lease_seconds: float = env("CLAIM_LEASE_SECONDS", 60.0)
+    receipt_deadline_seconds: float = env("RECEIPT_DEADLINE_SECONDS", 86400.0)
+    # Web server (gunicorn, deploy/gunicorn.conf.py)
+    bind: str = env("BIND", "127.0.0.1:8080")
+    web_workers: int = env("WEB_WORKERS", os.cpu_count() or 1)
+    web_threads: int = env("WEB_THREADS", 16)
+    web_timeout: int = env("WEB_TIMEOUT", 60)
+    access_log: str = env("ACCESS_LOG", "")
+    log_level: str = env("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+    # Simulators and tools
+    sim_seed: str = env("SIM_SEED", "")
+    owner_password: str = env("OWNER_PASSWORD", "")
+    reference_dir: str = env("REFERENCE_DIR", "")
 
 
-def load() -> Settings:
-    return Settings()
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``environ`` (default: the process environment)."""
+    global _environ
+    if environ is None:
+        return Settings()
+    saved, _environ = _environ, environ
+    try:
+        return Settings()
+    finally:
+        _environ = saved
 
 
 def project_root() -> Path:

@@ -1,6 +1,7 @@
 """The simulators' seed: synthetic persons (KRR data) and their postbox vendor's behaviour.
 
-Format (JSON; ``simulators/seed.json`` is the default, ``INNBYGGERPOST_SIM_SEED`` replaces it)::
+Format (JSON; ``simulators/seed.json`` is the default; ``innbyggerpost simulate --seed`` or
+``INNBYGGERPOST_SIM_SEED`` replaces it)::
 
     {"vendors": {"984661185": {"name": "Digipost"}, ...},
      "persons": [{"id": "01018010018", "status": "AKTIV", "reservasjon": "NEI",
@@ -58,7 +59,7 @@ class Seed:
 
 
 def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:
-    path = path or os.environ.get("INNBYGGERPOST_SIM_SEED") or DEFAULT_SEED
+    path = path or DEFAULT_SEED  # the CLI passes --seed or INNBYGGERPOST_SIM_SEED (Settings.sim_seed)
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     persons = {}
     for p in raw.get("persons", []):

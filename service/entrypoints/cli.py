@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Settings, load
+from ..config import Settings, SettingsError, load
+from ..service_layer.unit_of_work import UnitOfWorkFactory
 
 DEMO_OWNERS = (
     # SystemUserCode, name, organisation number, systemUserName, systemPassword, services
@@ -20,11 +21,10 @@ DEMO_OWNERS = (
 )
 
 
-def _uow_factory(settings: Settings):  # type: ignore[no-untyped-def]
-    from ..adapters.db import make_engine
-    from ..service_layer.unit_of_work import unit_of_work_factory
+def _uow_factory(settings: Settings) -> UnitOfWorkFactory:
+    from ..bootstrap import bootstrap
 
-    return unit_of_work_factory(make_engine(settings.database_url))
+    return bootstrap(settings).uow_factory
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -38,7 +38,7 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_owner_add(settings: Settings, args: argparse.Namespace) -> int:
     from ..service_layer.owners import SecretBox, add_owner
 
-    password = args.password or os.environ.get("INNBYGGERPOST_OWNER_PASSWORD")
+    password = args.password or settings.owner_password
     if not password:
         print("give --password or INNBYGGERPOST_OWNER_PASSWORD", file=sys.stderr)
         return 2
@@ -104,7 +104,12 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from simulators.app import serve
 
-    serve(args.host, args.port, seed_path=args.seed, require_signature=args.require_signature)
+    serve(
+        args.host,
+        args.port,
+        seed_path=args.seed or settings.sim_seed or None,
+        require_signature=args.require_signature,
+    )
     return 0
 
 
@@ -224,14 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = load()
+    except SettingsError as exc:
+        print(f"innbyggerpost: configuration error: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
-        level=os.environ.get("INNBYGGERPOST_LOG_LEVEL", "INFO"),
+        level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("zeep", "urllib3", "spyne"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    return int(args.fn(load(), args) or 0)
+    return int(args.fn(settings, args) or 0)
 
 
 if __name__ == "__main__":

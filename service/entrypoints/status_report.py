@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
-
-from ..adapters import orm
 from ..service_layer.unit_of_work import UnitOfWork
 
 
@@ -16,24 +13,18 @@ def _ts(d: object) -> str:
 
 def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: str | None) -> int:
     with uow_factory().for_reading() as uow:
-        s = uow.session
-        stmt = select(orm.Receipt).where(
-            orm.Receipt.external_shipment_reference == reference, orm.Receipt.parent_id.is_(None)
-        )
-        if code:
-            stmt = stmt.where(orm.Receipt.system_user_code == code)
-        receipts = list(s.scalars(stmt))
-        if not receipts:
+        stories = uow.status.shipment_stories(reference, code)
+        if not stories:
             print(f"no shipment with ExternalShipmentReference {reference!r}")
             return 1
-        for r in receipts:
+        for story in stories:
+            r, corr, fwd = story.receipt, story.correspondence, story.forwarding
             print(
                 f"ExternalShipmentReference {reference}  (SystemUserCode {r.system_user_code}, ReceiptId {r.id})"
             )
             print(f"  receipt      {r.status_code}: {r.text}")
             for sub in r.sub_receipts:
                 print(f"  sub-receipt  {sub.status_code}: {sub.text}  (ReceiptId {sub.id})")
-            corr = s.scalar(select(orm.Correspondence).where(orm.Correspondence.receipt_id == r.id))
             if corr is not None:
                 where = (
                     f"Altinn inbox, CorrespondenceID {corr.id}, status {corr.altinn_status}"
@@ -43,7 +34,6 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
                 print(f"  letter       {corr.message_title!r} to {corr.reportee}: {where}")
                 for ch in corr.status_changes:
                     print(f"    {_ts(ch.status_date)}  Altinn  {ch.status}")
-            fwd = s.scalar(select(orm.Forwarding).where(orm.Forwarding.receipt_id == r.id))
             if fwd is not None:
                 vendor = f" via {fwd.vendor_orgnr}" if fwd.vendor_orgnr else ""
                 job = f", job {fwd.job_state}, attempts {fwd.attempts}" if fwd.job_state else ""

@@ -14,13 +14,10 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from clients.postbox import PostboxClient
-
-from ..adapters.db import make_engine
+from ..bootstrap import bootstrap
 from ..config import Settings
 from ..domain.ports import PostboxVendor, VendorUnavailable
 from ..service_layer.delivery import Delivery, DeliveryPolicy
-from ..service_layer.unit_of_work import unit_of_work_factory
 
 log = logging.getLogger("innbyggerpost.worker")
 
@@ -36,11 +33,9 @@ def policy_from(settings: Settings) -> DeliveryPolicy:
 
 
 def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor | None = None) -> None:
-    engine = make_engine(settings.database_url)
+    container = bootstrap(settings, **({"vendor": vendor} if vendor is not None else {}))
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    delivery = Delivery(
-        unit_of_work_factory(engine), vendor or PostboxClient(settings), policy_from(settings), worker_id
-    )
+    delivery = Delivery(container.uow_factory, container.vendor, policy_from(settings), worker_id)
     done = 0
     last_poll = last_beat = last_expire = 0.0
     in_flight: set[Future[str]] = set()
@@ -86,7 +81,7 @@ def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor 
     except Exception:
         log.exception("final heartbeat failed")
     log.info("worker %s stopped after %d jobs", worker_id, done)
-    engine.dispose()
+    container.dispose()
 
 
 def main(settings: Settings) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from alembic import context
 
-from service.adapters.db import make_engine
 from service.adapters.orm import Base
+from service.bootstrap import bootstrap
 from service.config import load
 
 config = context.config
@@ -13,7 +15,8 @@ url = config.get_main_option("sqlalchemy.url") or load().database_url
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(url)
+    container = bootstrap(load({**os.environ, "INNBYGGERPOST_DATABASE_URL": url}), check_database=False)
+    engine = container.engine
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
         with context.begin_transaction():

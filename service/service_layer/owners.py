@@ -16,10 +16,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
 
-from ..adapters import orm
-from .unit_of_work import UnitOfWork
+from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # OWASP's minimum argon2id parameters (19 MiB, 2 passes): memory-hard, ~10-20 ms a check.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -89,42 +87,78 @@ def add_owner(
     """Create (or with ``replace`` update) a service owner with one system user. Returns True if created."""
     now = datetime.now(UTC)
     with uow:
-        s = uow.session
-        owner = s.scalar(
-            select(orm.ServiceOwner).where(orm.ServiceOwner.system_user_code == system_user_code)
-        )
+        owner = uow.owners.owner_by_code(system_user_code)
         if owner is not None and not replace:
             return False
         if owner is None:
-            owner = orm.ServiceOwner(
-                system_user_code=system_user_code,
-                name=name,
-                organisation_number=organisation_number,
-                created_at=now,
-            )
-            s.add(owner)
-            s.flush()
+            owner = uow.owners.add_owner(system_user_code, name, organisation_number, now)
         owner.name, owner.organisation_number = name, organisation_number
-        user = s.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
+        user = uow.owners.user_by_name(username)
         if user is not None and user.owner_id != owner.id:
             raise OwnerError(f"system user {username} belongs to another service owner")
         if user is None:
-            user = orm.SystemUser(owner_id=owner.id, username=username, password_hash="")
-            s.add(user)
+            user = uow.owners.add_user(owner.id, username)
         user.password_hash = hash_password(password)
         user.digest_secret = secret_box.seal(password) if secret_box else None
         for code, edition in services:
-            existing = s.scalar(
-                select(orm.OwnerService).where(
-                    orm.OwnerService.service_code == code, orm.OwnerService.service_edition == edition
-                )
-            )
+            existing = uow.owners.service(code, edition)
             if existing is None:
-                s.add(orm.OwnerService(owner_id=owner.id, service_code=code, service_edition=edition))
+                uow.owners.add_service(owner.id, code, edition)
             elif existing.owner_id != owner.id:
                 raise OwnerError(f"service {code}/{edition} belongs to another service owner")
         uow.commit()
         return True
+
+
+class LoginThrottle:
+    """Failed logins counted per system user and per client address in a sliding window; past
+    ``max_failures`` that key is refused at once (no password hash computed) for ``lockout`` seconds.
+    A refusal looks exactly like a wrong password, so it tells an attacker nothing."""
+
+    def __init__(
+        self,
+        max_failures: int = 10,
+        window: float = 300.0,
+        lockout: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures = max(1, max_failures)
+        self.window = window
+        self.lockout = lockout
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.refused = 0  # quick refusals (metrics, tests)
+
+    @staticmethod
+    def keys(username: str, client: str | None) -> list[str]:
+        return [f"user:{username}"] + ([f"addr:{client}"] if client else [])
+
+    def locked(self, keys: list[str]) -> bool:
+        now = self._clock()
+        with self._lock:
+            if any(self._locked_until.get(k, 0.0) > now for k in keys):
+                self.refused += 1
+                return True
+            return False
+
+    def failed(self, keys: list[str]) -> None:
+        now = self._clock()
+        with self._lock:
+            if len(self._failures) > 100_000:  # bounded memory under a spray of names
+                self._failures.clear()
+            for k in keys:
+                recent = [t for t in self._failures.get(k, []) if now - t < self.window]
+                recent.append(now)
+                self._failures[k] = recent
+                if len(recent) >= self.max_failures:
+                    self._locked_until[k] = now + self.lockout
+                    self._failures[k] = []
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(f"user:{username}", None)
 
 
 class Authenticator:
@@ -132,9 +166,18 @@ class Authenticator:
 
     CACHE_SECONDS = 300.0
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], secret_box: SecretBox | None = None) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        secret_box: SecretBox | None = None,
+        throttle: LoginThrottle | None = None,
+        hash_concurrency: int = 2,
+    ) -> None:
         self._uow_factory = uow_factory
         self._secret_box = secret_box
+        self.throttle = throttle or LoginThrottle()
+        # argon2 is memory- and CPU-hard: a flood of wrong passwords may use these slots, not every core.
+        self._hashing = threading.BoundedSemaphore(max(1, hash_concurrency))
         self._key = secrets.token_bytes(32)
         self._ok: dict[tuple[str, bytes], tuple[float, Principal]] = {}
         self._users: dict[str, tuple[float, tuple[str, str | None, Principal]]] = {}
@@ -149,34 +192,40 @@ class Authenticator:
             if hit and hit[0] > now:
                 return hit[1]
         with self._uow_factory().for_reading() as uow:
-            user = uow.session.scalar(select(orm.SystemUser).where(orm.SystemUser.username == username))
-            if user is None:
-                return None
-            owner = user.owner
-            principal = Principal(owner.id, owner.system_user_code, owner.organisation_number, user.username)
-            loaded = (user.password_hash, user.digest_secret, principal)
+            user = uow.owners.system_user(username)
+        if user is None:
+            return None
+        principal = Principal(user.owner_id, user.system_user_code, user.organisation_number, user.username)
+        loaded = (user.password_hash, user.digest_secret, principal)
         with self._lock:
             if len(self._users) > 10000:
                 self._users.clear()
             self._users[username] = (now + self.CACHE_SECONDS, loaded)
         return loaded
 
-    def check_password(self, username: str, password: str) -> Principal | None:
+    def check_password(self, username: str, password: str, client: str | None = None) -> Principal | None:
         tag = hmac.new(self._key, password.encode(), hashlib.sha256).digest()
         now = time.monotonic()
         with self._lock:
             hit = self._ok.get((username, tag))
             if hit and hit[0] > now:
                 return hit[1]
+        keys = self.throttle.keys(username, client)
+        if self.throttle.locked(keys):
+            return None
         loaded = self._load(username)
-        if loaded is None:
-            _hasher.hash(password)  # same cost for unknown users
-            return None
-        password_hash, _sealed, principal = loaded
-        try:
-            _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return None
+        with self._hashing:
+            if loaded is None:
+                _hasher.hash(password)  # same cost for unknown users
+                self.throttle.failed(keys)
+                return None
+            password_hash, _sealed, principal = loaded
+            try:
+                _hasher.verify(password_hash, password)
+            except (VerificationError, InvalidHashError):
+                self.throttle.failed(keys)
+                return None
+        self.throttle.succeeded(username)
         with self._lock:
             if len(self._ok) > 10000:
                 self._ok.clear()
@@ -194,12 +243,3 @@ class Authenticator:
     def principal(self, username: str) -> Principal | None:
         loaded = self._load(username)
         return loaded[2] if loaded else None
-
-
-def owns_service(uow: UnitOfWork, owner_id: int, service_code: str, service_edition: int) -> bool:
-    row = uow.session.scalar(
-        select(orm.OwnerService).where(
-            orm.OwnerService.service_code == service_code, orm.OwnerService.service_edition == service_edition
-        )
-    )
-    return row is not None and row.owner_id == owner_id

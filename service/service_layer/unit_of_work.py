@@ -16,13 +16,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.db import make_session_factory
+from ..adapters.repositories.correspondences import CorrespondenceRepository
 from ..adapters.repositories.monitoring import MonitoringRepository
 from ..adapters.repositories.nonces import NonceRepository
 from ..adapters.repositories.owners import OwnerRepository
+from ..adapters.repositories.status import StatusRepository
 
 
 class UnitOfWork:
     session: Session
+    correspondences: CorrespondenceRepository
+    status: StatusRepository
     owners: OwnerRepository
     nonces: NonceRepository
     monitoring: MonitoringRepository
@@ -43,6 +47,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = s = self._factory()
+        self.correspondences = CorrespondenceRepository(s)
+        self.status = StatusRepository(s)
         self.owners = OwnerRepository(s)
         self.nonces = NonceRepository(s)
         self.monitoring = MonitoringRepository(s)

@@ -137,6 +137,8 @@ class Stack:
         self.env = {
             **os.environ,
             "INNBYGGERPOST_DATABASE_URL": database_url,
+            # The throw-away PostgreSQL runs with fsync=off for speed: a test-only exception.
+            "INNBYGGERPOST_REQUIRE_DURABLE_DATABASE": "false",
             "INNBYGGERPOST_PUBLIC_URL": self.url,
             "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
             "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",

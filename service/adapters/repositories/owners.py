@@ -61,9 +61,14 @@ class OwnerRepository:
             select(orm.ServiceOwner).where(orm.ServiceOwner.system_user_code == system_user_code)
         )
 
-    def add_owner(self, system_user_code: str, name: str, organisation_number: str, now: datetime) -> orm.ServiceOwner:
+    def add_owner(
+        self, system_user_code: str, name: str, organisation_number: str, now: datetime
+    ) -> orm.ServiceOwner:
         owner = orm.ServiceOwner(
-            system_user_code=system_user_code, name=name, organisation_number=organisation_number, created_at=now
+            system_user_code=system_user_code,
+            name=name,
+            organisation_number=organisation_number,
+            created_at=now,
         )
         self.session.add(owner)
         self.session.flush()

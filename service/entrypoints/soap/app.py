@@ -22,17 +22,12 @@ from typing import Any
 import spyne.const
 from spyne import Application
 from spyne.server.wsgi import WsgiApplication
-from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from clients.krr import KrrClient
-
-from ...adapters import orm
-from ...adapters.db import make_engine
-from ...config import Settings, load
+from ...config import Settings
 from ...domain.ports import ContactRegistry
-from ...service_layer.owners import Authenticator, Principal, SecretBox
-from ...service_layer.unit_of_work import UnitOfWork, unit_of_work_factory
+from ...service_layer.owners import Authenticator, Principal
+from ...service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from . import wssecurity
 from .addressing import WsAddressingSoap12
 from .faults import (
@@ -52,7 +47,7 @@ StartResponse = Callable[..., Any]
 class DbNonceCache:
     """WS-Security nonce replay cache shared by every process through the database."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
         self._last_purge = 0.0
 
@@ -60,18 +55,13 @@ class DbNonceCache:
         # The key is "<user>\x00<nonce>" of any length: PostgreSQL text cannot hold NUL and the column
         # is String(200), so store a fixed-length digest of it.
         key = hashlib.sha256(key.encode("utf-8")).hexdigest()
-        now = time.time()
+        now = datetime.now(UTC)
         with self._uow_factory() as uow:
-            if now - self._last_purge > 60:
-                self._last_purge = now
-                uow.session.execute(delete(orm.WsseNonce).where(orm.WsseNonce.expires_at < datetime.now(UTC)))
-            existing = uow.session.get(orm.WsseNonce, key)
-            if existing is not None and existing.expires_at > datetime.now(UTC):
+            if time.time() - self._last_purge > 60:
+                self._last_purge = time.time()
+                uow.nonces.purge_expired(now)
+            if not uow.nonces.remember(key, datetime.fromtimestamp(expires_at, UTC), now):
                 return False
-            if existing is not None:
-                uow.session.delete(existing)
-                uow.session.flush()
-            uow.session.add(orm.WsseNonce(nonce=key, expires_at=datetime.fromtimestamp(expires_at, UTC)))
             try:
                 uow.commit()
             except IntegrityError:
@@ -179,14 +169,9 @@ class Root:
         ok = True
         try:
             with self.uow_factory().for_reading() as uow:
-                uow.session.execute(text("SELECT 1"))
+                uow.monitoring.ping()
                 detail["database"] = "ok"
-                cutoff = datetime.now(UTC) - timedelta(seconds=30)
-                beats = list(
-                    uow.session.scalars(
-                        select(orm.WorkerHeartbeat).where(orm.WorkerHeartbeat.last_seen >= cutoff)
-                    )
-                )
+                beats = uow.monitoring.heartbeats_since(datetime.now(UTC) - timedelta(seconds=30))
                 detail["workers"] = [
                     {"id": b.worker_id, "last_seen": b.last_seen.isoformat(), "jobs": b.jobs_done}
                     for b in beats
@@ -216,34 +201,21 @@ class Root:
             )
         try:
             with self.uow_factory().for_reading() as uow:
-                s = uow.session
-                F = orm.Forwarding
-                gauges = (
-                    (
-                        "receipts",
-                        "Shipments stored, by their (main) ReceiptStatusCode.",
-                        "status",
-                        orm.Receipt.status_code,
-                        orm.Receipt.parent_id.is_(None),
-                    ),
-                    ("forwardings", "Forwardings by SdpStatusType.", "status", F.status, None),
-                    ("jobs", "Delivery jobs by state.", "state", F.job_state, F.job_state.is_not(None)),
-                )
-                for name, help_text, label, column, where in gauges:
-                    lines += [
-                        f"# HELP innbyggerpost_{name} {help_text}",
-                        f"# TYPE innbyggerpost_{name} gauge",
-                    ]
-                    stmt = select(column, func.count()).group_by(column)
-                    if where is not None:
-                        stmt = stmt.where(where)
-                    for value, n in s.execute(stmt):
-                        lines.append(f'innbyggerpost_{name}{{{label}="{value}"}} {n}')
-                lines += [
-                    "# HELP innbyggerpost_up 1 when the database answered.",
-                    "# TYPE innbyggerpost_up gauge",
-                    "innbyggerpost_up 1",
-                ]
+                counts = uow.monitoring.counts()
+            gauges = (
+                ("receipts", "Shipments stored, by their (main) ReceiptStatusCode.", "status"),
+                ("forwardings", "Forwardings by SdpStatusType.", "status"),
+                ("jobs", "Delivery jobs by state.", "state"),
+            )
+            for name, help_text, label in gauges:
+                lines += [f"# HELP innbyggerpost_{name} {help_text}", f"# TYPE innbyggerpost_{name} gauge"]
+                for value, n in sorted(counts[name].items()):
+                    lines.append(f'innbyggerpost_{name}{{{label}="{value}"}} {n}')
+            lines += [
+                "# HELP innbyggerpost_up 1 when the database answered.",
+                "# TYPE innbyggerpost_up gauge",
+                "innbyggerpost_up 1",
+            ]
         except Exception:
             lines += ["# TYPE innbyggerpost_up gauge", "innbyggerpost_up 0"]
         body = ("\n".join(lines) + "\n").encode()
@@ -258,18 +230,25 @@ class Root:
 
 
 def make_app(settings: Settings | None = None, registry: ContactRegistry | None = None) -> Root:
-    settings = settings or load()
-    configure_spyne_logging()
-    engine = make_engine(settings.database_url)
-    uow_factory = unit_of_work_factory(engine)
+    """gunicorn's entry: the parts come from the composition root (``service.bootstrap``)."""
+    from ...bootstrap import bootstrap
 
-    auth = Authenticator(uow_factory, SecretBox(settings.secret_key_file))
+    container = bootstrap(settings, **({"registry": registry} if registry is not None else {}))
+    return make_wsgi_app(container)
+
+
+def make_wsgi_app(container: Any) -> Root:
+    settings = container.settings
+    configure_spyne_logging()
+    uow_factory = container.uow_factory
+    auth = container.authenticator
     ctx = Context(
         settings=settings,
         uow_factory=uow_factory,
-        registry=registry or KrrClient(settings),
+        registry=container.registry,
         authenticator=auth,
         ws_authenticate=_ws_authenticator(settings, auth, DbNonceCache(uow_factory)),
+        writer=container.writer,
     )
     soap: dict[str, Any] = {}
     for key, variant in VARIANTS.items():

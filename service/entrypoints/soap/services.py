@@ -17,6 +17,7 @@ from spyne import ServiceBase, rpc
 from ...config import Settings
 from ...domain.ports import ContactRegistry, RegistryUnavailable
 from ...service_layer import correspondence, status
+from ...service_layer.group_commit import GroupCommit
 from ...service_layer.owners import Authenticator, Principal
 from ...service_layer.unit_of_work import UnitOfWork
 from . import mapping
@@ -45,6 +46,7 @@ class Context:
     registry: ContactRegistry
     authenticator: Authenticator
     ws_authenticate: Callable[[Any], Principal]  # spyne ctx -> Principal (WS-Security)
+    writer: GroupCommit | None = None  # the process's group commit (None: a transaction per letter)
 
 
 def canonical(name: str) -> str:
@@ -103,7 +105,9 @@ def _handle(app: Context, op: Operation, ctx: Any, args: tuple[Any, ...]) -> Any
             req = mapping.insert_request(
                 params["SystemUserCode"], params["ExternalShipmentReference"], params["Correspondence"]
             )
-            receipt = correspondence.insert_correspondence(app.uow_factory, app.registry, principal, req)
+            receipt = correspondence.insert_correspondence(
+                app.uow_factory, app.registry, principal, req, writer=app.writer
+            )
             return mapping.receipt_external(receipt)
         if name in ("GetCorrespondenceStatusDetailsV2", "GetCorrespondenceStatusDetailsV3"):
             v3 = name.endswith("V3")

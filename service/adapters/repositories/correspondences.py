@@ -1,0 +1,210 @@
+"""The records of ``InsertCorrespondenceV2``: receipts, letters (with attachments) and forwarding records.
+
+One accepted insert is stored by :meth:`CorrespondenceRepository.add` with plain INSERT statements
+(SQLAlchemy Core, no ORM unit-of-work flushes: this is the hottest write of the service). Receipts
+are read back for repeats by their idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from ...domain.insert import InsertPlan, _jsonable
+from ...domain.receipt import Receipt
+from .. import orm
+
+R = cast(Table, orm.Receipt.__table__)
+C = cast(Table, orm.Correspondence.__table__)
+A = cast(Table, orm.Attachment.__table__)
+CS = cast(Table, orm.CorrespondenceStatusChange.__table__)
+F = cast(Table, orm.Forwarding.__table__)
+FS = cast(Table, orm.SdpStatusChange.__table__)
+
+
+def _receipt(row: Any, subs: tuple[Receipt, ...] = ()) -> Receipt:
+    return Receipt(
+        receipt_id=row.id,
+        status_code=row.status_code,
+        text=row.text,
+        history=row.history,
+        last_changed=row.last_changed,
+        references=tuple((a, b) for a, b in row.references),
+        parent_receipt_id=row.parent_id or 0,
+        sub_receipts=subs,
+    )
+
+
+class CorrespondenceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- reading --------------------------------------------------------------------------------
+    def receipts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Receipt]:
+        """Main receipts (with sub-receipts) by (SystemUserCode, ExternalShipmentReference)."""
+        wanted = list(dict.fromkeys(keys))
+        out: dict[tuple[str, str], Receipt] = {}
+        for i in range(0, len(wanted), 400):
+            chunk = wanted[i : i + 400]
+            cond = (
+                tuple_(orm.Receipt.system_user_code, orm.Receipt.external_shipment_reference).in_(chunk)
+                if len(chunk) > 1
+                else (orm.Receipt.system_user_code == chunk[0][0])
+                & (orm.Receipt.external_shipment_reference == chunk[0][1])
+            )
+            rows = list(self.session.execute(select(R).where(cond, orm.Receipt.parent_id.is_(None))))
+            if not rows:
+                continue
+            subs: dict[int, list[Receipt]] = {}
+            for sub in self.session.execute(
+                select(R).where(orm.Receipt.parent_id.in_([r.id for r in rows])).order_by(orm.Receipt.id)
+            ):
+                subs.setdefault(sub.parent_id, []).append(_receipt(sub))
+            for r in rows:
+                out[(r.system_user_code, r.external_shipment_reference)] = _receipt(
+                    r, tuple(subs.get(r.id, ()))
+                )
+        return out
+
+    def receipt(self, system_user_code: str, reference: str) -> Receipt | None:
+        return self.receipts([(system_user_code, reference)]).get((system_user_code, reference))
+
+    # -- writing --------------------------------------------------------------------------------
+    def add(self, plan: InsertPlan) -> Receipt:
+        """Store one accepted insert. The unique (SystemUserCode, ExternalShipmentReference) index
+        raises IntegrityError on a concurrent repeat, at the first statement."""
+        s = self.session
+        now = plan.now
+        common = {
+            "owner_id": plan.owner_id,
+            "system_user_code": plan.system_user_code,
+            "external_shipment_reference": plan.external_shipment_reference,
+        }
+        main = plan.receipt
+        receipt_id = s.execute(
+            insert(R).returning(R.c.id),
+            {
+                **common,
+                "parent_id": None,
+                "status_code": main.status_code,
+                "text": main.text,
+                "history": main.history,
+                "last_changed": now,
+                "references": [list(r) for r in main.references],
+            },
+        ).scalar_one()
+        subs = []
+        for sub in main.sub_receipts:
+            sub_id = s.execute(
+                insert(R).returning(R.c.id),
+                {
+                    **common,
+                    "parent_id": receipt_id,
+                    "status_code": sub.status_code,
+                    "text": sub.text,
+                    "history": sub.history,
+                    "last_changed": now,
+                    "references": [list(r) for r in sub.references],
+                },
+            ).scalar_one()
+            subs.append(
+                Receipt(sub_id, sub.status_code, sub.text, sub.history, now, sub.references, receipt_id)
+            )
+        shipment = {
+            **common,
+            "service_code": plan.service_code,
+            "service_edition": plan.service_edition,
+            "reportee": plan.reportee,
+        }
+        corr_id = None
+        letter = plan.correspondence
+        if letter is not None:
+            corr_id = s.execute(
+                insert(C).returning(C.c.id),
+                {
+                    **shipment,
+                    "receipt_id": receipt_id,
+                    "language_code": letter.language_code,
+                    "message_title": letter.message_title,
+                    "message_summary": letter.message_summary,
+                    "message_body": letter.message_body,
+                    "custom_message_data": letter.custom_message_data,
+                    "visible_date_time": letter.visible_date_time,
+                    "due_date_time": letter.due_date_time,
+                    "archive_reference": letter.archive_reference,
+                    "is_reservable": letter.is_reservable,
+                    "allow_forwarding": letter.allow_forwarding,
+                    "contract_fields": letter.contract_fields,
+                    "altinn_status": letter.altinn_status,
+                    "notification_sent": False,
+                    "created_at": now,
+                },
+            ).scalar_one()
+            if letter.attachments:
+                s.execute(
+                    insert(A),
+                    [
+                        {
+                            "correspondence_id": corr_id,
+                            "file_name": a.file_name or "",
+                            "name": a.name,
+                            "function_type": a.function_type,
+                            "destination_type": a.destination_type,
+                            "encrypted": a.encrypted,
+                            "senders_reference": a.senders_reference,
+                            "data": a.data,
+                        }
+                        for a in letter.attachments
+                    ],
+                )
+            if letter.altinn_status is not None:
+                s.execute(
+                    insert(CS),
+                    {"correspondence_id": corr_id, "status": letter.altinn_status, "status_date": now},
+                )
+        fwd = plan.forwarding
+        if fwd is not None:
+            options = _jsonable(asdict(fwd.sdp_options))
+            if fwd.krr_contact:
+                options["krr"] = fwd.krr_contact
+            fwd_id = s.execute(
+                insert(F).returning(F.c.id),
+                {
+                    **shipment,
+                    "receipt_id": receipt_id,
+                    "correspondence_id": corr_id,
+                    "sdp_setting": fwd.sdp_options.sdp_setting or "",
+                    "backup_altinn": fwd.sdp_options.backup_altinn,
+                    "options": options,
+                    "vendor_orgnr": fwd.vendor_orgnr,
+                    "postkasseadresse": fwd.postkasseadresse,
+                    "message_id": fwd.message_id,
+                    "conversation_id": fwd.conversation_id,
+                    "status": fwd.status,
+                    "created_at": now,
+                    "last_changed": now,
+                    "job_state": "pending" if fwd.forward else None,
+                    "attempts": 0,
+                    "next_attempt_at": now if fwd.forward else None,
+                    "claimed_by": None,
+                    "claimed_until": None,
+                    "last_error": None,
+                },
+            ).scalar_one()
+            if fwd.status != "Unknown":
+                s.execute(
+                    insert(FS),
+                    {
+                        "forwarding_id": fwd_id,
+                        "status": fwd.status,
+                        "status_date": now,
+                        "text": fwd.status_text,
+                    },
+                )
+        return Receipt(
+            receipt_id, main.status_code, main.text, main.history, now, main.references, 0, tuple(subs)
+        )

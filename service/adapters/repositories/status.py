@@ -1,0 +1,177 @@
+"""Reads of the status operations: Altinn correspondences and forwardings with their histories.
+
+Each answer is a handful of queries whatever its size: the rows (columns only, no ORM objects),
+then every history of those rows in one ``IN`` query per table (no query per row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ...domain.status import SdpDetailsView, StatusFilter, StatusV2View
+from .. import orm
+
+C, F = orm.Correspondence, orm.Forwarding
+CS, FS = orm.CorrespondenceStatusChange, orm.SdpStatusChange
+_CORR_COLUMNS = (C.id, C.created_at, C.reportee, C.external_shipment_reference)
+_FWD_COLUMNS = (
+    F.id,
+    F.correspondence_id,
+    F.created_at,
+    F.last_changed,
+    F.external_shipment_reference,
+    F.reportee,
+)
+CHUNK = 500
+
+
+def _common(stmt: Select, model: Any, flt: StatusFilter) -> Select:
+    """The filter criteria correspondences and forwardings share (SendersReference = ExternalShipmentReference)."""
+    if flt.reportee:
+        stmt = stmt.where(model.reportee == flt.reportee)
+    if flt.senders_reference:
+        stmt = stmt.where(model.external_shipment_reference == flt.senders_reference)
+    if flt.created_after:
+        stmt = stmt.where(model.created_at >= flt.created_after)
+    if flt.created_before:
+        stmt = stmt.where(model.created_at <= flt.created_before)
+    return stmt
+
+
+class StatusRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- building views ---------------------------------------------------------------------------
+    def _corr_views(self, rows: Sequence[Any]) -> list[StatusV2View]:
+        changes: dict[int, list[tuple[Any, str]]] = {}
+        ids = [r.id for r in rows]
+        for i in range(0, len(ids), CHUNK):
+            for cid, status, date in self.session.execute(
+                select(CS.correspondence_id, CS.status, CS.status_date)
+                .where(CS.correspondence_id.in_(ids[i : i + CHUNK]))
+                .order_by(CS.id)
+            ):
+                changes.setdefault(cid, []).append((date, status))
+        return [
+            StatusV2View(
+                r.id, r.created_at, r.reportee, r.external_shipment_reference, tuple(changes.get(r.id, ()))
+            )
+            for r in rows
+        ]
+
+    def _sdp_views(self, rows: Sequence[Any]) -> list[SdpDetailsView]:
+        history: dict[int, list[tuple[str, Any]]] = {}
+        ids = [r.id for r in rows]
+        corr_ids = [r.correspondence_id for r in rows if r.correspondence_id is not None]
+        with_copy: set[int] = set()
+        for i in range(0, len(ids), CHUNK):
+            for fid, status, date in self.session.execute(
+                select(FS.forwarding_id, FS.status, FS.status_date)
+                .where(FS.forwarding_id.in_(ids[i : i + CHUNK]))
+                .order_by(FS.id)
+            ):
+                history.setdefault(fid, []).append((status, date))
+        for i in range(0, len(corr_ids), CHUNK):
+            with_copy.update(
+                self.session.scalars(
+                    select(C.id).where(C.id.in_(corr_ids[i : i + CHUNK]), C.altinn_status.is_not(None))
+                )
+            )
+        return [
+            SdpDetailsView(
+                sdp_id=r.id,
+                correspondence_id=r.correspondence_id if r.correspondence_id in with_copy else None,
+                created=r.created_at,
+                last_changed=r.last_changed,
+                reference=r.external_shipment_reference,
+                reportee=r.reportee,
+                history=tuple(history.get(r.id, ())),
+            )
+            for r in rows
+        ]
+
+    def _limited(self, stmt: Select, limit: int) -> tuple[list[Any], bool]:
+        rows = list(self.session.execute(stmt.limit(limit + 1)))
+        return rows[:limit], len(rows) > limit
+
+    # -- GetCorrespondenceStatusDetailsV2/V3 ------------------------------------------------------
+    def correspondences(
+        self, owner_id: int, flt: StatusFilter, limit: int
+    ) -> tuple[list[StatusV2View], bool]:
+        stmt = select(*_CORR_COLUMNS).where(
+            C.owner_id == owner_id,
+            C.service_code == flt.service_code,
+            C.service_edition == flt.service_edition,
+            C.altinn_status.is_not(None),
+        )
+        stmt = _common(stmt, C, flt)
+        if flt.current_status and flt.current_status != "NotSet":
+            stmt = stmt.where(C.altinn_status == flt.current_status)
+        if flt.notification_sent is not None:
+            stmt = stmt.where(C.notification_sent == flt.notification_sent)
+        rows, reached = self._limited(stmt.order_by(C.id), limit)
+        return self._corr_views(rows), reached
+
+    def forwardings(self, owner_id: int, flt: StatusFilter, limit: int) -> tuple[list[SdpDetailsView], bool]:
+        stmt = select(*_FWD_COLUMNS).where(
+            F.owner_id == owner_id,
+            F.service_code == flt.service_code,
+            F.service_edition == flt.service_edition,
+        )
+        rows, reached = self._limited(_common(stmt, F, flt).order_by(F.id), limit)
+        return self._sdp_views(rows), reached
+
+    # -- GetCorrespondenceStatusHistory -----------------------------------------------------------
+    def by_references(
+        self, system_user_code: str, references: Sequence[str]
+    ) -> tuple[list[StatusV2View], list[SdpDetailsView]]:
+        corr_rows: list[Any] = []
+        fwd_rows: list[Any] = []
+        for i in range(0, len(references), CHUNK):
+            chunk = references[i : i + CHUNK]
+            corr_rows += self.session.execute(
+                select(*_CORR_COLUMNS).where(
+                    C.system_user_code == system_user_code,
+                    C.external_shipment_reference.in_(chunk),
+                    C.altinn_status.is_not(None),
+                )
+            )
+            fwd_rows += self.session.execute(
+                select(*_FWD_COLUMNS).where(
+                    F.system_user_code == system_user_code, F.external_shipment_reference.in_(chunk)
+                )
+            )
+        corr_rows.sort(key=lambda r: r.id)
+        fwd_rows.sort(key=lambda r: r.id)
+        return self._corr_views(corr_rows), self._sdp_views(fwd_rows)
+
+    def shipment_stories(self, reference: str, system_user_code: str | None) -> list[ShipmentStory]:
+        return shipment_stories(self.session, reference, system_user_code)
+
+
+class ShipmentStory:
+    """Everything stored for one main receipt, for ``innbyggerpost status``."""
+
+    def __init__(self, receipt: Any, correspondence: Any, forwarding: Any) -> None:
+        self.receipt, self.correspondence, self.forwarding = receipt, correspondence, forwarding
+
+
+def shipment_stories(session: Session, reference: str, system_user_code: str | None) -> list[ShipmentStory]:
+    stmt = select(orm.Receipt).where(
+        orm.Receipt.external_shipment_reference == reference, orm.Receipt.parent_id.is_(None)
+    )
+    if system_user_code:
+        stmt = stmt.where(orm.Receipt.system_user_code == system_user_code)
+    return [
+        ShipmentStory(
+            r,
+            session.scalar(select(orm.Correspondence).where(orm.Correspondence.receipt_id == r.id)),
+            session.scalar(select(orm.Forwarding).where(orm.Forwarding.receipt_id == r.id)),
+        )
+        for r in session.scalars(stmt)
+    ]

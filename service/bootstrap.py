@@ -1,0 +1,157 @@
+"""The composition root (after cosmicpython's ``bootstrap.py``): the one place that builds the object
+graph. The web application, the delivery worker, the command line, the migrations and the tests all
+get their parts here; tests pass fakes for any of them.
+
+    container = bootstrap()                      # settings from the environment
+    container = bootstrap(settings, registry=FakeRegistry())
+
+Parts are built when first asked for (a CLI command that only migrates never builds a KRR client).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from .adapters.db import NotDurable, check_durability, make_engine
+from .adapters.krr_gateway import CircuitBreaker, KrrGateway
+from .config import Settings, load
+from .domain.ports import ContactRegistry, PostboxVendor
+from .service_layer.group_commit import GroupCommit
+from .service_layer.owners import Authenticator, LoginThrottle, SecretBox
+from .service_layer.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
+
+log = logging.getLogger(__name__)
+
+
+class Container:
+    """The parts of one process. Each property builds its part once, on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        uow_factory: UnitOfWorkFactory | None = None,
+        krr_client: ContactRegistry | None = None,
+        registry: ContactRegistry | None = None,
+        vendor: PostboxVendor | None = None,
+        check_database: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._parts: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._check_database = check_database
+        for name, value in (
+            ("engine", engine),
+            ("uow_factory", uow_factory),
+            ("krr_client", krr_client),
+            ("registry", registry),
+            ("vendor", vendor),
+        ):
+            if value is not None:
+                self._parts[name] = value
+
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = build()
+            return self._parts[name]
+
+    @property
+    def engine(self) -> Engine:
+        return self._part("engine", self._build_engine)
+
+    def _build_engine(self) -> Engine:
+        s = self.settings
+        engine = make_engine(s.database_url, s.sqlite_synchronous)
+        if self._check_database and s.require_durable_database:
+            problems = check_durability(engine)
+            if problems:
+                raise NotDurable(
+                    "the database would acknowledge commits it can lose ("
+                    + ", ".join(problems)
+                    + "): an OK receipt must be on disk. Fix the database settings, or set "
+                    "INNBYGGERPOST_REQUIRE_DURABLE_DATABASE=false for tests only."
+                )
+        return engine
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self._part("uow_factory", lambda: unit_of_work_factory(self.engine))
+
+    @property
+    def krr_client(self) -> ContactRegistry:
+        """The zeep client of KRR, its timeouts fitted into the look-up time budget."""
+
+        def build() -> ContactRegistry:
+            from clients.krr import KrrClient
+
+            s = self.settings
+            budget = s.krr_time_budget_seconds
+            fitted = dataclasses.replace(s, read_timeout=min(s.read_timeout, budget))
+            return KrrClient(fitted)
+
+        return self._part("krr_client", build)
+
+    @property
+    def registry(self) -> KrrGateway | ContactRegistry:
+        """What use cases ask KRR through: the gateway (batching, budget, circuit breaker)."""
+        s = self.settings
+        return self._part(
+            "registry",
+            lambda: KrrGateway(
+                self.krr_client,
+                batch_size=s.krr_batch_size,
+                batch_wait=s.krr_batch_wait_seconds,
+                max_concurrent_calls=s.krr_max_concurrent_calls,
+                time_budget=s.krr_time_budget_seconds,
+                breaker=CircuitBreaker(s.krr_breaker_failures, s.krr_breaker_cooldown_seconds),
+            ),
+        )
+
+    @property
+    def vendor(self) -> PostboxVendor:
+        def build() -> PostboxVendor:
+            from clients.postbox import PostboxClient
+
+            return PostboxClient(self.settings)
+
+        return self._part("vendor", build)
+
+    @property
+    def secret_box(self) -> SecretBox:
+        return self._part("secret_box", lambda: SecretBox(self.settings.secret_key_file))
+
+    @property
+    def authenticator(self) -> Authenticator:
+        s = self.settings
+        return self._part(
+            "authenticator",
+            lambda: Authenticator(
+                self.uow_factory,
+                self.secret_box,
+                LoginThrottle(s.login_failures_max, s.login_failure_window_seconds, s.login_lockout_seconds),
+                s.password_hash_concurrency,
+            ),
+        )
+
+    @property
+    def writer(self) -> GroupCommit:
+        return self._part("writer", lambda: GroupCommit(self.uow_factory, self.settings.write_batch_max))
+
+    def dispose(self) -> None:
+        engine = self._parts.get("engine")
+        if engine is not None:
+            engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, **parts: Any) -> Container:
+    """The parts of a process; any part given (``engine``, ``uow_factory``, ``krr_client``,
+    ``registry``, ``vendor``) is used instead of the real one."""
+    return Container(settings or load(), **parts)
