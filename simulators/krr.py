@@ -71,7 +71,7 @@ RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 MAX_IDS = 1000
 MAX_BODY_BYTES = 10 * 1024 * 1024
-MODES = ("normal", "fault", "slow", "http500")
+MODES = ("normal", "fault", "slow", "http500", "hold")
 SOAP_CT = "application/soap+xml; charset=utf-8"
 
 StartResponse = Callable[..., Any]
@@ -510,8 +510,14 @@ class KrrSimulatorApp:
         self._validate(el, "Oppslagstjenesten header")
         return el.findtext(_q(NS_OT, "PaaVegneAv"))
 
-    @staticmethod
-    def _apply_mode(mode: str, slow_seconds: float) -> None:
+    def _apply_mode(self, mode: str, slow_seconds: float) -> None:
+        if mode == "hold":
+            # Held until the mode is changed (tests release it), at most slow_seconds; then answered
+            # normally, whatever the new mode (which applies to the calls that come after).
+            deadline = time.monotonic() + slow_seconds
+            while self.state.mode == "hold" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return
         if mode == "fault":
             raise SoapFault("Receiver", "Simulated KRR failure (mode=fault)")
         if mode == "http500":

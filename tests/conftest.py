@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,3 +50,24 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
 def worker(stack: Stack) -> Stack:
     """The stack with (at least) one delivery worker running (started again if a test stopped it)."""
     return stack.ensure_worker()
+
+
+@pytest.fixture(scope="module")
+def stack_with() -> Iterator[Callable[..., Stack]]:
+    """Factory of extra SQLite stacks with settings of the test's own (``INNBYGGERPOST_`` names without
+    the prefix), e.g. ``stack_with(WEB_WORKERS="1", KRR_TIME_BUDGET_SECONDS="1.5")``; stopped with
+    the module."""
+    made: list[tuple[Stack, Path]] = []
+
+    def make(**settings: str) -> Stack:
+        workdir = Path(tempfile.mkdtemp(prefix="innbyggerpost-custom-"))
+        s = Stack("sqlite", f"sqlite:///{workdir}/innbyggerpost.db", workdir)
+        s.env.update({f"INNBYGGERPOST_{k}": v for k, v in settings.items()})
+        made.append((s, workdir))
+        return s.start()
+
+    yield make
+    for s, workdir in made:
+        s.stop()
+        if not os.environ.get("INNBYGGERPOST_KEEP_TEST_LOGS"):
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -113,6 +113,11 @@ class KrrGateway:
     def state(self) -> str:
         return self.breaker.state()
 
+    def waiting(self) -> int:
+        """Look-ups queued for a call (not yet sent)."""
+        with self._cond:
+            return len(self._pending)
+
     def hent_personer(self, personidentifikatorer: Sequence[str]) -> dict[str, Person]:
         ids = tuple(dict.fromkeys(personidentifikatorer))
         if not ids:

@@ -112,8 +112,12 @@ def add_owner(
 
 class LoginThrottle:
     """Failed logins counted per system user and per client address in a sliding window; past
-    ``max_failures`` that key is refused at once (no password hash computed) for ``lockout`` seconds.
-    A refusal looks exactly like a wrong password, so it tells an attacker nothing."""
+    ``max_failures`` for a user (``ADDRESS_FACTOR`` times that for an address, which many system
+    users may share behind one NAT) that key is refused at once, without computing a password hash,
+    for ``lockout`` seconds. A refusal looks exactly like a wrong password: it tells an attacker
+    nothing. A successful check that is still cached is never refused."""
+
+    ADDRESS_FACTOR = 5
 
     def __init__(
         self,
@@ -152,7 +156,8 @@ class LoginThrottle:
                 recent = [t for t in self._failures.get(k, []) if now - t < self.window]
                 recent.append(now)
                 self._failures[k] = recent
-                if len(recent) >= self.max_failures:
+                limit = self.max_failures * (self.ADDRESS_FACTOR if k.startswith("addr:") else 1)
+                if len(recent) >= limit:
                     self._locked_until[k] = now + self.lockout
                     self._failures[k] = []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -220,6 +221,20 @@ class Stack:
     def sim_stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.sim_url + "/_sim/stats", timeout=5) as r:
             return json.loads(r.read())
+
+    def metric(self, name: str) -> float:
+        """A Prometheus series of ``/metrics`` summed over its labels (per-process series add up)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return sum(float(v) for v in re.findall(rf"^{name}{{[^}}]*}} (\S+)$", text, re.M))
+
+    def health(self) -> dict[str, Any]:
+        """``GET /health`` as JSON, whether it answers 200 or 503."""
+        try:
+            with urllib.request.urlopen(self.url + "/health", timeout=5) as r:
+                return dict(json.loads(r.read()))
+        except urllib.error.HTTPError as e:
+            return dict(json.loads(e.read()))
 
     def krr_control(self, **payload: Any) -> dict[str, Any]:
         req = urllib.request.Request(

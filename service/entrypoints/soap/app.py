@@ -80,8 +80,10 @@ def _ws_authenticator(
             )
         principals: dict[str, Principal] = {}
 
+        client = ctx.transport.req_env.get("REMOTE_ADDR")
+
         def check_password(user: str, password: str) -> bool:
-            p = auth.check_password(user, password)
+            p = auth.check_password(user, password, client)
             if p is not None:
                 principals[user] = p
             return p is not None
@@ -99,6 +101,7 @@ def _ws_authenticator(
             check_password=check_password,
             nonce_cache=nonces,
             max_age_seconds=settings.wsse_max_age_seconds,
+            require_nonce_created=settings.wsse_require_nonce_created,
             lookup_digest_secret=digest_secret,
         )
         return principals.get(username) or _must(auth.principal(username))
@@ -118,9 +121,16 @@ class Root:
     """Routes by path: the two SOAP endpoints (POST, ?wsdl), /health, /metrics."""
 
     def __init__(
-        self, settings: Settings, uow_factory: Callable[[], UnitOfWork], soap: dict[str, Any]
+        self,
+        settings: Settings,
+        uow_factory: Callable[[], UnitOfWork],
+        soap: dict[str, Any],
+        krr: Any = None,
+        throttle: Any = None,
     ) -> None:
         self.settings = settings
+        self.throttle = throttle  # the login throttle (quick refusals are counted)
+        self.krr = krr  # the KRR gateway (circuit state, counters), when there is one
         self.uow_factory = uow_factory
         self.soap = soap  # path -> (variant key, guarded spyne app)
         self.started = time.time()
@@ -166,6 +176,9 @@ class Root:
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
         detail: dict[str, Any] = {"database": "unknown", "workers": []}
+        if self.krr is not None:
+            # Reported, not a reason for 503: letters without a KRR look-up are still accepted.
+            detail["krr_circuit"] = self.krr.state()
         ok = True
         try:
             with self.uow_factory().for_reading() as uow:
@@ -199,6 +212,28 @@ class Root:
             lines.append(
                 f'innbyggerpost_http_requests_total{{variant="{variant}",method="{method}",pid="{os.getpid()}"}} {n}'
             )
+        if self.throttle is not None:
+            lines += [
+                "# HELP innbyggerpost_login_refused_total Logins refused at once by the throttle (no hash computed).",
+                "# TYPE innbyggerpost_login_refused_total counter",
+                f'innbyggerpost_login_refused_total{{pid="{os.getpid()}"}} {self.throttle.refused}',
+            ]
+        if self.krr is not None:
+            pid = os.getpid()
+            lines += [
+                "# HELP innbyggerpost_krr_calls_total HentPersoner calls made by this process's KRR gateway.",
+                "# TYPE innbyggerpost_krr_calls_total counter",
+                f'innbyggerpost_krr_calls_total{{pid="{pid}"}} {self.krr.calls}',
+                "# HELP innbyggerpost_krr_ids_total Ids looked up in those calls.",
+                "# TYPE innbyggerpost_krr_ids_total counter",
+                f'innbyggerpost_krr_ids_total{{pid="{pid}"}} {self.krr.ids}',
+                "# HELP innbyggerpost_krr_waiting Look-ups waiting for a KRR call in this process.",
+                "# TYPE innbyggerpost_krr_waiting gauge",
+                f'innbyggerpost_krr_waiting{{pid="{pid}"}} {self.krr.waiting()}',
+                "# HELP innbyggerpost_krr_circuit_open 1 while the KRR circuit breaker is open.",
+                "# TYPE innbyggerpost_krr_circuit_open gauge",
+                f'innbyggerpost_krr_circuit_open{{pid="{pid}"}} {int(self.krr.state() == "open")}',
+            ]
         try:
             with self.uow_factory().for_reading() as uow:
                 counts = uow.monitoring.counts()
@@ -269,4 +304,7 @@ def make_wsgi_app(container: Any) -> Root:
     spyne.const.MIN_GC_INTERVAL = float("inf")
     gc.collect()
     gc.freeze()
-    return Root(settings, uow_factory, soap)
+    registry = container.registry
+    return Root(
+        settings, uow_factory, soap, registry if hasattr(registry, "state") else None, auth.throttle
+    )

@@ -54,14 +54,14 @@ def canonical(name: str) -> str:
     return name.replace("Basic", "")
 
 
-def _basic_principal(app: Context, username: str | None, password: str | None) -> Principal:
+def _basic_principal(app: Context, ctx: Any, username: str | None, password: str | None) -> Principal:
     if not username or password is None:
         raise AltinnFaultError(
             ERROR_SYSTEM_AUTHENTICATION_FAILED,
             "System authentication failed: systemUserName/systemPassword missing",
             client=True,
         )
-    principal = app.authenticator.check_password(username, password)
+    principal = app.authenticator.check_password(username, password, ctx.transport.req_env.get("REMOTE_ADDR"))
     if principal is None:
         raise AltinnFaultError(
             ERROR_SYSTEM_AUTHENTICATION_FAILED,
@@ -86,10 +86,10 @@ def _handle(app: Context, op: Operation, ctx: Any, args: tuple[Any, ...]) -> Any
     if op.variant == "basic":
         if op.header_parts:
             principal = _basic_principal(
-                app, _header_value(ctx, "SystemUserName"), _header_value(ctx, "SystemPassword")
+                app, ctx, _header_value(ctx, "SystemUserName"), _header_value(ctx, "SystemPassword")
             )
         else:
-            principal = _basic_principal(app, params.get("systemUserName"), params.get("systemPassword"))
+            principal = _basic_principal(app, ctx, params.get("systemUserName"), params.get("systemPassword"))
     else:
         principal = app.ws_authenticate(ctx)
 

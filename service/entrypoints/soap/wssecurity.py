@@ -148,6 +148,7 @@ def verify_username_token(
     *,
     check_password: Callable[[str, str], bool],
     nonce_cache: NonceCache,
+    require_nonce_created: bool = False,
     max_age_seconds: float,
     lookup_digest_secret: Callable[[str], str | None] | None = None,
     user_exists: Callable[[str], bool] | None = None,
@@ -230,6 +231,9 @@ def verify_username_token(
             raise _fail("wsse:Nonce is not valid base64") from None
         if not nonce_bytes:
             raise _fail("wsse:Nonce is empty")
+
+    if require_nonce_created and (nonce_b64 is None or created_text is None):
+        raise _fail("wsse:Nonce and wsu:Created are required on every UsernameToken (replay protection)")
 
     if is_digest:
         if nonce_b64 is None:
