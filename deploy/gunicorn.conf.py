@@ -1,25 +1,5 @@
-"""gunicorn settings for innbyggerpost (``innbyggerpost serve`` uses this file).
+"""gunicorn settings for innbyggerpost: the installed package's own (``service/entrypoints/gunicorn_conf.py``),
+for operators who start gunicorn by hand (``gunicorn -c deploy/gunicorn.conf.py 'service.entrypoints.soap.app:make_app()'``).
+``innbyggerpost serve`` uses ``python:service.entrypoints.gunicorn_conf`` directly."""
 
-The values come from ``service.config.Settings`` (README, Configuration); gunicorn's own
-command-line flags override them. gthread workers: spyne is synchronous; a process runs one
-request per thread, and the threads mostly wait (KRR look-ups, group commits), so a few processes
-(one per core) with many threads each serve best.
-"""
-
-from service.config import load
-
-_settings = load()
-
-bind = _settings.bind
-workers = _settings.web_workers
-threads = _settings.web_threads
-worker_class = "gthread"
-timeout = _settings.web_timeout
-graceful_timeout = 30
-keepalive = 30
-# Bodies up to the SOAP size limit (default 30 MiB) are read by the request guard, not gunicorn.
-limit_request_line = 8190
-accesslog = _settings.access_log or None
-errorlog = "-"
-loglevel = _settings.log_level.lower()
-preload_app = False
+from service.entrypoints.gunicorn_conf import *  # noqa: F403

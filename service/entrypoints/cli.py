@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from ..config import Settings, SettingsError, load
 from ..service_layer.unit_of_work import UnitOfWorkFactory
@@ -85,8 +84,8 @@ def cmd_demo_owners(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    conf = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
-    argv = [sys.executable, "-m", "gunicorn", "-c", str(conf), "service.entrypoints.soap.app:make_app()"]
+    conf = "python:service.entrypoints.gunicorn_conf"  # in the package: works from an installed wheel
+    argv = [sys.executable, "-m", "gunicorn", "-c", conf, "service.entrypoints.soap.app:make_app()"]
     if args.bind:
         argv += ["--bind", args.bind]
     if args.workers:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, tuple_
+from sqlalchemy import Table, bindparam, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from ...domain.insert import InsertPlan, _jsonable
@@ -24,6 +24,14 @@ A = cast(Table, orm.Attachment.__table__)
 CS = cast(Table, orm.CorrespondenceStatusChange.__table__)
 F = cast(Table, orm.Forwarding.__table__)
 FS = cast(Table, orm.SdpStatusChange.__table__)
+
+
+_ONE_RECEIPT = select(R).where(
+    R.c.system_user_code == bindparam("code"),
+    R.c.external_shipment_reference == bindparam("ref"),
+    R.c.parent_id.is_(None),
+)
+_SUB_RECEIPTS = select(R).where(R.c.parent_id.in_(bindparam("ids", expanding=True))).order_by(R.c.id)
 
 
 def _receipt(row: Any, subs: tuple[Receipt, ...] = ()) -> Receipt:
@@ -47,28 +55,24 @@ class CorrespondenceRepository:
     def receipts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Receipt]:
         """Main receipts (with sub-receipts) by (SystemUserCode, ExternalShipmentReference)."""
         wanted = list(dict.fromkeys(keys))
-        out: dict[tuple[str, str], Receipt] = {}
-        for i in range(0, len(wanted), 400):
-            chunk = wanted[i : i + 400]
-            cond = (
-                tuple_(orm.Receipt.system_user_code, orm.Receipt.external_shipment_reference).in_(chunk)
-                if len(chunk) > 1
-                else (orm.Receipt.system_user_code == chunk[0][0])
-                & (orm.Receipt.external_shipment_reference == chunk[0][1])
-            )
-            rows = list(self.session.execute(select(R).where(cond, orm.Receipt.parent_id.is_(None))))
-            if not rows:
-                continue
-            subs: dict[int, list[Receipt]] = {}
-            for sub in self.session.execute(
-                select(R).where(orm.Receipt.parent_id.in_([r.id for r in rows])).order_by(orm.Receipt.id)
-            ):
+        rows: list[Any] = []
+        if len(wanted) == 1:  # the hot path: one request's repeat check, a prepared statement
+            rows = list(self.session.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
+        else:
+            for i in range(0, len(wanted), 400):
+                cond = tuple_(R.c.system_user_code, R.c.external_shipment_reference).in_(wanted[i : i + 400])
+                rows += self.session.execute(select(R).where(cond, R.c.parent_id.is_(None)))
+        if not rows:
+            return {}
+        subs: dict[int, list[Receipt]] = {}
+        ids = [r.id for r in rows]
+        for i in range(0, len(ids), 400):
+            for sub in self.session.execute(_SUB_RECEIPTS, {"ids": ids[i : i + 400]}):
                 subs.setdefault(sub.parent_id, []).append(_receipt(sub))
-            for r in rows:
-                out[(r.system_user_code, r.external_shipment_reference)] = _receipt(
-                    r, tuple(subs.get(r.id, ()))
-                )
-        return out
+        return {
+            (r.system_user_code, r.external_shipment_reference): _receipt(r, tuple(subs.get(r.id, ())))
+            for r in rows
+        }
 
     def receipt(self, system_user_code: str, reference: str) -> Receipt | None:
         return self.receipts([(system_user_code, reference)]).get((system_user_code, reference))

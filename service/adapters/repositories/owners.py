@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import orm
@@ -21,6 +21,12 @@ class SystemUserRecord:
     username: str
     password_hash: str
     digest_secret: str | None
+
+
+_SERVICE_OWNER = select(orm.OwnerService.owner_id).where(
+    orm.OwnerService.service_code == bindparam("code"),
+    orm.OwnerService.service_edition == bindparam("edition"),
+)
 
 
 class OwnerRepository:
@@ -43,12 +49,7 @@ class OwnerRepository:
         return SystemUserRecord(*row) if row is not None else None
 
     def owns_service(self, owner_id: int, service_code: str, service_edition: int) -> bool:
-        found = self.session.scalar(
-            select(orm.OwnerService.owner_id).where(
-                orm.OwnerService.service_code == service_code,
-                orm.OwnerService.service_edition == service_edition,
-            )
-        )
+        found = self.session.scalar(_SERVICE_OWNER, {"code": service_code, "edition": service_edition})
         return found is not None and found == owner_id
 
     def organisation_number(self, owner_id: int) -> str | None:

@@ -305,6 +305,4 @@ def make_wsgi_app(container: Any) -> Root:
     gc.collect()
     gc.freeze()
     registry = container.registry
-    return Root(
-        settings, uow_factory, soap, registry if hasattr(registry, "state") else None, auth.throttle
-    )
+    return Root(settings, uow_factory, soap, registry if hasattr(registry, "state") else None, auth.throttle)

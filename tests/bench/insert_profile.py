@@ -1,0 +1,130 @@
+"""In-process CPU cost of one InsertCorrespondenceBasicV2 through the WSGI application.
+
+No servers, no network: the WSGI app from ``make_wsgi_app`` over a temporary SQLite file, KRR
+answered by an in-memory registry, the same pre-rendered envelope (a fresh reference each time).
+Prints CPU ms per insert (all threads of this process: request path plus group-commit writer) and,
+with ``--profile``, the top functions by cumulative time (cProfile). A CPU-time figure stays
+meaningful on a busy shared machine where wall-clock throughput does not.
+
+    .venv/bin/python tests/bench/insert_profile.py [--letters 2000] [--no-sdp] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lxml import etree
+from zeep import Client
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from service.adapters.migrate import upgrade  # noqa: E402
+from service.bootstrap import bootstrap  # noqa: E402
+from service.config import load  # noqa: E402
+from service.entrypoints.cli import DEMO_OWNERS  # noqa: E402
+from service.entrypoints.soap.app import make_wsgi_app  # noqa: E402
+from service.service_layer.owners import add_owner  # noqa: E402
+from tests.support import altinn as a  # noqa: E402
+from tests.support.fakes import FakeRegistry, person_with_postbox  # noqa: E402
+from tests.support.reference import BASIC_WSDL, altinn_reference  # noqa: E402
+
+REF = "@@REFERENCE@@"
+
+
+def envelope(sdp: bool) -> tuple[bytes, bytes]:
+    client = Client(str(altinn_reference(BASIC_WSDL)))
+    svc = client.create_service(a.BASIC_BINDING, "http://127.0.0.1/x")
+    user, password, code, _ = a.DEMO
+    env = client.create_message(
+        svc,
+        "InsertCorrespondenceBasicV2",
+        user,
+        password,
+        code,
+        REF,
+        a.letter(a.DIGIPOST, a.sdp() if sdp else None),
+    )
+    body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
+    head, _, tail = body.partition(REF.encode())
+    return head, tail
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--letters", type=int, default=2000)
+    p.add_argument("--no-sdp", action="store_true")
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="innbyggerpost-prof-"))
+    url = f"sqlite:///{work}/p.db"
+    env = {**os.environ, "INNBYGGERPOST_DATABASE_URL": url, "INNBYGGERPOST_SECRET_KEY_FILE": str(work / "k")}
+    settings = load(env)
+    upgrade(url)
+    container = bootstrap(
+        settings, registry=FakeRegistry(persons={a.DIGIPOST: person_with_postbox(a.DIGIPOST)})
+    )
+    for code, name, orgnr, user, password, services in DEMO_OWNERS:
+        add_owner(
+            container.uow_factory(),
+            system_user_code=code,
+            name=name,
+            organisation_number=orgnr,
+            username=user,
+            password=password,
+            services=services,
+        )
+    app = make_wsgi_app(container)
+    head, tail = envelope(not args.no_sdp)
+    path = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
+
+    def call(i: int) -> bytes:
+        body = head + f"prof-{i}".encode() + tail
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "CONTENT_TYPE": "text/xml; charset=utf-8",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "SERVER_NAME": "x",
+            "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http",
+            "HTTP_SOAPACTION": '"x"',
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        status: list[str] = []
+        out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
+        if not status[0].startswith("200") or b">OK<" not in out:
+            raise RuntimeError(out[:400])
+        return out
+
+    for i in range(50):  # warm-up: caches, first connections
+        call(-1 - i)
+    prof = cProfile.Profile() if args.profile else None
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    if prof:
+        prof.enable()
+    for i in range(args.letters):
+        call(i)
+    if prof:
+        prof.disable()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    print(
+        f"{args.letters} inserts ({'no SdpOptions' if args.no_sdp else 'SdpOptions'}): "
+        f"{cpu / args.letters * 1000:.2f} ms CPU and {wall / args.letters * 1000:.2f} ms wall per insert"
+    )
+    if prof:
+        st = pstats.Stats(prof)
+        st.sort_stats("cumulative").print_stats(45)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
