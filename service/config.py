@@ -137,6 +137,9 @@ class Settings:
     web_timeout: int = env("WEB_TIMEOUT", 60)
     access_log: str = env("ACCESS_LOG", "")
     log_level: str = env("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+    log_format: str = env("LOG_FORMAT", "json", lambda raw: _choice("JSON", "TEXT")(raw).lower())
+    # Where gunicorn's processes keep their Prometheus counters (prometheus-client multiprocess mode).
+    metrics_dir: str = env("METRICS_DIR", "var/metrics")
     # Simulators and tools
     sim_seed: str = env("SIM_SEED", "")
     owner_password: str = env("OWNER_PASSWORD", "")

@@ -124,6 +124,7 @@ class Correspondence(Base):
     __tablename__ = "correspondences"
     __table_args__ = (
         Index("ix_corr_service", "service_code", "service_edition", "created_at"),
+        Index("ix_corr_service_reportee", "service_code", "service_edition", "reportee"),
         Index("ix_corr_reference", "system_user_code", "external_shipment_reference"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # CorrespondenceID
@@ -180,6 +181,8 @@ class Forwarding(Base):
     __tablename__ = "forwardings"
     __table_args__ = (
         Index("ix_fwd_job", "job_state", "next_attempt_at"),
+        Index("ix_fwd_service_reportee", "service_code", "service_edition", "reportee"),
+        Index("ix_fwd_service_created", "service_code", "service_edition", "created_at"),
         Index("ix_fwd_reference", "system_user_code", "external_shipment_reference"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # SdpId

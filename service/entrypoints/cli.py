@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from .. import logs
 from ..config import Settings, SettingsError, load
 from ..service_layer.unit_of_work import UnitOfWorkFactory
 
@@ -233,12 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"innbyggerpost: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("zeep", "urllib3", "spyne"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(settings.log_level, settings.log_format)
     args = build_parser().parse_args(argv)
     return int(args.fn(settings, args) or 0)
 
