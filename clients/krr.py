@@ -21,7 +21,7 @@ Answer validation: exactly one ``Person`` per requested id, no unknown or duplic
 ``status``, and a ``reservasjon`` for every ``AKTIV`` person. A missing person is *not* read as
 ``IKKE_REGISTRERT``: that would silently turn a reserved citizen into "no postbox" (and so into an
 Altinn-inbox delivery that ignores the reservation). Any inconsistency raises ``RegistryUnavailable``
-instead, so the caller faults the request and the sender retries later (SPEC 2.4).
+instead, so the caller faults the request and the sender retries later (docs/specification.md §2.4).
 """
 
 from __future__ import annotations

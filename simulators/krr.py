@@ -5,7 +5,7 @@ WS-Security signatures over the *raw* envelope (xmlsec needs the exact document 
 answer with SOAP 1.2 ``Sender``/``Receiver`` faults of its own choosing, inject failures (plain HTTP
 500, slow answers) and validate requests against the project's own XSD, which is the contract under
 test. spyne would re-describe the contract in Python classes (a second source of truth) and, as noted
-in NOTES-soap-stack.md, has no WS-Security and awkward SOAP 1.2 faults. Here the request body is
+in docs/architecture.md, has no WS-Security and awkward SOAP 1.2 faults. Here the request body is
 validated with ``lxml.etree.XMLSchema`` built from ``wsdl/krr/oppslagstjeneste-ws-16-02.xsd`` and so
 is every response the simulator writes (a seed that breaks the contract gives a ``Receiver`` fault
 naming the problem instead of a silently invalid answer).

@@ -1,4 +1,4 @@
-"""The forwarding decision of SPEC §2.2, per reportee, after the KRR look-up. Pure: no I/O.
+"""The forwarding decision of docs/specification.md §2.2, per reportee, after the KRR look-up. Pure: no I/O.
 
 ``needs_lookup`` says whether KRR must be asked; ``decide`` turns the request and KRR's answer into
 what to store and what to answer.

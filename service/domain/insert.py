@@ -1,6 +1,6 @@
 """What one accepted ``InsertCorrespondenceV2`` stores: pure, built from the request and the decision.
 
-:func:`plan` turns the validated request, the forwarding decision (SPEC §2.2, ``forwarding.py``)
+:func:`plan` turns the validated request, the forwarding decision (docs/specification.md §2.2, ``forwarding.py``)
 and KRR's answer into an :class:`InsertPlan`: the receipt (with its forwarding sub-receipt), the
 letter (``Correspondence``, with or without an Altinn inbox copy) and the forwarding record (the
 SDP status record and, when it is forwarded, its delivery job). The repository stores a plan as it

@@ -1,4 +1,4 @@
-"""Validation of InsertCorrespondenceV2 (SPEC §2.1). Each failure names the contract field."""
+"""Validation of InsertCorrespondenceV2 (docs/specification.md §2.1). Each failure names the contract field."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input against the real service endpoints (SPEC §8), with raw HTTP.
+"""Bad input against the real service endpoints (docs/specification.md §4), with raw HTTP.
 
 Every case starts from a *valid* InsertCorrespondence(Basic)V2 request built by zeep from the published
 WSDL (a positive control shows that it is accepted as is) and breaks one thing: malformed XML,

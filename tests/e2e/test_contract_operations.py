@@ -2,7 +2,7 @@
 
 Basic (SOAP 1.1, credentials in the body or, for the status history, in SOAP headers) and WS (SOAP 1.2,
 WS-Security UsernameToken with PasswordText and PasswordDigest) against the running service: receipts
-(SPEC §2.3), status filters (§3), authentication faults (§8), the served WSDLs (§1) used by zeep and
+(docs/specification.md §2.3), status filters (§3), authentication faults (§4), the served WSDLs (§1) used by zeep and
 suds-community without an address override, /health and /metrics. LimitReached is tested against the
 status use case with a small limit on a temporary SQLite database (the shared stack keeps the default).
 """
@@ -55,7 +55,7 @@ def _history_date(value: str) -> dt.datetime:
 def assert_receipt(
     r: Any, reference: str, reportee: str, status: str = "OK", archive: str | None = "ARK-1"
 ) -> None:
-    """SPEC §2.3 fields of a fresh receipt."""
+    """docs/specification.md §2.3 fields of a fresh receipt."""
     now = dt.datetime.now(dt.UTC)
     assert r.ReceiptStatusCode == status, r.ReceiptText
     assert r.ReceiptTypeName == "Correspondence"
@@ -231,7 +231,7 @@ def test_status_filters(stack: Stack) -> None:
     refs = {"dp": a.ref("flt"), "eb": a.ref("flt"), "res": a.ref("flt")}
     assert a.insert(stack.basic_url, refs["dp"], a.letter(a.DIGIPOST)).ReceiptStatusCode == "OK"
     assert a.insert(stack.basic_url, refs["eb"], a.letter(a.EBOKS)).ReceiptStatusCode == "OK"
-    # reserved, IsReservable: stored with status Reserved, receipt Rejected (SPEC §2.2)
+    # reserved, IsReservable: stored with status Reserved, receipt Rejected (docs/specification.md §2.2)
     res = a.insert(stack.basic_url, refs["res"], a.letter(a.RESERVED, IsReservable=True))
     assert res.ReceiptStatusCode == "Rejected"
     t1 = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)

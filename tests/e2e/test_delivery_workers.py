@@ -1,6 +1,6 @@
 """Delivery workers as real processes: a worker killed mid-delivery, and two workers sharing a database.
 
-SPEC §2.4/§7: at least once from our side, exactly once as the citizen (the vendor simulator) sees it;
+docs/specification.md §2.4: at least once from our side, exactly once as the citizen (the vendor simulator) sees it;
 several workers against one database, no job done twice, none lost.
 """
 

@@ -1,4 +1,4 @@
-"""SPEC §2.2-2.4 end to end: every decision-table cell through a real SOAP call, then the final SDP
+"""docs/specification.md §2.2-2.4 end to end: every decision-table cell through a real SOAP call, then the final SDP
 status through GetCorrespondenceStatusDetailsV3 once the delivery worker has run."""
 
 from __future__ import annotations

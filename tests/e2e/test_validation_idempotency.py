@@ -1,4 +1,4 @@
-"""SPEC §2.1 validation, §2.4 idempotency and the owner/authorisation rules, through the running service.
+"""docs/specification.md §2.1 validation, §2.4 idempotency and the owner/authorisation rules, through the running service.
 
 Each validation rule gives a ``ValidationFailed`` receipt whose text names the field and stores nothing;
 a repeated (SystemUserCode, ExternalShipmentReference) answers the original receipt and stores nothing

@@ -1,4 +1,4 @@
-"""SPEC §2.2 decision table as pure domain code: every cell, plus person-only and IsReservable rules."""
+"""docs/specification.md §2.2 decision table as pure domain code: every cell, plus person-only and IsReservable rules."""
 
 from __future__ import annotations
 
