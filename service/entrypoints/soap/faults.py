@@ -37,6 +37,8 @@ from lxml import etree
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11, Soap12
 
+from .receipt_xml import ReceiptReply, reply_document
+
 logger = logging.getLogger(__name__)
 
 SoapVersion = Literal["1.1", "1.2"]
@@ -302,6 +304,13 @@ class _AltinnFaultMixin:
 
     def serialize(self, ctx: Any, message: Any) -> Any:
         if ctx.out_error is None:
+            reply = ctx.out_object[0] if ctx.out_object else None
+            if isinstance(reply, ReceiptReply):  # the insert's answer: written without spyne's serialiser
+                self.event_manager.fire_event("before_serialize", ctx)  # type: ignore[attr-defined]
+                ctx.out_document = reply_document(self.soap_version, reply)
+                ctx.out_body_doc = ctx.out_document[0]
+                self.event_manager.fire_event("after_serialize", ctx)  # type: ignore[attr-defined]
+                return None
             return super().serialize(ctx, message)  # type: ignore[misc]
         self.event_manager.fire_event("before_serialize", ctx)  # type: ignore[attr-defined]
         if isinstance(ctx.out_error, AltinnFaultError):

@@ -27,6 +27,7 @@ from .faults import (
     AltinnFaultError,
 )
 from .operations import VARIANTS, Operation
+from .receipt_xml import ReceiptReply
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _handle(app: Context, op: Operation, ctx: Any, args: tuple[Any, ...]) -> Any
             receipt = correspondence.insert_correspondence(
                 app.uow_factory, app.registry, principal, req, writer=app.writer
             )
-            return mapping.receipt_external(receipt)
+            return ReceiptReply(op.out_ns, op.out_element, op.out_params[0].name, receipt)
         if name in ("GetCorrespondenceStatusDetailsV2", "GetCorrespondenceStatusDetailsV3"):
             v3 = name.endswith("V3")
             flt = mapping.status_filter(params["filterCriteria"], v3=v3)
