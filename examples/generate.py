@@ -528,10 +528,10 @@ def project() -> str:
                      envelope("basic", status_v3("basic", "${#TestCase#RefAltinn}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'),
                      [a_soap_response(name), a_not_fault(name),
                       a_xpath(name, "Altinn status is Created",
-                              f"{S_DECL}\n(//s:StatusV2/s:StatusChanges/s:StatusChangeV2/s:StatusType)[1]", "Created"),
+                              f"declare namespace v='{C1410}';\n(//v:StatusV2/v:StatusChanges/v:StatusChangeV2/v:StatusType)[1]", "Created"),
                       a_xpath(name, "no SDP details", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "0")])
     )
-    name = "Status V2 Digipost"
+    name = "Status V2 without SdpOptions"
     basic_steps.append(
         request_step(name, BASIC_IF, "GetCorrespondenceStatusDetailsBasicV2", BASIC_EP,
                      envelope("basic", status_v2("basic", "${#TestCase#RefAltinn}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns5="{C1410}"'),
@@ -571,7 +571,7 @@ def project() -> str:
     corr = correspondence("04048310058", ("ForwardOnly", "true"), title="SoapUI WS: reserved", reservable=True)
     ws_steps.append(request_step(name, WS_IF, "InsertCorrespondenceV2", WS_EP,
                                  envelope("ws", insert_v2("ws", f"soapui-ws-reserved-{UNIQUE}", corr), body_ns=INSERT_NS),
-                                 [a_soap_response(name), a_not_fault(name), receipt_code(name, "OK"),
+                                 [a_soap_response(name), a_not_fault(name), receipt_code(name, "Rejected"),
                                   a_contains(name, "Reservation phrase", RESERVATION)], wss=WSS_NAME))
     name = "WS Status V3"
     ws_steps.append(request_step(name, WS_IF, "GetCorrespondenceStatusDetailsV3", WS_EP,
@@ -596,7 +596,8 @@ def project() -> str:
         ws_steps.append(request_step(name, WS_IF, op, WS_EP, envelope("ws", body, body_ns=body_ns),
                                      [a_soap_response(name), a_fault(name), a_contains(name, "Not supported", "is not supported by this service")], wss=WSS_NAME))
     name = "WS wrong password"
-    ws_steps.append(request_step(name, WS_IF, "Test", WS_EP, envelope("ws", f'    <ns9:Test xmlns:ns9="{NS_TEST}"/>'),
+    ws_steps.append(request_step(name, WS_IF, "GetCorrespondenceStatusDetailsV3", WS_EP,
+                                 envelope("ws", status_v3("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'),
                                  [a_soap_response(name), a_fault(name), fault_error(name, "989")], wss="wrong password"))
 
     def case(name: str, steps: list[str], properties: list[str]) -> str:
