@@ -659,7 +659,66 @@ def project() -> str:
     )
 
 
+def curl_line(rel: str) -> str:
+    variant, name = rel.split("/")
+    op = name.removesuffix(".xml").split("-")[0]
+    if variant == "basic":
+        headers = f"-H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: \"{action(variant, op)}\"'"
+        path = BASIC_PATH
+    else:
+        headers = f"-H 'Content-Type: application/soap+xml; charset=utf-8; action=\"{action(variant, op)}\"'"
+        path = WS_PATH
+    return f"curl -sS {headers} --data-binary @{rel} http://127.0.0.1:8080{path}"
+
+
+README_HEAD = """# Ready-made requests
+
+One SOAP request per operation of both variants, and one `InsertCorrespondence…V2` per forwarding
+mode, each with the one-line `curl` that sends it to `make run`'s service (run them from this
+directory). They are exactly what a service owner's system would send; `tests/e2e/test_examples.py`
+runs every `curl` line below against the test stack (with a fresh `ExternalShipmentReference`) and
+validates the request and the response against the schemas of the WSDL we publish.
+
+- `basic/`: SOAP 1.1, credentials in the body (`systemUserName`/`systemPassword`; the history
+  operation takes them as the `SystemUserName`/`SystemPassword` SOAP headers).
+- `ws/`: SOAP 1.2 with a WS-Security UsernameToken, `PasswordText` **without** `Nonce`/`Created`:
+  the service accepts that (as WCF clients over HTTPS send it), and a file with a fixed `wsu:Created`
+  would be refused as stale after `INNBYGGERPOST_WSSE_MAX_AGE_SECONDS` (300 s). Send `Nonce` and
+  `Created` only when you generate them per request. Use HTTPS outside a test machine.
+- The demo credentials are `10001` / `demo-password`, owner `DEMO`, service `4503`/`1` (README).
+- Sending the same `ExternalShipmentReference` again is answered from the first receipt (idempotency):
+  change the reference in the file to send a new letter.
+- `InsertCorrespondence…` (V1), `GetCorrespondenceStatusDetails…` (V1) and
+  `CreateSimpleCorrespondenceService…` are answered with an `AltinnFault` saying the operation is not
+  supported (use the V2/V3 operations); the files are here so that every operation has one.
+
+The modes (see the README's walk-through):
+
+| file suffix | reportee | SdpOptions | what happens |
+|---|---|---|---|
+"""
+
+
+def readme() -> str:
+    rows = "".join(
+        f"| `-{mode}` | {reportee} | {'none' if sdp is None else sdp[0] + ('' if sdp[1] is None else ', BackupAltinn=' + sdp[1])} | {what} |\n"
+        for mode, (reportee, sdp, what) in MODES.items()
+    )
+    lines = [README_HEAD + rows, "\n## The commands\n"]
+    for variant in ("basic", "ws"):
+        lines.append(f"\n### {variant}/\n\n")
+        for rel in sorted(r for r in example_files() if r.startswith(variant + "/")):
+            lines.append(f"`{rel}`:\n\n    {curl_line(rel)}\n\n")
+    lines.append(
+        "Add `| xmllint --format -` to read the answer. An HTTP 500 answer is a SOAP fault whose "
+        "`AltinnFault` says what to fix.\n"
+    )
+    return "".join(lines)
+
+
 def main() -> None:
+    (HERE / "requests").mkdir(exist_ok=True)
+    (HERE / "requests" / "README.md").write_text(readme(), encoding="utf-8")
     for rel, text in example_files().items():
         path = HERE / "requests" / rel
         path.parent.mkdir(parents=True, exist_ok=True)

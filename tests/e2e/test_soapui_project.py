@@ -17,7 +17,9 @@ from tests.support.harness import BASIC_PATH, WS_PATH, Stack
 from tests.support.schemas import envelope_errors
 from tests.support.soapui import Project, Runner, describe
 
-PROJECT_FILE = Path(__file__).resolve().parents[2] / "examples" / "soapui" / "innbyggerpost-soapui-project.xml"
+PROJECT_FILE = (
+    Path(__file__).resolve().parents[2] / "examples" / "soapui" / "innbyggerpost-soapui-project.xml"
+)
 PROJECT = Project(PROJECT_FILE)
 CASES = {case.name: case for case in PROJECT.test_cases()}
 
@@ -49,7 +51,9 @@ def test_soapui_case_replays_green(worker: Stack, case_name: str) -> None:
     for r in ran:
         step = next(s for s in case.steps if s.name == r.step)
         variant = "basic" if PROJECT.interfaces[step.interface].soap_version == "1_1" else "ws"
-        request_problems += [f"[{r.step}] request: {p}" for p in envelope_errors(r.request, variant, allow_fault=False)]
+        request_problems += [
+            f"[{r.step}] request: {p}" for p in envelope_errors(r.request, variant, allow_fault=False)
+        ]
     assert not request_problems, "\n".join(request_problems)
     failures = describe(results)
     assert not failures, failures

@@ -64,7 +64,9 @@ def _is_fault(body: bytes) -> bool:
     from lxml import etree
 
     root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
-    return any(etree.QName(c).localname == "Fault" for b in root if etree.QName(b).localname == "Body" for c in b)
+    return any(
+        etree.QName(c).localname == "Fault" for b in root if etree.QName(b).localname == "Body" for c in b
+    )
 
 
 def _take() -> list[str]:
@@ -112,7 +114,9 @@ def _install_suds() -> None:
                 exc.fp = io.BytesIO(data)
             raise
         if reply is not None:
-            check_response("POST", request.url, reply.code, reply.headers.get("Content-Type", ""), reply.message)
+            check_response(
+                "POST", request.url, reply.code, reply.headers.get("Content-Type", ""), reply.message
+            )
         return reply
 
     HttpTransport.send = send  # type: ignore[method-assign]
@@ -144,5 +148,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     if problems and item.get_closest_marker("schema_exempt") is None:
         shown = "\n  ".join(problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise AssertionError(f"{len(problems)} service response(s) not valid against the contract:\n  {shown}{more}")
+        raise AssertionError(
+            f"{len(problems)} service response(s) not valid against the contract:\n  {shown}{more}"
+        )
     return result

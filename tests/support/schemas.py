@@ -117,10 +117,14 @@ def _fault_errors(schema: xmlschema.XMLSchema, fault: etree._Element, ns: str) -
         # SOAP 1.2 part 1 §5.4: Code (Value, Subcode?), Reason (Text+ with xml:lang), Node?, Role?, Detail?
         local = [n.localname for n in names]
         if any(n.namespace != S12 for n in names):
-            errors.append(f"SOAP 1.2 Fault children must be in the envelope namespace: {[c.tag for c in kids]}")
+            errors.append(
+                f"SOAP 1.2 Fault children must be in the envelope namespace: {[c.tag for c in kids]}"
+            )
         allowed = ["Code", "Reason", "Node", "Role", "Detail"]
         if local[:2] != ["Code", "Reason"] or any(
-            allowed.index(a) >= allowed.index(b) for a, b in zip(local, local[1:], strict=False) if b in allowed
+            allowed.index(a) >= allowed.index(b)
+            for a, b in zip(local, local[1:], strict=False)
+            if b in allowed
         ):
             errors.append(f"SOAP 1.2 Fault children out of shape: {local}")
         if any(n not in allowed for n in local):

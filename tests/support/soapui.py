@@ -33,6 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import requests
 from lxml import etree
 
@@ -149,7 +150,9 @@ class Project:
         for out in self.root.findall("con:wssContainer/con:outgoing", _C):
             entries = out.findall("con:entry", _C)
             if len(entries) != 1 or entries[0].get("type") != "Username":
-                raise ProjectError(f"outgoing WSS {_text(out, 'con:name')!r}: only one Username entry is supported")
+                raise ProjectError(
+                    f"outgoing WSS {_text(out, 'con:name')!r}: only one Username entry is supported"
+                )
             e = entries[0]
             cfg = e.find("con:configuration", _C)
 
@@ -268,7 +271,11 @@ class Runner:
                     return str(uuid.uuid4())
                 raise ProjectError(f"inline script ${{{expr}}} is not supported by the replayer")
             scope, _, name = expr.lstrip("#").partition("#")
-            props = {"Project": self.project_props, "TestSuite": suite_props, "TestCase": case.properties}.get(scope)
+            props = {
+                "Project": self.project_props,
+                "TestSuite": suite_props,
+                "TestCase": case.properties,
+            }.get(scope)
             if props is None or not name:
                 raise ProjectError(f"property expansion ${{{expr}}} is not supported by the replayer")
             if name not in props:
@@ -284,7 +291,10 @@ class Runner:
         token.set(f"{{{WSU}}}Id", "UsernameToken-" + uuid.uuid4().hex.upper())
         etree.SubElement(token, f"{{{WSSE}}}Username").text = wss.username
         nonce = os.urandom(16)
-        created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.datetime.now(dt.UTC).microsecond // 1000:03d}Z"
+        created = (
+            dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{dt.datetime.now(dt.UTC).microsecond // 1000:03d}Z"
+        )
         password = etree.SubElement(token, f"{{{WSSE}}}Password")
         if wss.password_type == "PasswordDigest":
             password.set("Type", UTP + "#PasswordDigest")
@@ -311,7 +321,9 @@ class Runner:
         if iface is None:
             raise ProjectError(f"step {step.name!r}: unknown interface {step.interface!r}")
         if step.operation not in iface.actions:
-            raise ProjectError(f"step {step.name!r}: interface {iface.name} has no operation {step.operation!r}")
+            raise ProjectError(
+                f"step {step.name!r}: interface {iface.name} has no operation {step.operation!r}"
+            )
         soap_action = iface.actions[step.operation]
         endpoint = self.expand(step.endpoint, case, suite_props)
         if expanded_body is None:
@@ -329,10 +341,14 @@ class Runner:
                 raise ProjectError(f"step {step.name!r}: WS-Addressing version {step.wsa.get('version')!r}")
             wsa_action = step.wsa.get("action") or soap_action
             if wsa_action != soap_action:
-                raise ProjectError(f"step {step.name!r}: wsa action {wsa_action} != operation action {soap_action}")
+                raise ProjectError(
+                    f"step {step.name!r}: wsa action {wsa_action} != operation action {soap_action}"
+                )
             etree.SubElement(header, f"{{{WSA}}}Action", nsmap={"wsa": WSA}).text = wsa_action
             if step.wsa.get("generateMessageId") == "true":
-                etree.SubElement(header, f"{{{WSA}}}MessageID", nsmap={"wsa": WSA}).text = f"uuid:{uuid.uuid4()}"
+                etree.SubElement(
+                    header, f"{{{WSA}}}MessageID", nsmap={"wsa": WSA}
+                ).text = f"uuid:{uuid.uuid4()}"
             if step.wsa.get("addDefaultTo") == "true":
                 etree.SubElement(header, f"{{{WSA}}}To", nsmap={"wsa": WSA}).text = endpoint
         if step.outgoing_wss:
@@ -385,14 +401,22 @@ class Runner:
                 token = (a.config.findtext("token") if a.config is not None else None) or ""
                 if (a.config.findtext("useRegEx") or "false") != "false":
                     raise ProjectError(f"step {step.name!r} {where}: regular expressions are not supported")
-                haystack, needle = (text.lower(), token.lower()) if a.config.findtext("ignoreCase") == "true" else (text, token)
+                haystack, needle = (
+                    (text.lower(), token.lower())
+                    if a.config.findtext("ignoreCase") == "true"
+                    else (text, token)
+                )
                 if needle not in haystack:
                     failures.append(f"{where}: response does not contain {token!r}")
             else:
-                raise ProjectError(f"step {step.name!r}: assertion type {a.type!r} is not supported by the replayer")
+                raise ProjectError(
+                    f"step {step.name!r}: assertion type {a.type!r} is not supported by the replayer"
+                )
         return failures
 
-    def _transfer(self, step: Step, case: TestCase, suite_props: dict[str, str], results: dict[str, StepResult]) -> list[str]:
+    def _transfer(
+        self, step: Step, case: TestCase, suite_props: dict[str, str], results: dict[str, StepResult]
+    ) -> list[str]:
         failures = []
         for t in step.el.findall("con:config/con:transfers", _C):
             source_type = _text(t, "con:sourceType")
@@ -402,11 +426,19 @@ class Runner:
             if source not in results:
                 failures.append(f"transfer {step.name!r}: source step {source!r} has not run")
                 continue
-            value = xpath_value(etree.fromstring(results[source].response, _PARSER), _text(t, "con:sourcePath"))
+            value = xpath_value(
+                etree.fromstring(results[source].response, _PARSER), _text(t, "con:sourcePath")
+            )
             if value is None and t.get("failOnError") == "true":
-                failures.append(f"transfer {step.name!r}: {_text(t, 'con:sourcePath')} found nothing in {source!r}")
+                failures.append(
+                    f"transfer {step.name!r}: {_text(t, 'con:sourcePath')} found nothing in {source!r}"
+                )
             target = _text(t, "con:targetStep")
-            props = {"#TestCase#": case.properties, "#TestSuite#": suite_props, "#Project#": self.project_props}.get(target)
+            props = {
+                "#TestCase#": case.properties,
+                "#TestSuite#": suite_props,
+                "#Project#": self.project_props,
+            }.get(target)
             if props is None:
                 raise ProjectError(f"transfer {step.name!r}: target {target!r} is not supported")
             props[_text(t, "con:targetType")] = value or ""
@@ -422,14 +454,18 @@ class Runner:
                 results[step.name] = StepResult(step.name)
                 continue
             if step.type == "transfer":
-                results[step.name] = StepResult(step.name, failures=self._transfer(step, case, suite_props, results))
+                results[step.name] = StepResult(
+                    step.name, failures=self._transfer(step, case, suite_props, results)
+                )
                 continue
             expanded = self.expand(step.body, case, suite_props)  # once: a retry sends the same references
             endpoint, body, headers = self.build_request(step, case, suite_props, expanded)
             deadline = time.monotonic() + (self.settle_seconds if settle else 0)
             while True:
                 r = self.session.post(endpoint, data=body, headers=headers, timeout=60)
-                result = StepResult(step.name, body, r.status_code, r.content, self.check(step, r.status_code, r.content))
+                result = StepResult(
+                    step.name, body, r.status_code, r.content, self.check(step, r.status_code, r.content)
+                )
                 if not result.failures or time.monotonic() >= deadline:
                     break
                 time.sleep(0.25)
