@@ -8,7 +8,6 @@ validates the request and the response against the schemas of the WSDLs we publi
 from __future__ import annotations
 
 import shlex
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -92,7 +91,6 @@ def _send(stack: Stack, rel: str, reference: str, tmp: Path) -> tuple[int, bytes
     return int(done.stdout), body.read_bytes()
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is installed by deploy/system-deps.sh")
 @pytest.mark.parametrize("variant", ["basic", "ws"])
 def test_curl_lines_against_the_stack(worker: Stack, variant: str, tmp_path: Path) -> None:
     inserts = [f for f in FILES if f.startswith(variant + "/") and operation(f) in INSERT_V2]
