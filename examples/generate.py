@@ -27,7 +27,9 @@ REL0910 = "http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2009/
 ARRAYS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 RECEIPT = "http://schemas.altinn.no/services/Intermediary/Receipt/2009/10"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-PASSWORD_TEXT = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+PASSWORD_TEXT = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+)
 
 BASIC_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
 WS_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternal.svc"
@@ -36,7 +38,9 @@ WS_ACTION = NS + "/ICorrespondenceAgencyExternal/"
 TEST_ACTION = NS_TEST + "/IAltinnContractBase/Test"
 
 USER, PASSWORD, CODE, SERVICE = "10001", "demo-password", "DEMO", "4503"
-PDF_B64 = "JVBERi0xLjQKJSBpbm5ieWdnZXJwb3N0IGV4YW1wbGUgbGV0dGVyCg=="  # "%PDF-1.4\n% innbyggerpost example letter\n"
+PDF_B64 = (
+    "JVBERi0xLjQKJSBpbm5ieWdnZXJwb3N0IGV4YW1wbGUgbGV0dGVyCg=="  # "%PDF-1.4\n% innbyggerpost example letter\n"
+)
 
 BASIC_OPS = [
     "Test",
@@ -194,13 +198,15 @@ def history(references: list[str]) -> str:
 
 
 def history_headers() -> str:
-    return (
-        f"    <ns:SystemPassword>{PASSWORD}</ns:SystemPassword>\n    <ns:SystemUserName>{USER}</ns:SystemUserName>"
-    )
+    return f"    <ns:SystemPassword>{PASSWORD}</ns:SystemPassword>\n    <ns:SystemUserName>{USER}</ns:SystemUserName>"
 
 
 def create_simple(variant: str) -> str:
-    op = "CreateSimpleCorrespondenceServiceBasic" if variant == "basic" else "CreateSimpleCorrespondenceService"
+    op = (
+        "CreateSimpleCorrespondenceServiceBasic"
+        if variant == "basic"
+        else "CreateSimpleCorrespondenceService"
+    )
     return (
         f"    <ns:{op}>\n{creds(variant)}"
         f"      <ns:templateServiceCode>{SERVICE}</ns:templateServiceCode>\n"
@@ -234,7 +240,9 @@ ALL_NS = (
 )
 
 
-def envelope(variant: str, body: str, *, headers: str = "", wsse: bool | None = None, body_ns: str = "") -> str:
+def envelope(
+    variant: str, body: str, *, headers: str = "", wsse: bool | None = None, body_ns: str = ""
+) -> str:
     """A whole SOAP envelope. ``wsse`` (WS only): a static PasswordText UsernameToken (no Nonce/Created)."""
     env = S11 if variant == "basic" else S12
     prefix = "soapenv" if variant == "basic" else "soap"
@@ -263,7 +271,11 @@ MODES = {
     # mode: (reportee, SdpOptions (SdpSetting, BackupAltinn) or None, what happens)
     "altinn": ("01018010018", None, "no SdpOptions: Altinn inbox only, KRR not asked"),
     "forward-only": ("01018010018", ("ForwardOnly", "false"), "Digipost citizen: forwarded to Digipost only"),
-    "fallback": ("03038210008", ("ForwardOnly", "true"), "no postbox: BackupAltinn puts it in the Altinn inbox"),
+    "fallback": (
+        "03038210008",
+        ("ForwardOnly", "true"),
+        "no postbox: BackupAltinn puts it in the Altinn inbox",
+    ),
     "copy": ("02028110068", ("CopyAltinn", None), "e-Boks citizen: e-Boks and an Altinn copy"),
 }
 
@@ -291,8 +303,14 @@ def example_files() -> dict[str, str]:
             ops[6]: (insert_v1(variant, "example-old-1"), f'xmlns:ns="{NS}" xmlns:ns8="{C0910}"'),
         }
         for op, (body, body_ns) in bodies.items():
-            headers = history_headers() if (variant == "basic" and op == "GetCorrespondenceStatusHistoryBasic") else ""
-            files[f"{variant}/{op}.xml"] = envelope(variant, body, headers=headers, wsse=wsse, body_ns=body_ns)
+            headers = (
+                history_headers()
+                if (variant == "basic" and op == "GetCorrespondenceStatusHistoryBasic")
+                else ""
+            )
+            files[f"{variant}/{op}.xml"] = envelope(
+                variant, body, headers=headers, wsse=wsse, body_ns=body_ns
+            )
     return files
 
 
@@ -315,7 +333,9 @@ def a_soap_response(name: str) -> str:
 
 
 def a_not_fault(name: str) -> str:
-    return f'<con:assertion type="SOAP Fault Assertion" id="{_id(name + "/notfault")}" name="Not SOAP Fault"/>'
+    return (
+        f'<con:assertion type="SOAP Fault Assertion" id="{_id(name + "/notfault")}" name="Not SOAP Fault"/>'
+    )
 
 
 def a_fault(name: str) -> str:
@@ -365,7 +385,9 @@ def sdp_status(name: str, status: str) -> str:
 
 
 def fault_error(name: str, error_id: str) -> str:
-    return a_xpath(name, f"AltinnFault ErrorID is {error_id}", f"{FAULT_DECL}\n//f:AltinnFault/f:ErrorID", error_id)
+    return a_xpath(
+        name, f"AltinnFault ErrorID is {error_id}", f"{FAULT_DECL}\n//f:AltinnFault/f:ErrorID", error_id
+    )
 
 
 class Step:
@@ -450,9 +472,25 @@ INSERT_CASES = [
     # step name, reportee, SdpOptions, IsReservable, ReceiptStatusCode, property, extra assertions
     ("Insert forward-only Digipost", "01018010018", ("ForwardOnly", "false"), False, "OK", "RefDigipost", []),
     ("Insert copy e-Boks", "02028110068", ("CopyAltinn", None), False, "OK", "RefEboks", []),
-    ("Insert forward-only no postbox", "03038210008", ("ForwardOnly", "false"), False, "Rejected", "RefNoPostbox", []),
+    (
+        "Insert forward-only no postbox",
+        "03038210008",
+        ("ForwardOnly", "false"),
+        False,
+        "Rejected",
+        "RefNoPostbox",
+        [],
+    ),
     ("Insert fallback no postbox", "03038210008", ("ForwardOnly", "true"), False, "OK", "RefFallback", []),
-    ("Insert reserved IsReservable", "04048310058", ("ForwardOnly", "false"), True, "Rejected", "RefReserved", ["reservation"]),
+    (
+        "Insert reserved IsReservable",
+        "04048310058",
+        ("ForwardOnly", "false"),
+        True,
+        "Rejected",
+        "RefReserved",
+        ["reservation"],
+    ),
     ("Insert vendor rejects", "07078610098", ("ForwardOnly", "true"), False, "OK", "RefVendorRejects", []),
     ("Insert without SdpOptions", "01018010018", None, False, "OK", "RefAltinn", []),
 ]
@@ -488,26 +526,49 @@ def project() -> str:
         if "reservation" in extra:
             asserts.append(a_contains(name, "Reservation phrase", RESERVATION))
         basic_steps.append(
-            request_step(name, BASIC_IF, "InsertCorrespondenceBasicV2", BASIC_EP,
-                         envelope("basic", insert_v2("basic", ref, corr), body_ns=INSERT_NS), asserts)
+            request_step(
+                name,
+                BASIC_IF,
+                "InsertCorrespondenceBasicV2",
+                BASIC_EP,
+                envelope("basic", insert_v2("basic", ref, corr), body_ns=INSERT_NS),
+                asserts,
+            )
         )
         basic_steps.append(transfer_step(f"Transfer {prop}", name, prop))
         props.append(prop)
     name = "Insert ValidationFailed (bad Reportee)"
     corr = correspondence("12345678901", ("ForwardOnly", "true"), title="SoapUI: invalid reportee")
     basic_steps.append(
-        request_step(name, BASIC_IF, "InsertCorrespondenceBasicV2", BASIC_EP,
-                     envelope("basic", insert_v2("basic", f"soapui-invalid-{UNIQUE}", corr), body_ns=INSERT_NS),
-                     [a_soap_response(name), a_not_fault(name), receipt_code(name, "ValidationFailed"),
-                      a_contains(name, "Names the field", "Correspondence/Reportee")])
+        request_step(
+            name,
+            BASIC_IF,
+            "InsertCorrespondenceBasicV2",
+            BASIC_EP,
+            envelope("basic", insert_v2("basic", f"soapui-invalid-{UNIQUE}", corr), body_ns=INSERT_NS),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                receipt_code(name, "ValidationFailed"),
+                a_contains(name, "Names the field", "Correspondence/Reportee"),
+            ],
+        )
     )
     name = "Insert wrong password"
     corr = correspondence("01018010018", None, title="SoapUI: wrong password")
     basic_steps.append(
-        request_step(name, BASIC_IF, "InsertCorrespondenceBasicV2", BASIC_EP,
-                     envelope("basic", insert_v2("basic", f"soapui-wrongpw-{UNIQUE}", corr, password="not-the-password"),
-                              body_ns=INSERT_NS),
-                     [a_soap_response(name), a_fault(name), fault_error(name, "989")])
+        request_step(
+            name,
+            BASIC_IF,
+            "InsertCorrespondenceBasicV2",
+            BASIC_EP,
+            envelope(
+                "basic",
+                insert_v2("basic", f"soapui-wrongpw-{UNIQUE}", corr, password="not-the-password"),
+                body_ns=INSERT_NS,
+            ),
+            [a_soap_response(name), a_fault(name), fault_error(name, "989")],
+        )
     )
     waited = False
     for name, prop, status, wait in STATUS_CASES:
@@ -518,90 +579,258 @@ def project() -> str:
         if status:
             asserts.append(sdp_status(name, status))
         basic_steps.append(
-            request_step(name, BASIC_IF, "GetCorrespondenceStatusDetailsBasicV3", BASIC_EP,
-                         envelope("basic", status_v3("basic", "${#TestCase#" + prop + "}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'),
-                         asserts)
+            request_step(
+                name,
+                BASIC_IF,
+                "GetCorrespondenceStatusDetailsBasicV3",
+                BASIC_EP,
+                envelope(
+                    "basic",
+                    status_v3("basic", "${#TestCase#" + prop + "}"),
+                    body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"',
+                ),
+                asserts,
+            )
         )
     name = "Status V3 without SdpOptions"
     basic_steps.append(
-        request_step(name, BASIC_IF, "GetCorrespondenceStatusDetailsBasicV3", BASIC_EP,
-                     envelope("basic", status_v3("basic", "${#TestCase#RefAltinn}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'),
-                     [a_soap_response(name), a_not_fault(name),
-                      a_xpath(name, "Altinn status is Created",
-                              f"declare namespace v='{C1410}';\n(//v:StatusV2/v:StatusChanges/v:StatusChangeV2/v:StatusType)[1]", "Created"),
-                      a_xpath(name, "no SDP details", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "0")])
+        request_step(
+            name,
+            BASIC_IF,
+            "GetCorrespondenceStatusDetailsBasicV3",
+            BASIC_EP,
+            envelope(
+                "basic",
+                status_v3("basic", "${#TestCase#RefAltinn}"),
+                body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"',
+            ),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                a_xpath(
+                    name,
+                    "Altinn status is Created",
+                    f"declare namespace v='{C1410}';\n(//v:StatusV2/v:StatusChanges/v:StatusChangeV2/v:StatusType)[1]",
+                    "Created",
+                ),
+                a_xpath(name, "no SDP details", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "0"),
+            ],
+        )
     )
     name = "Status V2 without SdpOptions"
     basic_steps.append(
-        request_step(name, BASIC_IF, "GetCorrespondenceStatusDetailsBasicV2", BASIC_EP,
-                     envelope("basic", status_v2("basic", "${#TestCase#RefAltinn}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns5="{C1410}"'),
-                     [a_soap_response(name), a_not_fault(name),
-                      a_xpath(name, "one correspondence", f"declare namespace v='{C1410}';\ncount(//v:StatusV2)", "1")])
+        request_step(
+            name,
+            BASIC_IF,
+            "GetCorrespondenceStatusDetailsBasicV2",
+            BASIC_EP,
+            envelope(
+                "basic",
+                status_v2("basic", "${#TestCase#RefAltinn}"),
+                body_ns=f'xmlns:ns="{NS}" xmlns:ns5="{C1410}"',
+            ),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                a_xpath(
+                    name, "one correspondence", f"declare namespace v='{C1410}';\ncount(//v:StatusV2)", "1"
+                ),
+            ],
+        )
     )
     name = "Status history"
     refs = ["${#TestCase#RefDigipost}", "${#TestCase#RefNoPostbox}", "${#TestCase#RefReserved}"]
     basic_steps.append(
-        request_step(name, BASIC_IF, "GetCorrespondenceStatusHistoryBasic", BASIC_EP,
-                     envelope("basic", history(refs), headers=history_headers(), body_ns=f'xmlns:ns="{NS}" xmlns:ns7="{ARRAYS}"'),
-                     [a_soap_response(name), a_not_fault(name),
-                      a_xpath(name, "three SDP shipments", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "3")])
+        request_step(
+            name,
+            BASIC_IF,
+            "GetCorrespondenceStatusHistoryBasic",
+            BASIC_EP,
+            envelope(
+                "basic",
+                history(refs),
+                headers=history_headers(),
+                body_ns=f'xmlns:ns="{NS}" xmlns:ns7="{ARRAYS}"',
+            ),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                a_xpath(name, "three SDP shipments", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "3"),
+            ],
+        )
     )
     for op, body, body_ns in (
         ("CreateSimpleCorrespondenceServiceBasic", create_simple("basic"), f'xmlns:ns="{NS}"'),
-        ("GetCorrespondenceStatusDetailsBasic", status_v1("basic", "${#TestCase#RefAltinn}"), f'xmlns:ns="{NS}" xmlns:ns6="{C1311}"'),
-        ("InsertCorrespondenceBasic", insert_v1("basic", f"soapui-old-{UNIQUE}"), f'xmlns:ns="{NS}" xmlns:ns8="{C0910}"'),
+        (
+            "GetCorrespondenceStatusDetailsBasic",
+            status_v1("basic", "${#TestCase#RefAltinn}"),
+            f'xmlns:ns="{NS}" xmlns:ns6="{C1311}"',
+        ),
+        (
+            "InsertCorrespondenceBasic",
+            insert_v1("basic", f"soapui-old-{UNIQUE}"),
+            f'xmlns:ns="{NS}" xmlns:ns8="{C0910}"',
+        ),
     ):
         name = f"{op} (older operation: fault)"
         basic_steps.append(
-            request_step(name, BASIC_IF, op, BASIC_EP, envelope("basic", body, body_ns=body_ns),
-                         [a_soap_response(name), a_fault(name), a_contains(name, "Not supported", "is not supported by this service")])
+            request_step(
+                name,
+                BASIC_IF,
+                op,
+                BASIC_EP,
+                envelope("basic", body, body_ns=body_ns),
+                [
+                    a_soap_response(name),
+                    a_fault(name),
+                    a_contains(name, "Not supported", "is not supported by this service"),
+                ],
+            )
         )
 
     ws_steps: list[str] = []
     name = "WS Test"
-    ws_steps.append(request_step(name, WS_IF, "Test", WS_EP, envelope("ws", f'    <ns9:Test xmlns:ns9="{NS_TEST}"/>'),
-                                 [a_soap_response(name), a_not_fault(name)], wss=WSS_NAME))
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "Test",
+            WS_EP,
+            envelope("ws", f'    <ns9:Test xmlns:ns9="{NS_TEST}"/>'),
+            [a_soap_response(name), a_not_fault(name)],
+            wss=WSS_NAME,
+        )
+    )
     name = "WS Insert forward-only Digipost"
     corr = correspondence("01018010018", ("ForwardOnly", "false"), title="SoapUI WS: Digipost")
-    ws_steps.append(request_step(name, WS_IF, "InsertCorrespondenceV2", WS_EP,
-                                 envelope("ws", insert_v2("ws", f"soapui-ws-{UNIQUE}", corr), body_ns=INSERT_NS),
-                                 [a_soap_response(name), a_not_fault(name), receipt_code(name, "OK")], wss=WSS_NAME))
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "InsertCorrespondenceV2",
+            WS_EP,
+            envelope("ws", insert_v2("ws", f"soapui-ws-{UNIQUE}", corr), body_ns=INSERT_NS),
+            [a_soap_response(name), a_not_fault(name), receipt_code(name, "OK")],
+            wss=WSS_NAME,
+        )
+    )
     ws_steps.append(transfer_step("Transfer WsRef", name, "WsRef"))
     name = "WS Insert reserved IsReservable"
-    corr = correspondence("04048310058", ("ForwardOnly", "true"), title="SoapUI WS: reserved", reservable=True)
-    ws_steps.append(request_step(name, WS_IF, "InsertCorrespondenceV2", WS_EP,
-                                 envelope("ws", insert_v2("ws", f"soapui-ws-reserved-{UNIQUE}", corr), body_ns=INSERT_NS),
-                                 [a_soap_response(name), a_not_fault(name), receipt_code(name, "Rejected"),
-                                  a_contains(name, "Reservation phrase", RESERVATION)], wss=WSS_NAME))
+    corr = correspondence(
+        "04048310058", ("ForwardOnly", "true"), title="SoapUI WS: reserved", reservable=True
+    )
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "InsertCorrespondenceV2",
+            WS_EP,
+            envelope("ws", insert_v2("ws", f"soapui-ws-reserved-{UNIQUE}", corr), body_ns=INSERT_NS),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                receipt_code(name, "Rejected"),
+                a_contains(name, "Reservation phrase", RESERVATION),
+            ],
+            wss=WSS_NAME,
+        )
+    )
     name = "WS Status V3"
-    ws_steps.append(request_step(name, WS_IF, "GetCorrespondenceStatusDetailsV3", WS_EP,
-                                 envelope("ws", status_v3("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'),
-                                 [a_soap_response(name), a_not_fault(name),
-                                  a_xpath(name, "one SDP shipment", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "1")], wss=WSS_NAME))
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "GetCorrespondenceStatusDetailsV3",
+            WS_EP,
+            envelope(
+                "ws", status_v3("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'
+            ),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                a_xpath(name, "one SDP shipment", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "1"),
+            ],
+            wss=WSS_NAME,
+        )
+    )
     name = "WS Status V2"
-    ws_steps.append(request_step(name, WS_IF, "GetCorrespondenceStatusDetailsV2", WS_EP,
-                                 envelope("ws", status_v2("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns5="{C1410}"'),
-                                 [a_soap_response(name), a_not_fault(name)], wss=WSS_NAME))
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "GetCorrespondenceStatusDetailsV2",
+            WS_EP,
+            envelope(
+                "ws", status_v2("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns5="{C1410}"'
+            ),
+            [a_soap_response(name), a_not_fault(name)],
+            wss=WSS_NAME,
+        )
+    )
     name = "WS Status history"
-    ws_steps.append(request_step(name, WS_IF, "GetCorrespondenceStatusHistory", WS_EP,
-                                 envelope("ws", history(["${#TestCase#WsRef}"]), body_ns=f'xmlns:ns="{NS}" xmlns:ns7="{ARRAYS}"'),
-                                 [a_soap_response(name), a_not_fault(name),
-                                  a_xpath(name, "one SDP shipment", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "1")], wss=WSS_NAME))
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "GetCorrespondenceStatusHistory",
+            WS_EP,
+            envelope("ws", history(["${#TestCase#WsRef}"]), body_ns=f'xmlns:ns="{NS}" xmlns:ns7="{ARRAYS}"'),
+            [
+                a_soap_response(name),
+                a_not_fault(name),
+                a_xpath(name, "one SDP shipment", f"{S_DECL}\ncount(//s:SdpStatusDetails)", "1"),
+            ],
+            wss=WSS_NAME,
+        )
+    )
     for op, body, body_ns in (
         ("CreateSimpleCorrespondenceService", create_simple("ws"), f'xmlns:ns="{NS}"'),
-        ("GetCorrespondenceStatusDetails", status_v1("ws", "${#TestCase#WsRef}"), f'xmlns:ns="{NS}" xmlns:ns6="{C1311}"'),
-        ("InsertCorrespondence", insert_v1("ws", f"soapui-ws-old-{UNIQUE}"), f'xmlns:ns="{NS}" xmlns:ns8="{C0910}"'),
+        (
+            "GetCorrespondenceStatusDetails",
+            status_v1("ws", "${#TestCase#WsRef}"),
+            f'xmlns:ns="{NS}" xmlns:ns6="{C1311}"',
+        ),
+        (
+            "InsertCorrespondence",
+            insert_v1("ws", f"soapui-ws-old-{UNIQUE}"),
+            f'xmlns:ns="{NS}" xmlns:ns8="{C0910}"',
+        ),
     ):
         name = f"WS {op} (older operation: fault)"
-        ws_steps.append(request_step(name, WS_IF, op, WS_EP, envelope("ws", body, body_ns=body_ns),
-                                     [a_soap_response(name), a_fault(name), a_contains(name, "Not supported", "is not supported by this service")], wss=WSS_NAME))
+        ws_steps.append(
+            request_step(
+                name,
+                WS_IF,
+                op,
+                WS_EP,
+                envelope("ws", body, body_ns=body_ns),
+                [
+                    a_soap_response(name),
+                    a_fault(name),
+                    a_contains(name, "Not supported", "is not supported by this service"),
+                ],
+                wss=WSS_NAME,
+            )
+        )
     name = "WS wrong password"
-    ws_steps.append(request_step(name, WS_IF, "GetCorrespondenceStatusDetailsV3", WS_EP,
-                                 envelope("ws", status_v3("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'),
-                                 [a_soap_response(name), a_fault(name), fault_error(name, "989")], wss="wrong password"))
+    ws_steps.append(
+        request_step(
+            name,
+            WS_IF,
+            "GetCorrespondenceStatusDetailsV3",
+            WS_EP,
+            envelope(
+                "ws", status_v3("ws", "${#TestCase#WsRef}"), body_ns=f'xmlns:ns="{NS}" xmlns:ns4="{C1602}"'
+            ),
+            [a_soap_response(name), a_fault(name), fault_error(name, "989")],
+            wss="wrong password",
+        )
+    )
 
     def case(name: str, steps: list[str], properties: list[str]) -> str:
-        prop_xml = "".join(f"<con:property><con:name>{p}</con:name><con:value/></con:property>" for p in properties)
+        prop_xml = "".join(
+            f"<con:property><con:name>{p}</con:name><con:value/></con:property>" for p in properties
+        )
         return (
             f'<con:testCase id="{_id(name)}" discardOkResults="false" failOnError="false" failTestCaseOnErrors="true" '
             f'keepSession="false" name="{escape(name)}" searchProperties="true" timeout="0">'
@@ -652,7 +881,9 @@ def project() -> str:
         + "\n<con:properties/><con:reportParameters/></con:testSuite>\n"
         "<con:properties><con:property><con:name>BaseUrl</con:name>"
         "<con:value>http://127.0.0.1:8080</con:value></con:property></con:properties>\n"
-        "<con:wssContainer>" + wss_entry(WSS_NAME, PASSWORD) + wss_entry("wrong password", "not-the-password")
+        "<con:wssContainer>"
+        + wss_entry(WSS_NAME, PASSWORD)
+        + wss_entry("wrong password", "not-the-password")
         + "</con:wssContainer>\n"
         "<con:oAuth2ProfileContainer/><con:oAuth1ProfileContainer/><con:sensitiveInformation/>\n"
         "</con:soapui-project>\n"

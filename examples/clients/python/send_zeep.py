@@ -1,6 +1,6 @@
 """zeep (Python): one letter through each variant, from the WSDL the service publishes.
 
-    .venv/bin/python examples/clients/python/send_zeep.py [BASE_URL]
+.venv/bin/python examples/clients/python/send_zeep.py [BASE_URL]
 """
 
 import datetime as dt
@@ -19,28 +19,53 @@ NS = "{http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10}"
 
 def letter(reportee: str, title: str) -> dict:
     now = dt.datetime.now(dt.UTC)
-    attachment = {"FunctionType": "Unspecified", "FileName": "brev.pdf", "Name": "Brev", "Encrypted": False,
-                  "Data": b"%PDF-1.4\n% zeep\n"}
+    attachment = {
+        "FunctionType": "Unspecified",
+        "FileName": "brev.pdf",
+        "Name": "Brev",
+        "Encrypted": False,
+        "Data": b"%PDF-1.4\n% zeep\n",
+    }
     return {
-        "ServiceCode": "4503", "ServiceEdition": "1", "Reportee": reportee,
-        "Content": {"LanguageCode": "1044", "MessageTitle": title, "MessageSummary": "Sammendrag",
-                    "MessageBody": "<p>Brødtekst</p>",
-                    "Attachments": {"BinaryAttachments": {"BinaryAttachmentV2": [attachment]}}},
-        "VisibleDateTime": now, "DueDateTime": now + dt.timedelta(days=14), "ArchiveReference": "ARK-1",
-        "SdpOptions": {"BackupAltinn": False, "PrimaryDocumentFileName": "brev.pdf", "SdpSetting": "ForwardOnly"},
+        "ServiceCode": "4503",
+        "ServiceEdition": "1",
+        "Reportee": reportee,
+        "Content": {
+            "LanguageCode": "1044",
+            "MessageTitle": title,
+            "MessageSummary": "Sammendrag",
+            "MessageBody": "<p>Brødtekst</p>",
+            "Attachments": {"BinaryAttachments": {"BinaryAttachmentV2": [attachment]}},
+        },
+        "VisibleDateTime": now,
+        "DueDateTime": now + dt.timedelta(days=14),
+        "ArchiveReference": "ARK-1",
+        "SdpOptions": {
+            "BackupAltinn": False,
+            "PrimaryDocumentFileName": "brev.pdf",
+            "SdpSetting": "ForwardOnly",
+        },
     }
 
 
 # Basic: create_service(binding, address) sets the address (a WSDL from Altinn works the same way).
-basic = Client(BASIC + "?wsdl").create_service(NS + "BasicHttpBinding_ICorrespondenceAgencyExternalBasic", BASIC)
+basic = Client(BASIC + "?wsdl").create_service(
+    NS + "BasicHttpBinding_ICorrespondenceAgencyExternalBasic", BASIC
+)
 ref = f"zeep-{uuid.uuid4().hex[:12]}"
-receipt = basic.InsertCorrespondenceBasicV2("10001", "demo-password", "DEMO", ref, letter("01018010018", "Brev fra zeep"))
+receipt = basic.InsertCorrespondenceBasicV2(
+    "10001", "demo-password", "DEMO", ref, letter("01018010018", "Brev fra zeep")
+)
 print("basic", ref, receipt.ReceiptStatusCode, receipt.ReceiptText)
 history = basic.GetCorrespondenceStatusHistoryBasic(
     CorrespondenceSendersReferences={"string": [ref]},
     _soapheaders={"SystemUserName": "10001", "SystemPassword": "demo-password"},
 )
-print("basic history:", len(history.SdpStatusInformation.SdpStatusDetailsList.SdpStatusDetails), "SDP shipment(s)")
+print(
+    "basic history:",
+    len(history.SdpStatusInformation.SdpStatusDetailsList.SdpStatusDetails),
+    "SDP shipment(s)",
+)
 
 # WS: zeep's UsernameToken (PasswordText; use_digest=True for PasswordDigest, needs an owner made with --digest).
 ws_client = Client(WS + "?wsdl", wsse=UsernameToken("10001", "demo-password"))
