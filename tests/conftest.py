@@ -16,6 +16,8 @@ import pytest
 
 from tests.support.harness import Postgres, Stack
 
+pytest_plugins = ["tests.support.schema_guard"]  # every service response is checked against the contract
+
 BACKENDS = [b for b in os.environ.get("INNBYGGERPOST_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
