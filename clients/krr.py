@@ -43,6 +43,7 @@ from zeep.wsse.signature import BinarySignature
 from zeep.wsse.utils import WSU, ensure_id, get_security_header
 
 from clients.transport import call_with_retries, make_transport
+from service import ns
 from service.config import Settings, project_root
 from service.domain.ports import Person, RegistryUnavailable
 
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 
 WSDL_PATH: Path = project_root() / "wsdl" / "krr" / "oppslagstjeneste-ws-16-02.wsdl"
 BINDING = "{http://kontaktinfo.difi.no/wsdl/oppslagstjeneste-16-02}oppslagstjeneste-16-02_SOAP12Binding"
-NS_OT = "http://kontaktinfo.difi.no/xsd/oppslagstjeneste/16-02"
+NS_OT = ns.KRR_OPPSLAGSTJENESTE
 INFORMASJONSBEHOV = ("Person", "Kontaktinfo", "SikkerDigitalPost", "VarslingsStatus")
 MAX_BATCH = 1000  # HentPersonerForespoersel: personidentifikator maxOccurs=1000
 RESPONSE_SIGNATURE_POLICY = "not-verified"  # see module docstring

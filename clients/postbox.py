@@ -28,6 +28,7 @@ import zeep.exceptions
 from lxml import etree
 
 from clients.transport import call_with_retries, make_transport
+from service import ns
 from service.config import Settings, project_root
 from service.domain.ports import (
     DigitalPostMessage,
@@ -37,21 +38,22 @@ from service.domain.ports import (
     VendorReceipt,
     VendorUnavailable,
 )
+from service.xml import parse_bytes
 
 log = logging.getLogger(__name__)
 
-NS_POSTBOX = "urn:innbyggerpost:postbox:v1"
-NS_SDP = "http://begrep.difi.no/sdp/schema_v10"
-NS_SBDH = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
-NS_DS = "http://www.w3.org/2000/09/xmldsig#"
-NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+NS_POSTBOX = ns.POSTBOX
+NS_SDP = ns.SDP
+NS_SBDH = ns.SBDH
+NS_DS = ns.DS
+NS_SOAP12 = ns.SOAP12_ENV
 
 BINDING = f"{{{NS_POSTBOX}}}PostboxBinding"
 SDP_STANDARD = "urn:no:difi:sdp:1.0"
 SDP_TYPE_VERSION = "1.0"
 ICD_ORGNR = "0192"  # ISO 6523 ICD of the Norwegian organisation number (Enhetsregisteret)
 AUTHORITY = "iso6523-actorid-upis"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+SHA256 = ns.XMLENC_SHA256
 KVITTERING_KINDS = ("mottak", "levering", "aapning", "varslingfeilet", "returpost")
 
 
@@ -368,9 +370,8 @@ def _parse_pull_response(http: Any, vendor: str) -> list[VendorReceipt]:
     status = int(getattr(http, "status_code", 0))
     content: bytes = getattr(http, "content", b"") or b""
     try:
-        doc = etree.fromstring(
-            content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-        )
+        # huge_tree: a batch of receipts may pass libxml2's default bounds; the HTTP client bounds the size.
+        doc = parse_bytes(content, huge_tree=True)
     except etree.XMLSyntaxError as exc:
         raise _Transient(
             f"HentKvitteringer: HTTP {status}, unparsable answer from postbox vendor {vendor}"

@@ -53,21 +53,23 @@ from urllib.parse import parse_qs
 import xmlsec
 from lxml import etree
 
+from service import ns
+from service.xml import safe_parser
 from simulators.seed import Seed, SeedPerson, load_seed
 
 WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl" / "krr"
 WSDL_FILE = "oppslagstjeneste-ws-16-02.wsdl"
 XSD_FILES = ("oppslagstjeneste-ws-16-02.xsd", "oppslagstjeneste-metadata-16-02.xsd")
 
-NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-NS_OT = "http://kontaktinfo.difi.no/xsd/oppslagstjeneste/16-02"
-NS_M = "http://begrep.difi.no"
-NS_WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
-NS_XS = "http://www.w3.org/2001/XMLSchema"
-NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-NS_WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-NS_DS = "http://www.w3.org/2000/09/xmldsig#"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+NS_SOAP12 = ns.SOAP12_ENV
+NS_OT = ns.KRR_OPPSLAGSTJENESTE
+NS_M = ns.KRR_METADATA
+NS_WSDL_SOAP12 = ns.WSDL_SOAP12
+NS_XS = ns.XSD
+NS_WSSE = ns.WSSE
+NS_WSU = ns.WSU
+NS_DS = ns.DS
+RSA_SHA256 = ns.DS_RSA_SHA256
 
 MAX_IDS = 1000
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -221,12 +223,8 @@ def _q(ns: str, name: str) -> str:
     return f"{{{ns}}}{name}"
 
 
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def _load_schema() -> etree.XMLSchema:
-    doc = etree.parse(str(WSDL_DIR / XSD_FILES[0]), _safe_parser())
+    doc = etree.parse(str(WSDL_DIR / XSD_FILES[0]), safe_parser())
     return etree.XMLSchema(doc)
 
 
@@ -412,12 +410,12 @@ class KrrSimulatorApp:
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         base = self._base_url(environ)
         if "wsdl" in query:
-            doc = etree.parse(str(WSDL_DIR / WSDL_FILE), _safe_parser())
+            doc = etree.parse(str(WSDL_DIR / WSDL_FILE), safe_parser())
             for addr in doc.iter(_q(NS_WSDL_SOAP12, "address")):
                 addr.set("location", base)
             self._rewrite_locations(doc, base)
         elif query.get("xsd", [""])[0] in XSD_FILES:
-            doc = etree.parse(str(WSDL_DIR / query["xsd"][0]), _safe_parser())
+            doc = etree.parse(str(WSDL_DIR / query["xsd"][0]), safe_parser())
             self._rewrite_locations(doc, base)
         else:
             return self._plain(start_response, "404 Not Found", b"GET ?wsdl or ?xsd=<name>; POST SOAP 1.2\n")
@@ -450,7 +448,7 @@ class KrrSimulatorApp:
     def _post(self, environ: dict[str, Any]) -> tuple[str, bytes]:
         raw = self._read_body(environ)
         try:
-            doc = etree.fromstring(raw, _safe_parser()).getroottree()
+            doc = etree.fromstring(raw, safe_parser()).getroottree()
         except etree.XMLSyntaxError as exc:
             self.state._count_refused()
             raise SoapFault("Sender", f"malformed XML: {exc}") from None

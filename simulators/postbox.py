@@ -41,17 +41,19 @@ from urllib.parse import parse_qs
 from lxml import etree
 
 from clients.postbox import NS_DS, NS_POSTBOX, NS_SBDH, NS_SDP, NS_SOAP12
+from service import ns
+from service.xml import safe_parser
 from simulators.seed import Seed, SeedPerson
 
 log = logging.getLogger(__name__)
 
-NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
-NS_WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
-NS_XSD = "http://www.w3.org/2001/XMLSchema"
+NS_WSDL = ns.WSDL
+NS_WSDL_SOAP12 = ns.WSDL_SOAP12
+NS_XSD = ns.XSD
 
 SDP_STANDARD = "urn:no:difi:sdp:1.0"
 AUTHORITY = "iso6523-actorid-upis"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+SHA256 = ns.XMLENC_SHA256
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 CONTRACT_DIR = Path(__file__).resolve().parent.parent / "wsdl" / "postbox"
@@ -172,14 +174,8 @@ def contract_schema() -> etree.XMLSchema:
     global _schema
     with _schema_lock:
         if _schema is None:
-            _schema = etree.XMLSchema(etree.parse(str(CONTRACT_DIR / "postbox.xsd")))
+            _schema = etree.XMLSchema(etree.parse(str(CONTRACT_DIR / "postbox.xsd"), safe_parser()))
         return _schema
-
-
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=True
-    )
 
 
 def _contract_file(name: str, base_url: str) -> bytes | None:
@@ -187,7 +183,7 @@ def _contract_file(name: str, base_url: str) -> bytes | None:
     path = CONTRACT_DIR / name
     if "/" in name or not path.is_file() or path.suffix not in (".wsdl", ".xsd"):
         return None
-    doc = etree.parse(str(path), _safe_parser())
+    doc = etree.parse(str(path), safe_parser())
     for el in doc.iter(_q(NS_XSD, "import"), _q(NS_XSD, "include")):
         loc = el.get("schemaLocation")
         if loc:
@@ -337,7 +333,9 @@ class PostboxSimulator:
 
     def _dispatch(self, body: bytes) -> etree._Element:
         try:
-            doc = etree.fromstring(body, _safe_parser())
+            doc = etree.fromstring(
+                body, safe_parser(huge_tree=True)
+            )  # a letter: one base64 text node up to MAX_BODY_BYTES
         except etree.XMLSyntaxError as exc:
             raise _SoapFault("KLIENT", f"malformed XML: {exc}") from exc
         if doc.getroottree().docinfo.doctype:

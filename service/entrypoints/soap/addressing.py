@@ -12,10 +12,11 @@ from typing import Any
 
 from lxml import etree
 
+from ... import ns
 from .faults import NS_SOAP12_ENV, AltinnSoap12
 from .operations import WS
 
-NS_WSA = "http://www.w3.org/2005/08/addressing"
+NS_WSA = ns.WSA10
 FAULT_ACTION = f"{NS_WSA}/soap/fault"
 _BY_REQUEST = {op.in_message_name: op for op in WS.operations}
 

@@ -37,17 +37,18 @@ from lxml import etree
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11, Soap12
 
+from ... import ns
 from .receipt_xml import ReceiptReply, reply_document
 
 logger = logging.getLogger(__name__)
 
 SoapVersion = Literal["1.1", "1.2"]
 
-NS_ALTINN_FAULT = "http://www.altinn.no/services/common/fault/2009/10"
-NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-NS_SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-NS_SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
+NS_ALTINN_FAULT = ns.ALTINN_FAULT_2009_10
+NS_XSI = ns.XSI
+NS_SOAP11_ENV = ns.SOAP11_ENV
+NS_SOAP12_ENV = ns.SOAP12_ENV
+NS_XML = ns.XML
 
 SOAP_ENV_NS: dict[str, str] = {"1.1": NS_SOAP11_ENV, "1.2": NS_SOAP12_ENV}
 CONTENT_TYPES: dict[str, str] = {

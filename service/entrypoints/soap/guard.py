@@ -38,12 +38,12 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from lxml import etree
 
+from ...xml import has_doctype, parse_bytes
 from .faults import (
     ERROR_GENERAL,
     NS_SOAP11_ENV,
@@ -74,17 +74,6 @@ class _Refused(Exception):
         self.fault = AltinnFaultError(ERROR_GENERAL, message, extended=extended, client=True)
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=False,
-    )
-
-
 def _fmt_bytes(n: int) -> str:
     return f"{n} bytes ({n / (1024 * 1024):.1f} MiB)" if n >= 1024 * 1024 else f"{n} bytes"
 
@@ -106,7 +95,6 @@ class RequestGuard:
         self.soap_version: SoapVersion = soap_version
         self.max_bytes = int(max_bytes)
         self.drain_bytes = self.max_bytes if drain_bytes is None else int(drain_bytes)
-        self._local = threading.local()  # lxml parsers must not be shared between threads
 
     # ---------------------------------------------------------------------------------- WSGI entry
 
@@ -267,14 +255,10 @@ class RequestGuard:
 
     def _parse(self, body: bytes) -> etree._Element:
         try:
-            parser = getattr(self._local, "parser", None)
-            if parser is None:
-                parser = self._local.parser = _parser()
-            root = etree.fromstring(body, parser)
+            root = parse_bytes(body)
         except etree.XMLSyntaxError as exc:
             raise _Refused(f"The request is not well-formed XML: {exc}") from None
-        docinfo = root.getroottree().docinfo
-        if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        if has_doctype(root):
             raise _Refused("DOCTYPE, DTD and ENTITY declarations are not allowed in a SOAP request")
         return root
 

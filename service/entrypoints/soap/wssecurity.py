@@ -48,16 +48,17 @@ from typing import Protocol
 
 from lxml import etree
 
+from ... import ns
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, NS_SOAP11_ENV, NS_SOAP12_ENV, AltinnFaultError
 
 logger = logging.getLogger(__name__)
 
-NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-NS_WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-_UTP = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
+NS_WSSE = ns.WSSE
+NS_WSU = ns.WSU
+_UTP = ns.WSS_USERNAME_TOKEN_PROFILE
 PASSWORD_TEXT = _UTP + "#PasswordText"
 PASSWORD_DIGEST = _UTP + "#PasswordDigest"
-_SOAP_MSG = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0"
+_SOAP_MSG = ns.WSS_SOAP_MESSAGE_SECURITY
 BASE64_ENCODING = _SOAP_MSG + "#Base64Binary"
 
 AUTH_FAILED = "System authentication failed"
