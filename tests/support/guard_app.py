@@ -16,8 +16,9 @@ with warnings.catch_warnings():
     from spyne import Application, Integer, ServiceBase, Unicode, rpc
     from spyne.server.wsgi import WsgiApplication
 
-from service.entrypoints.soap.faults import AltinnFaultError, AltinnSoap11, AltinnSoap12
+from service.entrypoints.soap.faults import AltinnFaultError
 from service.entrypoints.soap.guard import RequestGuard
+from service.entrypoints.soap.protocol import AltinnSoap11, AltinnSoap12
 
 TNS = "urn:innbyggerpost:test:echo"
 SECRET = "s3cr3t-internal-detail"

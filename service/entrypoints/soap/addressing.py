@@ -13,8 +13,9 @@ from typing import Any
 from lxml import etree
 
 from ... import ns
-from .faults import NS_SOAP12_ENV, AltinnSoap12
+from .faults import NS_SOAP12_ENV
 from .operations import WS
+from .protocol import AltinnSoap12
 
 NS_WSA = ns.WSA10
 FAULT_ACTION = f"{NS_WSA}/soap/fault"

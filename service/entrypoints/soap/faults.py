@@ -16,12 +16,10 @@ AltinnLocalizedErrorMessage, ErrorGuid (string), ErrorID (int), UserGuid (string
 Values not known to us are filled the way Altinn 2 fills them (``No information available``,
 ``-no value-``, empty ``UserId``).
 
-spyne integration: :class:`AltinnSoap11` / :class:`AltinnSoap12` replace spyne's fault serialisation
-(``serialize`` when ``ctx.out_error`` is set), so that :class:`AltinnFaultError` raised by a service
-method, spyne's own faults (``Client.SchemaValidationError``, ``Client.ResourceNotFound``,
-``Client.XMLSyntaxError``, ``Client.SoapError``, …) and unexpected exceptions all come out as the
-envelope above. Unexpected exceptions get ErrorID 0 and a generic message; the traceback is logged
-server-side with the ErrorGuid that is sent to the client.
+This module is the fault *model*: the error, its ErrorIDs and texts, the mapping of any exception
+to it (:func:`from_exception`) and the envelope builders. The spyne side (protocol subclasses that
+serialise every fault this way) is :mod:`.protocol`. Unexpected exceptions get ErrorID 0 and a
+generic message; the traceback is logged server-side with the ErrorGuid that is sent to the client.
 """
 
 from __future__ import annotations
@@ -29,16 +27,13 @@ from __future__ import annotations
 import html
 import logging
 import re
-import sys
 import uuid
 from typing import Any, Literal
 
 from lxml import etree
 from spyne.model.fault import Fault
-from spyne.protocol.soap import Soap11, Soap12
 
 from ... import ns
-from .receipt_xml import ReceiptReply, reply_document
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +63,19 @@ NO_VALUE = "-no value-"  # what Altinn 2 puts in UserGuid
 GENERIC_SERVER_MESSAGE = (
     "The request could not be processed because of an unexpected error in the service. "
     "If this persists, report it to the service operator with the ErrorGuid."
+)
+
+# Server-side conditions that say what to do (issue 8): nothing was stored, retry is safe.
+_RETRY_SAFE = (
+    "Nothing was stored. Retrying with the same ExternalShipmentReference is safe: a letter is stored "
+    "at most once per reference."
+)
+DATABASE_UNAVAILABLE_MESSAGE = f"The service cannot reach its database right now. {_RETRY_SAFE}"
+DISK_FULL_MESSAGE = f"The service's storage is full right now. {_RETRY_SAFE}"
+BUSY_MESSAGE = f"The service is busy (too many requests in progress); retry in a few seconds. {_RETRY_SAFE}"
+KRR_UNAVAILABLE_MESSAGE = (
+    "The contact register (KRR) is unavailable; nothing was stored. Retry with the same "
+    "ExternalShipmentReference."
 )
 
 # spyne fault code -> a sentence a service owner understands; the spyne text follows it.
@@ -139,6 +147,60 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, the DB-API error a SQLAlchemy error wraps (``.orig``), and their causes."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen) or len(seen) > 10:
+            continue
+        seen.append(e)
+        orig = getattr(e, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None, e.__cause__, e.__context__]
+    return seen
+
+
+def storage_error_kind(exc: BaseException) -> str | None:
+    """``"disk_full"``, ``"database_unavailable"`` or None for any exception.
+
+    disk full: SQLite ``SQLITE_FULL`` ("database or disk is full"), PostgreSQL ``DiskFull``
+    (SQLSTATE 53100) and the OS ``ENOSPC``; database unavailable: SQLAlchemy ``OperationalError`` /
+    ``TimeoutError`` (pool), DB-API ``OperationalError`` (connection refused or lost, server shutting
+    down, SQLite locked), ``ConnectionError``. Matched by class name and SQLSTATE so that this module
+    does not import the database drivers.
+    """
+    import errno
+
+    kind = None
+    for e in _chain(exc):
+        text = str(e).lower()
+        if (
+            getattr(e, "sqlstate", None) == "53100"
+            or type(e).__name__ == "DiskFull"
+            or "database or disk is full" in text
+            or (isinstance(e, OSError) and e.errno == errno.ENOSPC)
+        ):
+            return "disk_full"
+        names = {c.__name__ for c in type(e).__mro__}
+        if names & {"OperationalError", "InterfaceError"} or isinstance(e, ConnectionError):
+            kind = "database_unavailable"
+        elif "TimeoutError" in names and type(e).__module__.startswith("sqlalchemy"):
+            kind = "database_unavailable"
+    return kind
+
+
+def storage_fault(kind: str) -> AltinnFaultError:
+    """The AltinnFault for a :func:`storage_error_kind` (ErrorID 0, server side, retry safe)."""
+    message = DISK_FULL_MESSAGE if kind == "disk_full" else DATABASE_UNAVAILABLE_MESSAGE
+    return AltinnFaultError(ERROR_GENERAL, message, extended=kind, client=False)
+
+
+def busy_fault() -> AltinnFaultError:
+    """The AltinnFault answered when a process has no room for another request (load shedding)."""
+    return AltinnFaultError(ERROR_GENERAL, BUSY_MESSAGE, extended="busy", client=False)
+
+
 def from_exception(exc: BaseException | None) -> AltinnFaultError:
     """Map any exception (a spyne ``Fault`` included) to an :class:`AltinnFaultError`.
 
@@ -146,6 +208,8 @@ def from_exception(exc: BaseException | None) -> AltinnFaultError:
     - spyne ``Fault`` with a ``Client…`` code: ErrorID 0, client fault, the spyne text (which names
       the problem, e.g. the offending element for schema validation) after a plain-language lead-in;
       the spyne fault code goes to AltinnExtendedErrorMessage.
+    - database unavailable / disk full (:func:`storage_error_kind`): ErrorID 0, server fault, a text
+      that says nothing was stored and a retry with the same reference is safe.
     - anything else (``Server…`` faults included, whose text may carry internals): ErrorID 0, server
       fault, generic message. The original is logged with the ErrorGuid.
     """
@@ -167,6 +231,16 @@ def from_exception(exc: BaseException | None) -> AltinnFaultError:
             return err
         err = AltinnFaultError(ERROR_GENERAL, GENERIC_SERVER_MESSAGE, client=False)
         logger.error("server fault %s ErrorGuid=%s: %s", code, err.error_guid, text)
+        return err
+    kind = storage_error_kind(exc) if exc is not None else None
+    if kind is not None and exc is not None:
+        err = storage_fault(kind)
+        logger.error(
+            "storage unavailable (%s: %s), answered with ErrorGuid=%s",
+            kind,
+            type(exc).__name__,
+            err.error_guid,
+        )
         return err
     err = AltinnFaultError(ERROR_GENERAL, GENERIC_SERVER_MESSAGE, client=False)
     if exc is not None:
@@ -244,114 +318,24 @@ def fault_envelope(soap_version: SoapVersion, err: AltinnFaultError) -> bytes:
 
 
 def fault_response(
-    soap_version: SoapVersion, err: AltinnFaultError
+    soap_version: SoapVersion, err: AltinnFaultError, *, busy_retry_after: int | None = None
 ) -> tuple[str, list[tuple[str, str]], bytes]:
     """``(status_line, headers, body)`` of the HTTP response carrying the fault for ``err``.
 
-    Always HTTP 500: the SOAP 1.1 HTTP binding requires it, and WCF, JAX-WS and zeep all read a
-    fault from a 500 response, while some (JAX-WS) raise a transport error for 400/413 instead.
+    HTTP 500: the SOAP 1.1 HTTP binding requires it, and WCF, JAX-WS and zeep all read a fault from
+    a 500 response, while some (JAX-WS) raise a transport error for 400/413 instead.
+
+    ``busy_retry_after`` (load shedding): a ``Retry-After`` header, and on SOAP 1.2 HTTP 503. The
+    SOAP 1.2 HTTP binding allows any 4xx/5xx with a fault, and JAX-WS, zeep and WCF read the fault
+    from a 503 there. On SOAP 1.1 JAX-WS reads a fault only from a 500 (anything else is a bare
+    "HTTP status code 503" transport exception, the AltinnFault text lost), so the Basic endpoint
+    keeps 500 and says "busy" in the fault and in ``Retry-After``.
     """
     body = fault_envelope(soap_version, err)
     headers = [("Content-Type", CONTENT_TYPES[soap_version]), ("Content-Length", str(len(body)))]
-    return "500 Internal Server Error", headers, body
-
-
-# --------------------------------------------------------------------------------------------------
-# spyne protocols
-
-
-def configure_spyne_logging() -> None:
-    """Quiet spyne's own fault logging, which these protocols replace (call once at start-up).
-
-    - ``spyne.application.client``: a traceback at ERROR for every client fault (each AltinnFaultError
-      with client=True, e.g. a wrong password); we log one line at INFO with the ErrorGuid instead.
-    - ``spyne.application.server``: the traceback of an unexpected exception, at CRITICAL, without
-      the ErrorGuid; :func:`from_exception` logs the same traceback with the ErrorGuid.
-    - ``spyne.protocol.soap.soap11.invalid``: logs the *whole request body* on an XML syntax error
-      (bodies must never reach the logs; RequestGuard refuses such bodies before spyne, this is a
-      second line).
-    """
-    for name in (
-        "spyne.application.client",
-        "spyne.application.server",
-        "spyne.protocol.soap.soap11.invalid",
-    ):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-
-
-def _on_method_exception(ctx: Any) -> None:
-    """``method_exception_object`` listener: keep the ErrorGuid of an unexpected exception.
-
-    spyne replaces an unexpected exception by ``Fault('Server', 'Internal Error')`` before firing
-    this event (inside its ``except`` block, so ``sys.exc_info()`` still has the original). Mapping
-    it here logs the traceback under the same ErrorGuid that the client receives.
-    """
-    exc = sys.exc_info()[1]
-    if exc is None or isinstance(exc, Fault) or isinstance(ctx.out_error, AltinnFaultError):
-        return
-    ctx.out_error = from_exception(exc)
-
-
-class _AltinnFaultMixin:
-    """Replaces spyne's fault serialisation; see the module docstring."""
-
-    soap_version: SoapVersion
-
-    def set_app(self, value: Any) -> None:
-        super().set_app(value)  # type: ignore[misc]
-        if value is not None and not getattr(value, "_innbyggerpost_fault_hook", False):
-            value.event_manager.add_listener("method_exception_object", _on_method_exception)
-            value._innbyggerpost_fault_hook = True
-
-    def serialize(self, ctx: Any, message: Any) -> Any:
-        if ctx.out_error is None:
-            reply = ctx.out_object[0] if ctx.out_object else None
-            if isinstance(reply, ReceiptReply):  # the insert's answer: written without spyne's serialiser
-                self.event_manager.fire_event("before_serialize", ctx)  # type: ignore[attr-defined]
-                ctx.out_document = reply_document(self.soap_version, reply)
-                ctx.out_body_doc = ctx.out_document[0]
-                self.event_manager.fire_event("after_serialize", ctx)  # type: ignore[attr-defined]
-                return None
-            return super().serialize(ctx, message)  # type: ignore[misc]
-        self.event_manager.fire_event("before_serialize", ctx)  # type: ignore[attr-defined]
-        if isinstance(ctx.out_error, AltinnFaultError):
-            err = ctx.out_error
-            logger.log(
-                logging.INFO if err.client else logging.WARNING,
-                "AltinnFault ErrorID=%s ErrorGuid=%s (%s): %s",
-                err.error_id,
-                err.error_guid,
-                "client" if err.client else "server",
-                err.message,
-            )
-        ctx.out_error = from_exception(ctx.out_error)
-        ctx.out_document = fault_envelope_element(self.soap_version, ctx.out_error)
-        ctx.out_body_doc = ctx.out_document[0]
-        self.event_manager.fire_event("after_serialize", ctx)  # type: ignore[attr-defined]
-        return None
-
-    # Reached only if something serialises a Fault outside ``serialize`` (stock spyne would write an
-    # empty faultactor on 1.1 and fail on a typed detail on 1.2).
-    def fault_to_parent(
-        self, ctx: Any, cls: Any, inst: Any, parent: Any, ns: Any, *args: Any, **kwargs: Any
-    ) -> None:
-        env_ns = SOAP_ENV_NS[self.soap_version]
-        prefix = next((p for p, u in parent.nsmap.items() if u == env_ns and p), None)
-        parent.append(fault_element(self.soap_version, from_exception(inst), prefix=prefix))
-
-    schema_validation_error_to_parent = fault_to_parent
-
-    def fault_to_http_response_code(self, fault: Any) -> str:
-        return "500 Internal Server Error"
-
-
-class AltinnSoap11(_AltinnFaultMixin, Soap11):  # type: ignore[misc]
-    """spyne SOAP 1.1 protocol whose faults carry an ``AltinnFault`` detail."""
-
-    soap_version: SoapVersion = "1.1"
-
-
-class AltinnSoap12(_AltinnFaultMixin, Soap12):  # type: ignore[misc]
-    """spyne SOAP 1.2 protocol whose faults carry an ``AltinnFault`` detail."""
-
-    soap_version: SoapVersion = "1.2"
+    status = "500 Internal Server Error"
+    if busy_retry_after is not None:
+        headers.append(("Retry-After", str(int(busy_retry_after))))
+        if soap_version == "1.2":
+            status = "503 Service Unavailable"
+    return status, headers, body

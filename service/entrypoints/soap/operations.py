@@ -1,24 +1,19 @@
 """Operation table of the Altinn 2 correspondence contract, both variants.
 
-GENERATED FILE: do not edit. Written by ``python -m service.entrypoints.soap.codegen`` from the published WSDLs.
-
-Use it to declare the spyne ``@rpc`` methods (see :meth:`Operation.rpc_kwargs`) and, in
-:mod:`service.entrypoints.soap.wsdlgen`, to write the WSDL we publish.
+GENERATED FILE: do not edit. Written by ``make generate`` (service/tools/codegen.py) from the
+published WSDLs. Data only: the classes (:class:`~.contract.Operation`, ``Param``, ``Variant``)
+are hand-written in :mod:`service.entrypoints.soap.contract`.
 """
 
 # ruff: noqa: E501
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from spyne.model.primitive import Integer32, Unicode
 
+from ... import ns
+from .contract import Operation, Param, Variant
 from .types import (
-    NS_FAULT_2009_10,
-    NS_SERVICE,
-    NS_SERVICES_2009_10,
     ArrayOfstring,
     CorrespondenceServiceInfo,
     CorrespondenceStatusFilter,
@@ -34,116 +29,14 @@ from .types import (
     SdpStatusInformation,
 )
 
-
-@dataclass(frozen=True)
-class Param:
-    """One child element of an operation wrapper, or one header element."""
-
-    name: str
-    type: Any  # spyne model class, customised with min_occurs / max_occurs / nillable
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One wsdl:operation of one variant (``basic``: SOAP 1.1, ``ws``: SOAP 1.2)."""
-
-    variant: str
-    name: str
-    in_ns: str
-    in_element: str
-    in_params: tuple[Param, ...]
-    out_ns: str
-    out_element: str
-    out_params: tuple[Param, ...]
-    soap_action: str
-    input_action: str
-    output_action: str
-    fault_action: str
-    input_message: str
-    output_message: str
-    fault_message: str
-    fault_name: str = "AltinnFaultFault"
-    input_name: str | None = None  # wsdl:input/@name in portType and binding (message contracts)
-    output_name: str | None = None
-    header_message: str | None = None  # wsdl:message holding the soap:header parts
-    header_ns: str | None = None
-    header_parts: tuple[Param, ...] = ()  # part name == header element name
-    fault_ns: str = NS_FAULT_2009_10
-    fault_element: str = "AltinnFault"
-
-    @property
-    def in_message_name(self) -> str:
-        return f"{{{self.in_ns}}}{self.in_element}"
-
-    @property
-    def out_message_name(self) -> str:
-        return f"{{{self.out_ns}}}{self.out_element}"
-
-    @property
-    def in_types(self) -> tuple[Any, ...]:
-        return tuple(p.type for p in self.in_params)
-
-    @property
-    def in_arg_names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.in_params)
-
-    def header_qname(self, part: str) -> str:
-        return f"{{{self.header_ns}}}{part}"
-
-    def rpc_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``spyne.rpc(*op.in_types, **op.rpc_kwargs())``.
-
-        The decorated function takes ``ctx`` and then one argument per ``in_params`` entry, named
-        like the elements (all are valid Python identifiers). Header parts are not declared here:
-        spyne matches ``_in_header`` classes by position, which breaks as soon as a client adds
-        other headers (WS-Addressing, WS-Security); read them from ``ctx.in_header_doc`` instead.
-        """
-        kwargs: dict[str, Any] = {
-            "_in_message_name": self.in_message_name,
-            "_out_message_name": self.out_message_name,
-            "_in_arg_names": {p.name: p.name for p in self.in_params},
-            "_wsdl_part_name": "parameters",
-        }
-        if len(self.out_params) == 1:
-            kwargs["_returns"] = self.out_params[0].type
-            kwargs["_out_variable_name"] = self.out_params[0].name
-        elif self.out_params:
-            kwargs["_returns"] = tuple(p.type for p in self.out_params)
-            kwargs["_out_variable_names"] = tuple(p.name for p in self.out_params)
-        return kwargs
-
-
-@dataclass(frozen=True)
-class Variant:
-    """wsdl:definitions facts of one variant."""
-
-    key: str
-    definitions_name: str
-    target_namespace: str
-    port_type: str
-    binding: str
-    service: str
-    port: str
-    address: str  # as published; we serve our own public URL instead
-    path: str
-    soap_version: str
-    operations: tuple[Operation, ...]
-
-    def operation(self, name: str) -> Operation:
-        for op in self.operations:
-            if op.name == name:
-                return op
-        raise KeyError(name)
-
-
 BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="Test",
-        in_ns=NS_SERVICES_2009_10,
+        in_ns=ns.ALTINN_SERVICES_2009_10,
         in_element="Test",
         in_params=(),
-        out_ns=NS_SERVICES_2009_10,
+        out_ns=ns.ALTINN_SERVICES_2009_10,
         out_element="TestResponse",
         out_params=(),
         soap_action="http://www.altinn.no/services/2009/10/IAltinnContractBase/Test",
@@ -160,7 +53,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="CreateSimpleCorrespondenceServiceBasic",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="CreateSimpleCorrespondenceServiceBasic",
         in_params=(
             Param("systemUserName", Unicode(min_occurs=1, nillable=False)),
@@ -168,7 +61,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
             Param("templateServiceCode", Unicode(min_occurs=1, nillable=False)),
             Param("templateServiceEditionCode", Integer32(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="CreateSimpleCorrespondenceServiceBasicResponse",
         out_params=(
             Param(
@@ -190,14 +83,14 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="GetCorrespondenceStatusDetailsBasic",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="GetCorrespondenceStatusDetailsBasic",
         in_params=(
             Param("systemUserName", Unicode(min_occurs=1, nillable=False)),
             Param("systemPassword", Unicode(min_occurs=1, nillable=False)),
             Param("filterCriteria", CorrespondenceStatusFilter.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="GetCorrespondenceStatusDetailsBasicResponse",
         out_params=(
             Param(
@@ -219,14 +112,14 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="GetCorrespondenceStatusDetailsBasicV2",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="GetCorrespondenceStatusDetailsBasicV2",
         in_params=(
             Param("systemUserName", Unicode(min_occurs=1, nillable=False)),
             Param("systemPassword", Unicode(min_occurs=1, nillable=False)),
             Param("filterCriteria", CorrespondenceStatusFilterV2.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="GetCorrespondenceStatusDetailsBasicV2Response",
         out_params=(
             Param(
@@ -248,14 +141,14 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="GetCorrespondenceStatusDetailsBasicV3",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="GetCorrespondenceStatusDetailsBasicV3",
         in_params=(
             Param("systemUserName", Unicode(min_occurs=1, nillable=False)),
             Param("systemPassword", Unicode(min_occurs=1, nillable=False)),
             Param("filterCriteria", CorrespondenceStatusFilterV3.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="GetCorrespondenceStatusDetailsBasicV3Response",
         out_params=(
             Param(
@@ -277,12 +170,12 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="GetCorrespondenceStatusHistoryBasic",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="CorrespondenceStatusHistoryRequest",
         in_params=(
             Param("CorrespondenceSendersReferences", ArrayOfstring.customize(min_occurs=0, nillable=True)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="CorrespondenceStatusHistoryResult",
         out_params=(
             Param(
@@ -302,7 +195,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
         input_name="CorrespondenceStatusHistoryRequest",
         output_name="CorrespondenceStatusHistoryResult",
         header_message="CorrespondenceStatusHistoryRequest_Headers",
-        header_ns=NS_SERVICE,
+        header_ns=ns.ALTINN_SERVICE,
         header_parts=(
             Param("SystemPassword", Unicode(min_occurs=1, nillable=True)),
             Param("SystemUserName", Unicode(min_occurs=1, nillable=True)),
@@ -311,7 +204,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="InsertCorrespondenceBasic",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="InsertCorrespondenceBasic",
         in_params=(
             Param("systemUserName", Unicode(min_occurs=0, nillable=True)),
@@ -320,7 +213,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
             Param("ExternalReference", Unicode(min_occurs=0, nillable=True)),
             Param("Correspondence", InsertCorrespondence.customize(min_occurs=0, nillable=True)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="InsertCorrespondenceBasicResponse",
         out_params=(
             Param("InsertCorrespondenceBasicResult", ReceiptExternal.customize(min_occurs=0, nillable=True)),
@@ -339,7 +232,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="basic",
         name="InsertCorrespondenceBasicV2",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="InsertCorrespondenceBasicV2",
         in_params=(
             Param("systemUserName", Unicode(min_occurs=1, nillable=False)),
@@ -348,7 +241,7 @@ BASIC_OPERATIONS: tuple[Operation, ...] = (
             Param("ExternalShipmentReference", Unicode(min_occurs=1, nillable=False)),
             Param("Correspondence", InsertCorrespondenceV2.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="InsertCorrespondenceBasicV2Response",
         out_params=(
             Param(
@@ -372,10 +265,10 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="Test",
-        in_ns=NS_SERVICES_2009_10,
+        in_ns=ns.ALTINN_SERVICES_2009_10,
         in_element="Test",
         in_params=(),
-        out_ns=NS_SERVICES_2009_10,
+        out_ns=ns.ALTINN_SERVICES_2009_10,
         out_element="TestResponse",
         out_params=(),
         soap_action="http://www.altinn.no/services/2009/10/IAltinnContractBase/Test",
@@ -392,13 +285,13 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="CreateSimpleCorrespondenceService",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="CreateSimpleCorrespondenceService",
         in_params=(
             Param("templateServiceCode", Unicode(min_occurs=1, nillable=False)),
             Param("templateServiceEditionCode", Integer32(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="CreateSimpleCorrespondenceServiceResponse",
         out_params=(
             Param(
@@ -420,12 +313,12 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="GetCorrespondenceStatusDetails",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="GetCorrespondenceStatusDetails",
         in_params=(
             Param("filterCriteria", CorrespondenceStatusFilter.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="GetCorrespondenceStatusDetailsResponse",
         out_params=(
             Param(
@@ -447,12 +340,12 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="GetCorrespondenceStatusDetailsV2",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="GetCorrespondenceStatusDetailsV2",
         in_params=(
             Param("filterCriteria", CorrespondenceStatusFilterV2.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="GetCorrespondenceStatusDetailsV2Response",
         out_params=(
             Param(
@@ -474,12 +367,12 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="GetCorrespondenceStatusDetailsV3",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="GetCorrespondenceStatusDetailsV3",
         in_params=(
             Param("filterCriteria", CorrespondenceStatusFilterV3.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="GetCorrespondenceStatusDetailsV3Response",
         out_params=(
             Param(
@@ -501,12 +394,12 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="GetCorrespondenceStatusHistory",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="CorrespondenceStatusHistoryRequest",
         in_params=(
             Param("CorrespondenceSendersReferences", ArrayOfstring.customize(min_occurs=0, nillable=True)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="CorrespondenceStatusHistoryResult",
         out_params=(
             Param(
@@ -529,14 +422,14 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="InsertCorrespondence",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="InsertCorrespondence",
         in_params=(
             Param("SystemUserCode", Unicode(min_occurs=0, nillable=True)),
             Param("ExternalReference", Unicode(min_occurs=0, nillable=True)),
             Param("Correspondence", InsertCorrespondence.customize(min_occurs=0, nillable=True)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="InsertCorrespondenceResponse",
         out_params=(
             Param("InsertCorrespondenceResult", ReceiptExternal.customize(min_occurs=0, nillable=True)),
@@ -555,14 +448,14 @@ WS_OPERATIONS: tuple[Operation, ...] = (
     Operation(
         variant="ws",
         name="InsertCorrespondenceV2",
-        in_ns=NS_SERVICE,
+        in_ns=ns.ALTINN_SERVICE,
         in_element="InsertCorrespondenceV2",
         in_params=(
             Param("SystemUserCode", Unicode(min_occurs=1, nillable=False)),
             Param("ExternalShipmentReference", Unicode(min_occurs=1, nillable=False)),
             Param("Correspondence", InsertCorrespondenceV2.customize(min_occurs=1, nillable=False)),
         ),
-        out_ns=NS_SERVICE,
+        out_ns=ns.ALTINN_SERVICE,
         out_element="InsertCorrespondenceV2Response",
         out_params=(
             Param("InsertCorrespondenceV2Result", ReceiptExternal.customize(min_occurs=0, nillable=True)),
@@ -609,30 +502,3 @@ WS = Variant(
 )
 
 VARIANTS: dict[str, Variant] = {"basic": BASIC, "ws": WS}
-
-
-def operation(variant: str, name: str) -> Operation:
-    return VARIANTS[variant].operation(name)
-
-
-def route_by_request_element(app: Any) -> None:
-    """Make a spyne ``Application`` dispatch on the full QName of each request wrapper element.
-
-    spyne 2.14 files every method under ``{app.tns}<wrapper name>``, whatever namespace the wrapper
-    element has. ``Test`` is the one operation whose wrapper is in another namespace
-    (``http://www.altinn.no/services/2009/10``): without this its requests find no method
-    (``Client.ResourceNotFound``). Call once, right after building the Application.
-    """
-    smm = app.interface.service_method_map
-    for key in list(smm):
-        for method in list(smm[key]):
-            qname = f"{{{method.in_message.get_namespace()}}}{method.name}"
-            if qname != key:
-                smm.setdefault(qname, []).append(method)
-                smm[key].remove(method)
-        if not smm[key]:
-            del smm[key]
-
-
-# Keep the primitive imports referenced even when no table entry needs one of them.
-_PRIMITIVES = (Integer32, Unicode)

@@ -6,7 +6,7 @@ to write XML: about a third of the CPU of an insert. This module writes the same
 elements, order, namespaces and value formats as spyne writes for ``ReceiptExternal``; the contract
 tests compare them) from the domain :class:`~service.domain.receipt.Receipt`.
 
-The handler returns a :class:`ReceiptReply`; the protocol's ``serialize`` (``faults.py``) asks
+The handler returns a :class:`ReceiptReply`; the protocol's ``serialize`` (``protocol.py``) asks
 :func:`reply_document` for the envelope when the out object is one.
 """
 
@@ -16,15 +16,12 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ... import ns
 from ...domain.receipt import Receipt
-from .types import NS_RECEIPT_2009_10
 
-SOAP_ENV = {
-    "1.1": "http://schemas.xmlsoap.org/soap/envelope/",
-    "1.2": "http://www.w3.org/2003/05/soap-envelope",
-}
+SOAP_ENV = {"1.1": ns.SOAP11_ENV, "1.2": ns.SOAP12_ENV}
 _PREFIX = {"1.1": "soap11env", "1.2": "soap12env"}
-R = NS_RECEIPT_2009_10
+R = ns.ALTINN_RECEIPT_2009_10
 
 
 @dataclass(frozen=True)

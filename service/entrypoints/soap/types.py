@@ -1,7 +1,8 @@
 """Spyne models of the Altinn 2 correspondence contract (CorrespondenceAgencyExternal).
 
-GENERATED FILE: do not edit. Written by ``python -m service.entrypoints.soap.codegen`` from the published
-WSDL schemas (type names, namespaces, element order, minOccurs/maxOccurs/nillable as published).
+GENERATED FILE: do not edit. Written by ``make generate`` (service/tools/codegen.py) from the
+published WSDL schemas (type names, namespaces, element order, minOccurs/maxOccurs/nillable as
+published). Declarations only; hand-written code lives in the other modules of this package.
 
 WCF conventions kept as published: value types (int, bool, dateTime, enums) are ``minOccurs=0`` and
 not nillable unless the contract says so; strings and complex types are ``minOccurs=0`` and
@@ -21,64 +22,30 @@ from spyne.model.primitive import (
     UnsignedInteger32,
 )
 
-NS_SERVICES_2009_10 = "http://www.altinn.no/services/2009/10"
-NS_MS_SERIALIZATION = "http://schemas.microsoft.com/2003/10/Serialization/"
-NS_FAULT_2009_10 = "http://www.altinn.no/services/common/fault/2009/10"
-NS_SERVICE = "http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10"
-NS_CORRESPONDENCE_2013_06 = "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2013/06"
-NS_CORRESPONDENCE_2013_11 = "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2013/11"
-NS_SERVICE_ENTITY_2013_11 = "http://schemas.altinn.no/services/serviceEntity/2013/11"
-NS_FORMSENGINE_2009_10 = "http://schemas.altinn.no/serviceengine/formsengine/2009/10"
-NS_CORRESPONDENCE_2014_10 = "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2014/10"
-NS_SERVICE_ENTITY_2014_10 = "http://schemas.altinn.no/services/serviceEntity/2014/10"
-NS_CORRESPONDENCE_2016_02 = "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2016/02"
-NS_MS_ARRAYS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
-NS_CORRESPONDENCE_2009_10 = "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2009/10"
-NS_REPORTEE_ELEMENT_LIST_2009_10 = "http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2009/10"
-NS_SUBSCRIPTION_2009_10 = "http://schemas.altinn.no/services/ServiceEngine/Subscription/2009/10"
-NS_NOTIFICATION_2009_10 = "http://schemas.altinn.no/services/ServiceEngine/Notification/2009/10"
-NS_RECEIPT_2009_10 = "http://schemas.altinn.no/services/Intermediary/Receipt/2009/10"
-NS_SHIPMENT_2009_10 = "http://schemas.altinn.no/services/Intermediary/Shipment/2009/10"
-NS_CORRESPONDENCE_2010_10 = "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2010/10"
-NS_REPORTEE_ELEMENT_LIST_2010_10 = "http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2010/10"
-
-
-class _EnumModel(Unicode):
-    """An ``xs:string`` enumeration with a name of its own.
-
-    spyne turns every customisation of a restricted simple type (``min_occurs``, ``nillable``) into
-    a new anonymous derived type; this keeps the customised copies pointing at the named type.
-    """
-
-    @classmethod
-    def customize(cls, **kwargs):  # type: ignore[no-untyped-def]
-        retval = super().customize(**kwargs)
-        retval.__extends__ = cls.__extends__
-        retval.__type_name__ = cls.__type_name__
-        retval.__namespace__ = cls.__namespace__
-        return retval
+from ... import ns
+from .spyne_compat import EnumModel
 
 
 class MsChar(Integer32):
     __type_name__ = "char"
-    __namespace__ = NS_MS_SERIALIZATION
+    __namespace__ = ns.MS_SERIALIZATION
 
 
 class MsDuration(Duration):
     __type_name__ = "duration"
-    __namespace__ = NS_MS_SERIALIZATION
+    __namespace__ = ns.MS_SERIALIZATION
 
 
 MsGuid = Unicode.customize(
     type_name="guid",
-    __namespace__=NS_MS_SERIALIZATION,
+    __namespace__=ns.MS_SERIALIZATION,
     pattern="[\\da-fA-F]{8}-[\\da-fA-F]{4}-[\\da-fA-F]{4}-[\\da-fA-F]{4}-[\\da-fA-F]{12}",
 )
 
 
 class AltinnFault(ComplexModel):
     __type_name__ = "AltinnFault"
-    __namespace__ = NS_FAULT_2009_10
+    __namespace__ = ns.ALTINN_FAULT_2009_10
     _type_info = [
         ("AltinnErrorMessage", Unicode(min_occurs=0, nillable=True)),
         ("AltinnExtendedErrorMessage", Unicode(min_occurs=0, nillable=True)),
@@ -92,16 +59,16 @@ class AltinnFault(ComplexModel):
 
 class CorrespondenceServiceInfo(ComplexModel):
     __type_name__ = "CorrespondenceServiceInfo"
-    __namespace__ = NS_CORRESPONDENCE_2013_06
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_06
     _type_info = [
         ("ExternalServiceCode", Unicode(min_occurs=0, nillable=True)),
         ("ExternalServiceEditionCode", Integer32(min_occurs=0, nillable=False)),
     ]
 
 
-class CorrespondenceStatusType(_EnumModel):
+class CorrespondenceStatusType(EnumModel):
     __type_name__ = "CorrespondenceStatusType"
-    __namespace__ = NS_SERVICE_ENTITY_2013_11
+    __namespace__ = ns.ALTINN_SERVICE_ENTITY_2013_11
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -121,7 +88,7 @@ class CorrespondenceStatusType(_EnumModel):
 
 class CorrespondenceStatusFilter(ComplexModel):
     __type_name__ = "CorrespondenceStatusFilter"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("CreatedAfterDate", DateTime(min_occurs=0, nillable=True)),
         ("CreatedBeforeDate", DateTime(min_occurs=0, nillable=True)),
@@ -134,9 +101,9 @@ class CorrespondenceStatusFilter(ComplexModel):
     ]
 
 
-class TransportType(_EnumModel):
+class TransportType(EnumModel):
     __type_name__ = "TransportType"
-    __namespace__ = NS_FORMSENGINE_2009_10
+    __namespace__ = ns.ALTINN_FORMSENGINE_2009_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -162,7 +129,7 @@ class TransportType(_EnumModel):
 
 class StatusNotification(ComplexModel):
     __type_name__ = "Notification"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("Recipient", Unicode(min_occurs=0, nillable=True)),
         ("SentDate", DateTime(min_occurs=0, nillable=True)),
@@ -172,7 +139,7 @@ class StatusNotification(ComplexModel):
 
 class ArrayOfNotification(ComplexModel):
     __type_name__ = "ArrayOfNotification"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("Notification", StatusNotification.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -180,7 +147,7 @@ class ArrayOfNotification(ComplexModel):
 
 class StatusChange(ComplexModel):
     __type_name__ = "StatusChange"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("StatusDate", DateTime(min_occurs=0, nillable=False)),
         ("StatusType", CorrespondenceStatusType.customize(min_occurs=0, nillable=False)),
@@ -189,7 +156,7 @@ class StatusChange(ComplexModel):
 
 class ArrayOfStatusChange(ComplexModel):
     __type_name__ = "ArrayOfStatusChange"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("StatusChange", StatusChange.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -197,7 +164,7 @@ class ArrayOfStatusChange(ComplexModel):
 
 class Status(ComplexModel):
     __type_name__ = "Status"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("CorrespondenceID", Integer32(min_occurs=0, nillable=False)),
         ("CreatedDate", DateTime(min_occurs=0, nillable=False)),
@@ -210,7 +177,7 @@ class Status(ComplexModel):
 
 class ArrayOfStatus(ComplexModel):
     __type_name__ = "ArrayOfStatus"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("Status", Status.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -218,7 +185,7 @@ class ArrayOfStatus(ComplexModel):
 
 class CorrespondenceStatusResult(ComplexModel):
     __type_name__ = "CorrespondenceStatusResult"
-    __namespace__ = NS_CORRESPONDENCE_2013_11
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2013_11
     _type_info = [
         ("LimitReached", Boolean(min_occurs=0, nillable=False)),
         ("ServiceCode", Unicode(min_occurs=0, nillable=True)),
@@ -227,9 +194,9 @@ class CorrespondenceStatusResult(ComplexModel):
     ]
 
 
-class CorrespondenceStatusTypeV2(_EnumModel):
+class CorrespondenceStatusTypeV2(EnumModel):
     __type_name__ = "CorrespondenceStatusTypeV2"
-    __namespace__ = NS_SERVICE_ENTITY_2014_10
+    __namespace__ = ns.ALTINN_SERVICE_ENTITY_2014_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -253,7 +220,7 @@ class CorrespondenceStatusTypeV2(_EnumModel):
 
 class CorrespondenceStatusFilterV2(ComplexModel):
     __type_name__ = "CorrespondenceStatusFilterV2"
-    __namespace__ = NS_CORRESPONDENCE_2014_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2014_10
     _type_info = [
         ("CreatedAfterDate", DateTime(min_occurs=0, nillable=True)),
         ("CreatedBeforeDate", DateTime(min_occurs=0, nillable=True)),
@@ -268,7 +235,7 @@ class CorrespondenceStatusFilterV2(ComplexModel):
 
 class StatusChangeV2(ComplexModel):
     __type_name__ = "StatusChangeV2"
-    __namespace__ = NS_CORRESPONDENCE_2014_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2014_10
     _type_info = [
         ("StatusDate", DateTime(min_occurs=0, nillable=False)),
         ("StatusType", CorrespondenceStatusTypeV2.customize(min_occurs=0, nillable=False)),
@@ -277,7 +244,7 @@ class StatusChangeV2(ComplexModel):
 
 class ArrayOfStatusChangeV2(ComplexModel):
     __type_name__ = "ArrayOfStatusChangeV2"
-    __namespace__ = NS_CORRESPONDENCE_2014_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2014_10
     _type_info = [
         ("StatusChangeV2", StatusChangeV2.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -285,7 +252,7 @@ class ArrayOfStatusChangeV2(ComplexModel):
 
 class StatusV2(ComplexModel):
     __type_name__ = "StatusV2"
-    __namespace__ = NS_CORRESPONDENCE_2014_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2014_10
     _type_info = [
         ("CorrespondenceID", Integer32(min_occurs=0, nillable=False)),
         ("CreatedDate", DateTime(min_occurs=0, nillable=False)),
@@ -298,7 +265,7 @@ class StatusV2(ComplexModel):
 
 class ArrayOfStatusV2(ComplexModel):
     __type_name__ = "ArrayOfStatusV2"
-    __namespace__ = NS_CORRESPONDENCE_2014_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2014_10
     _type_info = [
         ("StatusV2", StatusV2.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -306,7 +273,7 @@ class ArrayOfStatusV2(ComplexModel):
 
 class CorrespondenceStatusResultV2(ComplexModel):
     __type_name__ = "CorrespondenceStatusResultV2"
-    __namespace__ = NS_CORRESPONDENCE_2014_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2014_10
     _type_info = [
         ("LimitReached", Boolean(min_occurs=0, nillable=False)),
         ("ServiceCode", Unicode(min_occurs=0, nillable=True)),
@@ -317,7 +284,7 @@ class CorrespondenceStatusResultV2(ComplexModel):
 
 class SdpStatusSearchOptions(ComplexModel):
     __type_name__ = "SdpStatusSearchOptions"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("IncludeCorrespondence", Boolean(min_occurs=1, nillable=False)),
     ]
@@ -325,7 +292,7 @@ class SdpStatusSearchOptions(ComplexModel):
 
 class CorrespondenceStatusFilterV3(ComplexModel):
     __type_name__ = "CorrespondenceStatusFilterV3"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("CreatedAfterDate", DateTime(min_occurs=0, nillable=True)),
         ("CreatedBeforeDate", DateTime(min_occurs=0, nillable=True)),
@@ -341,16 +308,16 @@ class CorrespondenceStatusFilterV3(ComplexModel):
 
 class CorrespondenceStatusInformation(ComplexModel):
     __type_name__ = "CorrespondenceStatusInformation"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("CorrespondenceStatusDetailsList", ArrayOfStatusV2.customize(min_occurs=0, nillable=True)),
         ("LimitReached", Boolean(min_occurs=0, nillable=False)),
     ]
 
 
-class SdpStatusType(_EnumModel):
+class SdpStatusType(EnumModel):
     __type_name__ = "SdpStatusType"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -373,7 +340,7 @@ class SdpStatusType(_EnumModel):
 
 class SdpStatusChange(ComplexModel):
     __type_name__ = "SdpStatusChange"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("Status", SdpStatusType.customize(min_occurs=0, nillable=False)),
         ("StatusDateTime", DateTime(min_occurs=0, nillable=False)),
@@ -382,7 +349,7 @@ class SdpStatusChange(ComplexModel):
 
 class ArrayOfSdpStatusChange(ComplexModel):
     __type_name__ = "ArrayOfSdpStatusChange"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("SdpStatusChange", SdpStatusChange.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -390,7 +357,7 @@ class ArrayOfSdpStatusChange(ComplexModel):
 
 class SdpStatusDetails(ComplexModel):
     __type_name__ = "SdpStatusDetails"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("CorrespondenceId", Integer32(min_occurs=0, nillable=True)),
         ("CreatedDateTime", DateTime(min_occurs=0, nillable=False)),
@@ -404,7 +371,7 @@ class SdpStatusDetails(ComplexModel):
 
 class ArrayOfSdpStatusDetails(ComplexModel):
     __type_name__ = "ArrayOfSdpStatusDetails"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("SdpStatusDetails", SdpStatusDetails.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -412,7 +379,7 @@ class ArrayOfSdpStatusDetails(ComplexModel):
 
 class SdpStatusInformation(ComplexModel):
     __type_name__ = "SdpStatusInformation"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("LimitReached", Boolean(min_occurs=0, nillable=False)),
         ("SdpStatusDetailsList", ArrayOfSdpStatusDetails.customize(min_occurs=0, nillable=True)),
@@ -421,7 +388,7 @@ class SdpStatusInformation(ComplexModel):
 
 class CorrespondenceStatusResultV3(ComplexModel):
     __type_name__ = "CorrespondenceStatusResultV3"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         (
             "CorrespondenceStatusInformation",
@@ -435,7 +402,7 @@ class CorrespondenceStatusResultV3(ComplexModel):
 
 class DaysDelayedList(ComplexModel):
     __type_name__ = "DaysDelayedList"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("DaysDelayed", UnsignedInteger32(min_occurs=0, max_occurs="unbounded", nillable=False)),
     ]
@@ -443,7 +410,7 @@ class DaysDelayedList(ComplexModel):
 
 class SdpNotification(ComplexModel):
     __type_name__ = "SdpNotification"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("NotificationText", Unicode(min_occurs=1, nillable=True)),
         ("Repetitions", DaysDelayedList.customize(min_occurs=1, nillable=True)),
@@ -452,7 +419,7 @@ class SdpNotification(ComplexModel):
 
 class SdpEmailNotification(SdpNotification):
     __type_name__ = "SdpEmailNotification"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("EmailAddress", Unicode(min_occurs=0, nillable=True)),
     ]
@@ -460,7 +427,7 @@ class SdpEmailNotification(SdpNotification):
 
 class SdpSmsNotification(SdpNotification):
     __type_name__ = "SdpSmsNotification"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("MobileNumber", Unicode(min_occurs=0, nillable=True)),
     ]
@@ -468,16 +435,16 @@ class SdpSmsNotification(SdpNotification):
 
 class SdpNotifications(ComplexModel):
     __type_name__ = "SdpNotifications"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("EmailNotification", SdpEmailNotification.customize(min_occurs=0, nillable=True)),
         ("SmsNotification", SdpSmsNotification.customize(min_occurs=0, nillable=True)),
     ]
 
 
-class SdpSetting(_EnumModel):
+class SdpSetting(EnumModel):
     __type_name__ = "SdpSetting"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -492,7 +459,7 @@ class SdpSetting(_EnumModel):
 
 class SdpOptions(ComplexModel):
     __type_name__ = "SdpOptions"
-    __namespace__ = NS_CORRESPONDENCE_2016_02
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2016_02
     _type_info = [
         ("BackupAltinn", Boolean(min_occurs=0, nillable=True)),
         ("NotSensitiveTitle", Unicode(min_occurs=0, nillable=True)),
@@ -506,15 +473,15 @@ class SdpOptions(ComplexModel):
 
 class ArrayOfstring(ComplexModel):
     __type_name__ = "ArrayOfstring"
-    __namespace__ = NS_MS_ARRAYS
+    __namespace__ = ns.MS_ARRAYS
     _type_info = [
         ("string", Unicode(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
 
 
-class AttachmentFunctionType(_EnumModel):
+class AttachmentFunctionType(EnumModel):
     __type_name__ = "AttachmentFunctionType"
-    __namespace__ = NS_SUBSCRIPTION_2009_10
+    __namespace__ = ns.ALTINN_SUBSCRIPTION_2009_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -532,7 +499,7 @@ class AttachmentFunctionType(_EnumModel):
 
 class BinaryAttachment(ComplexModel):
     __type_name__ = "BinaryAttachment"
-    __namespace__ = NS_REPORTEE_ELEMENT_LIST_2009_10
+    __namespace__ = ns.ALTINN_REPORTEE_ELEMENT_LIST_2009_10
     _type_info = [
         ("FunctionType", AttachmentFunctionType.customize(min_occurs=0, nillable=False)),
         ("FileName", Unicode(min_occurs=0, nillable=True)),
@@ -545,7 +512,7 @@ class BinaryAttachment(ComplexModel):
 
 class BinaryAttachmentBEList(ComplexModel):
     __type_name__ = "BinaryAttachmentBEList"
-    __namespace__ = NS_REPORTEE_ELEMENT_LIST_2009_10
+    __namespace__ = ns.ALTINN_REPORTEE_ELEMENT_LIST_2009_10
     _type_info = [
         ("BinaryAttachment", BinaryAttachment.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -553,7 +520,7 @@ class BinaryAttachmentBEList(ComplexModel):
 
 class XmlAttachment(ComplexModel):
     __type_name__ = "XmlAttachment"
-    __namespace__ = NS_REPORTEE_ELEMENT_LIST_2009_10
+    __namespace__ = ns.ALTINN_REPORTEE_ELEMENT_LIST_2009_10
     _type_info = [
         ("SendersReference", Unicode(min_occurs=0, nillable=True)),
         ("FormDataXml", Unicode(min_occurs=0, nillable=True)),
@@ -562,7 +529,7 @@ class XmlAttachment(ComplexModel):
 
 class Attachments(ComplexModel):
     __type_name__ = "Attachments"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("BinaryAttachments", BinaryAttachmentBEList.customize(min_occurs=0, nillable=True)),
         ("XmlAttachment", XmlAttachment.customize(min_occurs=0, nillable=True)),
@@ -571,7 +538,7 @@ class Attachments(ComplexModel):
 
 class ExternalContent(ComplexModel):
     __type_name__ = "ExternalContent"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("LanguageCode", Unicode(min_occurs=0, nillable=True)),
         ("MessageTitle", Unicode(min_occurs=0, nillable=True)),
@@ -584,7 +551,7 @@ class ExternalContent(ComplexModel):
 
 class InsertCorrespondenceLinkServiceCode(ComplexModel):
     __type_name__ = "InsertCorrespondenceLinkServiceCode"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("ServiceCode", Unicode(min_occurs=0, nillable=True)),
         ("ServiceEdition", Unicode(min_occurs=0, nillable=True)),
@@ -593,7 +560,7 @@ class InsertCorrespondenceLinkServiceCode(ComplexModel):
 
 class InsertCorrespondenceLinkArchiveRef(ComplexModel):
     __type_name__ = "InsertCorrespondenceLinkArchiveRef"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("ArchiveRef", Unicode(min_occurs=0, nillable=True)),
     ]
@@ -601,7 +568,7 @@ class InsertCorrespondenceLinkArchiveRef(ComplexModel):
 
 class InsertCorrespondenceLinkServiceURL(ComplexModel):
     __type_name__ = "InsertCorrespondenceLinkServiceURL"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("LinkText", Unicode(min_occurs=0, nillable=True)),
         ("LinkURL", Unicode(min_occurs=0, nillable=True)),
@@ -610,7 +577,7 @@ class InsertCorrespondenceLinkServiceURL(ComplexModel):
 
 class ReplyOption(ComplexModel):
     __type_name__ = "ReplyOption"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("Service", InsertCorrespondenceLinkServiceCode.customize(min_occurs=0, nillable=True)),
         ("ArchiveReference", InsertCorrespondenceLinkArchiveRef.customize(min_occurs=0, nillable=True)),
@@ -620,7 +587,7 @@ class ReplyOption(ComplexModel):
 
 class CorrespondenceInsertLinkBEList(ComplexModel):
     __type_name__ = "CorrespondenceInsertLinkBEList"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("ReplyOption", ReplyOption.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -628,7 +595,7 @@ class CorrespondenceInsertLinkBEList(ComplexModel):
 
 class TextToken(ComplexModel):
     __type_name__ = "TextToken"
-    __namespace__ = NS_NOTIFICATION_2009_10
+    __namespace__ = ns.ALTINN_NOTIFICATION_2009_10
     _type_info = [
         ("TokenNum", Integer32(min_occurs=0, nillable=False)),
         ("TokenValue", Unicode(min_occurs=0, nillable=True)),
@@ -637,7 +604,7 @@ class TextToken(ComplexModel):
 
 class TextTokenSubstitutionBEList(ComplexModel):
     __type_name__ = "TextTokenSubstitutionBEList"
-    __namespace__ = NS_NOTIFICATION_2009_10
+    __namespace__ = ns.ALTINN_NOTIFICATION_2009_10
     _type_info = [
         ("TextToken", TextToken.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -645,7 +612,7 @@ class TextTokenSubstitutionBEList(ComplexModel):
 
 class ReceiverEndPoint(ComplexModel):
     __type_name__ = "ReceiverEndPoint"
-    __namespace__ = NS_NOTIFICATION_2009_10
+    __namespace__ = ns.ALTINN_NOTIFICATION_2009_10
     _type_info = [
         ("TransportType", TransportType.customize(min_occurs=0, nillable=True)),
         ("ReceiverAddress", Unicode(min_occurs=0, nillable=True)),
@@ -654,7 +621,7 @@ class ReceiverEndPoint(ComplexModel):
 
 class ReceiverEndPointBEList(ComplexModel):
     __type_name__ = "ReceiverEndPointBEList"
-    __namespace__ = NS_NOTIFICATION_2009_10
+    __namespace__ = ns.ALTINN_NOTIFICATION_2009_10
     _type_info = [
         ("ReceiverEndPoint", ReceiverEndPoint.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -662,7 +629,7 @@ class ReceiverEndPointBEList(ComplexModel):
 
 class Notification(ComplexModel):
     __type_name__ = "Notification"
-    __namespace__ = NS_NOTIFICATION_2009_10
+    __namespace__ = ns.ALTINN_NOTIFICATION_2009_10
     _type_info = [
         ("FromAddress", Unicode(min_occurs=0, nillable=True)),
         ("ShipmentDateTime", DateTime(min_occurs=0, nillable=False)),
@@ -675,7 +642,7 @@ class Notification(ComplexModel):
 
 class NotificationBEList(ComplexModel):
     __type_name__ = "NotificationBEList"
-    __namespace__ = NS_NOTIFICATION_2009_10
+    __namespace__ = ns.ALTINN_NOTIFICATION_2009_10
     _type_info = [
         ("Notification", Notification.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -683,7 +650,7 @@ class NotificationBEList(ComplexModel):
 
 class InsertCorrespondence(ComplexModel):
     __type_name__ = "InsertCorrespondence"
-    __namespace__ = NS_CORRESPONDENCE_2009_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2009_10
     _type_info = [
         ("ServiceCode", Unicode(min_occurs=0, nillable=True)),
         ("ServiceEdition", Unicode(min_occurs=0, nillable=True)),
@@ -698,9 +665,9 @@ class InsertCorrespondence(ComplexModel):
     ]
 
 
-class ReceiptStatusEnum(_EnumModel):
+class ReceiptStatusEnum(EnumModel):
     __type_name__ = "ReceiptStatusEnum"
-    __namespace__ = NS_RECEIPT_2009_10
+    __namespace__ = ns.ALTINN_RECEIPT_2009_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -719,9 +686,9 @@ class ReceiptStatusEnum(_EnumModel):
     Rejected = "Rejected"
 
 
-class ReceiptTypeEnum(_EnumModel):
+class ReceiptTypeEnum(EnumModel):
     __type_name__ = "ReceiptTypeEnum"
-    __namespace__ = NS_RECEIPT_2009_10
+    __namespace__ = ns.ALTINN_RECEIPT_2009_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -764,9 +731,9 @@ class ReceiptTypeEnum(_EnumModel):
     RegisterDSFPropertyAdd = "RegisterDSFPropertyAdd"
 
 
-class ReferenceType(_EnumModel):
+class ReferenceType(EnumModel):
     __type_name__ = "ReferenceType"
-    __namespace__ = NS_SHIPMENT_2009_10
+    __namespace__ = ns.ALTINN_SHIPMENT_2009_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -803,7 +770,7 @@ class ReferenceType(_EnumModel):
 
 class Reference(ComplexModel):
     __type_name__ = "Reference"
-    __namespace__ = NS_RECEIPT_2009_10
+    __namespace__ = ns.ALTINN_RECEIPT_2009_10
     _type_info = [
         ("ReferenceTypeName", ReferenceType.customize(min_occurs=0, nillable=False)),
         ("ReferenceValue", Unicode(min_occurs=0, nillable=True)),
@@ -812,7 +779,7 @@ class Reference(ComplexModel):
 
 class ReferenceList(ComplexModel):
     __type_name__ = "ReferenceList"
-    __namespace__ = NS_RECEIPT_2009_10
+    __namespace__ = ns.ALTINN_RECEIPT_2009_10
     _type_info = [
         ("Reference", Reference.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -820,13 +787,13 @@ class ReferenceList(ComplexModel):
 
 class ReceiptExternalList(ComplexModel):
     __type_name__ = "ReceiptExternalList"
-    __namespace__ = NS_RECEIPT_2009_10
+    __namespace__ = ns.ALTINN_RECEIPT_2009_10
     _type_info: list = []
 
 
 class ReceiptExternal(ComplexModel):
     __type_name__ = "ReceiptExternal"
-    __namespace__ = NS_RECEIPT_2009_10
+    __namespace__ = ns.ALTINN_RECEIPT_2009_10
     _type_info = [
         ("LastChanged", DateTime(min_occurs=0, nillable=False)),
         ("ParentReceiptId", Integer32(min_occurs=0, nillable=False)),
@@ -846,9 +813,9 @@ ReceiptExternalList.insert_field(
 )
 
 
-class UserTypeRestriction(_EnumModel):
+class UserTypeRestriction(EnumModel):
     __type_name__ = "UserTypeRestriction"
-    __namespace__ = NS_CORRESPONDENCE_2010_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2010_10
     __extends__ = Unicode
 
     class Attributes(Unicode.Attributes):
@@ -867,7 +834,7 @@ class UserTypeRestriction(_EnumModel):
 
 class BinaryAttachmentV2(ComplexModel):
     __type_name__ = "BinaryAttachmentV2"
-    __namespace__ = NS_REPORTEE_ELEMENT_LIST_2010_10
+    __namespace__ = ns.ALTINN_REPORTEE_ELEMENT_LIST_2010_10
     _type_info = [
         ("DestinationType", UserTypeRestriction.customize(min_occurs=0, nillable=False)),
         ("FunctionType", AttachmentFunctionType.customize(min_occurs=0, nillable=False)),
@@ -881,7 +848,7 @@ class BinaryAttachmentV2(ComplexModel):
 
 class BinaryAttachmentExternalBEV2List(ComplexModel):
     __type_name__ = "BinaryAttachmentExternalBEV2List"
-    __namespace__ = NS_REPORTEE_ELEMENT_LIST_2010_10
+    __namespace__ = ns.ALTINN_REPORTEE_ELEMENT_LIST_2010_10
     _type_info = [
         (
             "BinaryAttachmentV2",
@@ -892,7 +859,7 @@ class BinaryAttachmentExternalBEV2List(ComplexModel):
 
 class XmlAttachmentV2(ComplexModel):
     __type_name__ = "XmlAttachmentV2"
-    __namespace__ = NS_CORRESPONDENCE_2010_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2010_10
     _type_info = [
         ("SendersReference", Unicode(min_occurs=0, nillable=True)),
         ("FormDataXml", Unicode(min_occurs=0, nillable=True)),
@@ -904,7 +871,7 @@ class XmlAttachmentV2(ComplexModel):
 
 class XmlAttachmentListV2(ComplexModel):
     __type_name__ = "XmlAttachmentListV2"
-    __namespace__ = NS_CORRESPONDENCE_2010_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2010_10
     _type_info = [
         ("XmlAttachmentV2", XmlAttachmentV2.customize(min_occurs=0, max_occurs="unbounded", nillable=True)),
     ]
@@ -912,7 +879,7 @@ class XmlAttachmentListV2(ComplexModel):
 
 class AttachmentsV2(ComplexModel):
     __type_name__ = "AttachmentsV2"
-    __namespace__ = NS_CORRESPONDENCE_2010_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2010_10
     _type_info = [
         ("BinaryAttachments", BinaryAttachmentExternalBEV2List.customize(min_occurs=0, nillable=True)),
         ("XmlAttachmentList", XmlAttachmentListV2.customize(min_occurs=0, nillable=True)),
@@ -921,7 +888,7 @@ class AttachmentsV2(ComplexModel):
 
 class ExternalContentV2(ComplexModel):
     __type_name__ = "ExternalContentV2"
-    __namespace__ = NS_CORRESPONDENCE_2010_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2010_10
     _type_info = [
         ("LanguageCode", Unicode(min_occurs=0, nillable=True)),
         ("MessageTitle", Unicode(min_occurs=0, nillable=True)),
@@ -934,7 +901,7 @@ class ExternalContentV2(ComplexModel):
 
 class InsertCorrespondenceV2(ComplexModel):
     __type_name__ = "InsertCorrespondenceV2"
-    __namespace__ = NS_CORRESPONDENCE_2010_10
+    __namespace__ = ns.ALTINN_CORRESPONDENCE_2010_10
     _type_info = [
         ("ServiceCode", Unicode(min_occurs=0, nillable=True)),
         ("ServiceEdition", Unicode(min_occurs=0, nillable=True)),
@@ -958,27 +925,27 @@ class InsertCorrespondenceV2(ComplexModel):
 # Schemas in the published order: (targetNamespace, imported namespaces, models in document order).
 # Every model is followed in its schema by a global element of the same name (nillable).
 SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
-    (NS_SERVICES_2009_10, (), ()),
-    (NS_MS_SERIALIZATION, (), ()),
-    (NS_FAULT_2009_10, (), (AltinnFault,)),
+    (ns.ALTINN_SERVICES_2009_10, (), ()),
+    (ns.MS_SERIALIZATION, (), ()),
+    (ns.ALTINN_FAULT_2009_10, (), (AltinnFault,)),
     (
-        NS_SERVICE,
+        ns.ALTINN_SERVICE,
         (
-            NS_CORRESPONDENCE_2013_06,
-            NS_CORRESPONDENCE_2013_11,
-            NS_CORRESPONDENCE_2014_10,
-            NS_CORRESPONDENCE_2016_02,
-            NS_MS_ARRAYS,
-            NS_CORRESPONDENCE_2009_10,
-            NS_RECEIPT_2009_10,
-            NS_CORRESPONDENCE_2010_10,
+            ns.ALTINN_CORRESPONDENCE_2013_06,
+            ns.ALTINN_CORRESPONDENCE_2013_11,
+            ns.ALTINN_CORRESPONDENCE_2014_10,
+            ns.ALTINN_CORRESPONDENCE_2016_02,
+            ns.MS_ARRAYS,
+            ns.ALTINN_CORRESPONDENCE_2009_10,
+            ns.ALTINN_RECEIPT_2009_10,
+            ns.ALTINN_CORRESPONDENCE_2010_10,
         ),
         (),
     ),
-    (NS_CORRESPONDENCE_2013_06, (), (CorrespondenceServiceInfo,)),
+    (ns.ALTINN_CORRESPONDENCE_2013_06, (), (CorrespondenceServiceInfo,)),
     (
-        NS_CORRESPONDENCE_2013_11,
-        (NS_SERVICE_ENTITY_2013_11, NS_FORMSENGINE_2009_10),
+        ns.ALTINN_CORRESPONDENCE_2013_11,
+        (ns.ALTINN_SERVICE_ENTITY_2013_11, ns.ALTINN_FORMSENGINE_2009_10),
         (
             CorrespondenceStatusFilter,
             CorrespondenceStatusResult,
@@ -990,11 +957,11 @@ SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
             StatusChange,
         ),
     ),
-    (NS_SERVICE_ENTITY_2013_11, (NS_MS_SERIALIZATION,), (CorrespondenceStatusType,)),
-    (NS_FORMSENGINE_2009_10, (NS_MS_SERIALIZATION,), (TransportType,)),
+    (ns.ALTINN_SERVICE_ENTITY_2013_11, (ns.MS_SERIALIZATION,), (CorrespondenceStatusType,)),
+    (ns.ALTINN_FORMSENGINE_2009_10, (ns.MS_SERIALIZATION,), (TransportType,)),
     (
-        NS_CORRESPONDENCE_2014_10,
-        (NS_SERVICE_ENTITY_2014_10, NS_CORRESPONDENCE_2013_11),
+        ns.ALTINN_CORRESPONDENCE_2014_10,
+        (ns.ALTINN_SERVICE_ENTITY_2014_10, ns.ALTINN_CORRESPONDENCE_2013_11),
         (
             CorrespondenceStatusFilterV2,
             CorrespondenceStatusResultV2,
@@ -1004,10 +971,10 @@ SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
             StatusChangeV2,
         ),
     ),
-    (NS_SERVICE_ENTITY_2014_10, (NS_MS_SERIALIZATION,), (CorrespondenceStatusTypeV2,)),
+    (ns.ALTINN_SERVICE_ENTITY_2014_10, (ns.MS_SERIALIZATION,), (CorrespondenceStatusTypeV2,)),
     (
-        NS_CORRESPONDENCE_2016_02,
-        (NS_SERVICE_ENTITY_2014_10, NS_CORRESPONDENCE_2014_10),
+        ns.ALTINN_CORRESPONDENCE_2016_02,
+        (ns.ALTINN_SERVICE_ENTITY_2014_10, ns.ALTINN_CORRESPONDENCE_2014_10),
         (
             CorrespondenceStatusFilterV3,
             SdpStatusSearchOptions,
@@ -1028,10 +995,10 @@ SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
             SdpSetting,
         ),
     ),
-    (NS_MS_ARRAYS, (), (ArrayOfstring,)),
+    (ns.MS_ARRAYS, (), (ArrayOfstring,)),
     (
-        NS_CORRESPONDENCE_2009_10,
-        (NS_NOTIFICATION_2009_10, NS_REPORTEE_ELEMENT_LIST_2009_10),
+        ns.ALTINN_CORRESPONDENCE_2009_10,
+        (ns.ALTINN_NOTIFICATION_2009_10, ns.ALTINN_REPORTEE_ELEMENT_LIST_2009_10),
         (
             InsertCorrespondence,
             ExternalContent,
@@ -1044,14 +1011,14 @@ SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
         ),
     ),
     (
-        NS_REPORTEE_ELEMENT_LIST_2009_10,
-        (NS_SUBSCRIPTION_2009_10,),
+        ns.ALTINN_REPORTEE_ELEMENT_LIST_2009_10,
+        (ns.ALTINN_SUBSCRIPTION_2009_10,),
         (BinaryAttachmentBEList, BinaryAttachment, XmlAttachment),
     ),
-    (NS_SUBSCRIPTION_2009_10, (NS_MS_SERIALIZATION,), (AttachmentFunctionType,)),
+    (ns.ALTINN_SUBSCRIPTION_2009_10, (ns.MS_SERIALIZATION,), (AttachmentFunctionType,)),
     (
-        NS_NOTIFICATION_2009_10,
-        (NS_FORMSENGINE_2009_10,),
+        ns.ALTINN_NOTIFICATION_2009_10,
+        (ns.ALTINN_FORMSENGINE_2009_10,),
         (
             NotificationBEList,
             Notification,
@@ -1062,18 +1029,18 @@ SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
         ),
     ),
     (
-        NS_RECEIPT_2009_10,
-        (NS_SHIPMENT_2009_10,),
+        ns.ALTINN_RECEIPT_2009_10,
+        (ns.ALTINN_SHIPMENT_2009_10,),
         (ReceiptExternal, ReceiptStatusEnum, ReceiptTypeEnum, ReferenceList, Reference, ReceiptExternalList),
     ),
-    (NS_SHIPMENT_2009_10, (), (ReferenceType,)),
+    (ns.ALTINN_SHIPMENT_2009_10, (), (ReferenceType,)),
     (
-        NS_CORRESPONDENCE_2010_10,
+        ns.ALTINN_CORRESPONDENCE_2010_10,
         (
-            NS_CORRESPONDENCE_2009_10,
-            NS_NOTIFICATION_2009_10,
-            NS_CORRESPONDENCE_2016_02,
-            NS_REPORTEE_ELEMENT_LIST_2010_10,
+            ns.ALTINN_CORRESPONDENCE_2009_10,
+            ns.ALTINN_NOTIFICATION_2009_10,
+            ns.ALTINN_CORRESPONDENCE_2016_02,
+            ns.ALTINN_REPORTEE_ELEMENT_LIST_2010_10,
         ),
         (
             InsertCorrespondenceV2,
@@ -1085,8 +1052,8 @@ SCHEMAS: list[tuple[str, tuple[str, ...], tuple[type, ...]]] = [
         ),
     ),
     (
-        NS_REPORTEE_ELEMENT_LIST_2010_10,
-        (NS_CORRESPONDENCE_2010_10, NS_SUBSCRIPTION_2009_10),
+        ns.ALTINN_REPORTEE_ELEMENT_LIST_2010_10,
+        (ns.ALTINN_CORRESPONDENCE_2010_10, ns.ALTINN_SUBSCRIPTION_2009_10),
         (BinaryAttachmentExternalBEV2List, BinaryAttachmentV2),
     ),
 ]
@@ -1134,26 +1101,6 @@ __all__ = [
     "MsChar",
     "MsDuration",
     "MsGuid",
-    "NS_CORRESPONDENCE_2009_10",
-    "NS_CORRESPONDENCE_2010_10",
-    "NS_CORRESPONDENCE_2013_06",
-    "NS_CORRESPONDENCE_2013_11",
-    "NS_CORRESPONDENCE_2014_10",
-    "NS_CORRESPONDENCE_2016_02",
-    "NS_FAULT_2009_10",
-    "NS_FORMSENGINE_2009_10",
-    "NS_MS_ARRAYS",
-    "NS_MS_SERIALIZATION",
-    "NS_NOTIFICATION_2009_10",
-    "NS_RECEIPT_2009_10",
-    "NS_REPORTEE_ELEMENT_LIST_2009_10",
-    "NS_REPORTEE_ELEMENT_LIST_2010_10",
-    "NS_SERVICE",
-    "NS_SERVICES_2009_10",
-    "NS_SERVICE_ENTITY_2013_11",
-    "NS_SERVICE_ENTITY_2014_10",
-    "NS_SHIPMENT_2009_10",
-    "NS_SUBSCRIPTION_2009_10",
     "Notification",
     "NotificationBEList",
     "ReceiptExternal",

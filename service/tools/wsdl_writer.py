@@ -10,62 +10,56 @@ so the service publishes golden WSDL files that this module writes, WCF style, f
   with the WS-Policy of the published service (transport security, signed-supporting UsernameToken,
   WS-Addressing).
 
-``python -m service.entrypoints.soap.wsdlgen`` writes the golden copies into ``wsdl/altinn/`` (with the
-published placeholder address); :func:`render_wsdl` serves them with the configured public address.
+A build-time tool: ``make generate`` (:mod:`service.tools.generate`) writes the golden copies into
+``wsdl/altinn/`` (with the published placeholder address); at run time
+:func:`service.entrypoints.soap.wsdl.render_wsdl` serves them with the configured public address.
 The output depends only on the models and the table (no dict-order or hash dependence).
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from lxml import etree
 from spyne.model.complex import ComplexModel
 
-from . import types as t
-from .operations import VARIANTS, Operation, Variant
+from service import ns
+from service.entrypoints.soap import types as t
+from service.entrypoints.soap.contract import Operation, Variant
+from service.entrypoints.soap.operations import VARIANTS
+from service.entrypoints.soap.wsdl import FILE_NAMES, GOLDEN_DIR, PLACEHOLDER_HOST
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-GOLDEN_DIR = REPO_ROOT / "wsdl" / "altinn"
-FILE_NAMES = {
-    "basic": "CorrespondenceAgencyExternalBasic.wsdl",
-    "ws": "CorrespondenceAgencyExternal.wsdl",
-}
-PLACEHOLDER_HOST = "https://www.altinn.no"
-
-XS = "http://www.w3.org/2001/XMLSchema"
-WSDL = "http://schemas.xmlsoap.org/wsdl/"
-SOAP11 = "http://schemas.xmlsoap.org/wsdl/soap/"
-SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
-WSP = "http://schemas.xmlsoap.org/ws/2004/09/policy"
-SP = "http://schemas.xmlsoap.org/ws/2005/07/securitypolicy"
-WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-WSAW = "http://www.w3.org/2006/05/addressing/wsdl"
-WSA10 = "http://www.w3.org/2005/08/addressing"
-XMIME = "http://www.w3.org/2005/05/xmlmime"
-HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
+XS = ns.XSD
+WSDL = ns.WSDL
+SOAP11 = ns.WSDL_SOAP11
+SOAP12 = ns.WSDL_SOAP12
+WSP = ns.WSP
+SP = ns.SP
+WSU = ns.WSU
+WSAW = ns.WSAW
+WSA10 = ns.WSA10
+XMIME = ns.XMIME
+HTTP_TRANSPORT = ns.SOAP_HTTP_TRANSPORT
 
 # Namespace declarations of wsdl:definitions, in the order WCF writes them.
 ROOT_NSMAP: tuple[tuple[str, str], ...] = (
     ("wsdl", WSDL),
-    ("wsam", "http://www.w3.org/2007/05/addressing/metadata"),
-    ("wsx", "http://schemas.xmlsoap.org/ws/2004/09/mex"),
-    ("wsap", "http://schemas.xmlsoap.org/ws/2004/08/addressing/policy"),
-    ("msc", "http://schemas.microsoft.com/ws/2005/12/wsdl/contract"),
+    ("wsam", ns.WSAM),
+    ("wsx", ns.WSX),
+    ("wsap", ns.WSAP),
+    ("msc", ns.MSC),
     ("wsp", WSP),
     ("xsd", XS),
     ("soap", SOAP11),
     ("wsu", WSU),
     ("soap12", SOAP12),
-    ("soapenc", "http://schemas.xmlsoap.org/soap/encoding/"),
-    ("tns", t.NS_SERVICE),
+    ("soapenc", ns.SOAP_ENCODING),
+    ("tns", ns.ALTINN_SERVICE),
     ("wsa10", WSA10),
     ("wsaw", WSAW),
-    ("wsa", "http://schemas.xmlsoap.org/ws/2004/08/addressing"),
+    ("wsa", ns.WSA_2004_08),
 )
 
 # The Microsoft serialization schema every WCF single-file WSDL carries (primitive elements,
@@ -103,15 +97,15 @@ WS_BINARY_CONTENT_TYPE = "application/octet-stream"
 POLICY_ID = "CustomBinding_ICorrespondenceAgencyExternal_policy"
 
 
-def _q(ns: str, local: str) -> str:
-    return f"{{{ns}}}{local}"
+def _q(uri: str, local: str) -> str:
+    return f"{{{uri}}}{local}"
 
 
 def _model_qname(cls: Any) -> tuple[str, str]:
-    ns, name = cls.get_namespace(), cls.get_type_name()
+    uri, name = cls.get_namespace(), cls.get_type_name()
     if not isinstance(name, str) or not name:
         raise ValueError(f"{cls!r} has no type name")
-    return ns, name
+    return uri, name
 
 
 def _unbounded(value: Any) -> bool:
@@ -133,15 +127,15 @@ class _SchemaWriter:
             if key in attrs:
                 self.el.set(key, attrs[key])
 
-    def qname(self, el: etree._Element, ns: str, local: str) -> tuple[etree._Element, str]:
+    def qname(self, el: etree._Element, uri: str, local: str) -> tuple[etree._Element, str]:
         """Return (element to use, prefixed value); declares ``qN`` on a fresh element if needed."""
-        if ns == XS:
+        if uri == XS:
             return el, f"xs:{local}"
-        if ns == self.namespace:
+        if uri == self.namespace:
             return el, f"tns:{local}"
         self.counter += 1
         prefix = f"q{self.counter}"
-        replacement = etree.Element(el.tag, nsmap={prefix: ns})
+        replacement = etree.Element(el.tag, nsmap={prefix: uri})
         for k, v in el.attrib.items():
             replacement.set(k, v)
         parent = el.getparent()
@@ -170,10 +164,10 @@ class _SchemaWriter:
         el.set("name", name)
         if a.nillable:
             el.set("nillable", "true")
-        ns, local = _model_qname(cls)
-        el, value = self.qname(el, ns, local)
+        uri, local = _model_qname(cls)
+        el, value = self.qname(el, uri, local)
         el.set("type", value)
-        if self.variant == "ws" and (ns, local) == (XS, "base64Binary"):
+        if self.variant == "ws" and (uri, local) == (XS, "base64Binary"):
             el.set(_q(XMIME, "expectedContentTypes"), WS_BINARY_CONTENT_TYPE)
         for k, v in (attrs or {}).items():
             el.set(k, v)
@@ -186,9 +180,9 @@ class _SchemaWriter:
         el.set("type", value)
 
     def model(self, cls: Any) -> None:
-        ns, name = _model_qname(cls)
-        if ns != self.namespace:
-            raise ValueError(f"{cls!r} is in {ns}, not {self.namespace}")
+        uri, name = _model_qname(cls)
+        if uri != self.namespace:
+            raise ValueError(f"{cls!r} is in {uri}, not {self.namespace}")
         if issubclass(cls, ComplexModel):
             ct = etree.SubElement(self.el, _q(XS, "complexType"), name=name)
             base = cls.__extends__
@@ -214,11 +208,11 @@ class _SchemaWriter:
                     )
                     num = etree.SubElement(
                         appinfo,
-                        _q(t.NS_MS_SERIALIZATION, "EnumerationValue"),
-                        nsmap={None: t.NS_MS_SERIALIZATION},
+                        _q(ns.MS_SERIALIZATION, "EnumerationValue"),
+                        nsmap={None: ns.MS_SERIALIZATION},
                     )
                     num.text = str(numbers[value])
-        self.global_element(name, ns, name)
+        self.global_element(name, uri, name)
 
     def wrapper(self, name: str, params: tuple[Any, ...]) -> None:
         el = etree.SubElement(self.el, _q(XS, "element"), name=name)
@@ -256,8 +250,8 @@ def _policy(parent: etree._Element) -> None:
     """The WS-Policy of the WS binding: HTTPS transport binding with timestamp, a signed supporting
     WSS 1.0 UsernameToken, WSS 1.1, WS-Trust 1.0 and WS-Addressing."""
 
-    def sub(el: etree._Element, ns: str, local: str, **attrs: str) -> etree._Element:
-        return etree.SubElement(el, _q(ns, local), **attrs)
+    def sub(el: etree._Element, uri: str, local: str, **attrs: str) -> etree._Element:
+        return etree.SubElement(el, _q(uri, local), **attrs)
 
     def sp(el: etree._Element, local: str) -> etree._Element:
         return etree.SubElement(el, _q(SP, local), nsmap={"sp": SP})
@@ -294,13 +288,13 @@ class _MessagePrefixes:
     def __init__(self) -> None:
         self.counter = 0
 
-    def part(self, message: etree._Element, name: str, ns: str, local: str) -> None:
-        if ns == t.NS_SERVICE:
+    def part(self, message: etree._Element, name: str, uri: str, local: str) -> None:
+        if uri == ns.ALTINN_SERVICE:
             etree.SubElement(message, _q(WSDL, "part"), name=name, element=f"tns:{local}")
             return
         self.counter += 1
         prefix = f"q{self.counter}"
-        part = etree.SubElement(message, _q(WSDL, "part"), nsmap={prefix: ns})
+        part = etree.SubElement(message, _q(WSDL, "part"), nsmap={prefix: uri})
         part.set("name", name)
         part.set("element", f"{prefix}:{local}")
 
@@ -384,20 +378,20 @@ def build_wsdl(variant_key: str, address: str | None = None) -> bytes:
     if variant_key == "ws":
         _policy(root)
     types = etree.SubElement(root, _q(WSDL, "types"))
-    for ns, imports, classes in t.SCHEMAS:
-        extra = {"attributeFormDefault": "qualified"} if ns == t.NS_MS_SERIALIZATION else {}
-        schema = _SchemaWriter(types, ns, variant_key, extra)
+    for uri, imports, classes in t.SCHEMAS:
+        extra = {"attributeFormDefault": "qualified"} if uri == ns.MS_SERIALIZATION else {}
+        schema = _SchemaWriter(types, uri, variant_key, extra)
         for imported in imports:
             etree.SubElement(schema.el, _q(XS, "import"), namespace=imported)
-        if ns == t.NS_MS_SERIALIZATION:
+        if uri == ns.MS_SERIALIZATION:
             schema.ms_serialization()
             continue
         for op in variant.operations:
-            if op.in_ns == ns:
+            if op.in_ns == uri:
                 schema.wrapper(op.in_element, op.in_params)
                 for p in op.header_parts:
                     schema.header_element(p)
-            if op.out_ns == ns:
+            if op.out_ns == uri:
                 schema.wrapper(op.out_element, op.out_params)
         for cls in classes:
             schema.model(cls)
@@ -409,42 +403,22 @@ def build_wsdl(variant_key: str, address: str | None = None) -> bytes:
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + body).encode("utf-8")
 
 
-def golden_path(variant_key: str) -> Path:
-    return GOLDEN_DIR / FILE_NAMES[variant_key]
-
-
-@functools.cache
-def _golden(variant_key: str) -> bytes:
-    path = golden_path(variant_key)
-    return path.read_bytes() if path.is_file() else build_wsdl(variant_key)
-
-
-@functools.lru_cache(maxsize=16)
-def render_wsdl(variant: str, public_url: str) -> bytes:
-    """The published WSDL of ``variant`` ('basic' or 'ws') with the service address under ``public_url``.
-
-    ``public_url`` is the configured public base URL (``http://127.0.0.1:8080``); the address becomes
-    ``public_url + /ServiceEngineExternal/CorrespondenceAgencyExternal[Basic].svc`` in ``soap:address``
-    (and in ``wsa10:EndpointReference`` for the WS variant). Loaded once, cached per URL.
-    """
-    v = VARIANTS[variant]
-    placeholder = PLACEHOLDER_HOST + v.path
-    address = public_url.rstrip("/") + v.path
-    golden = _golden(variant)
-    count = golden.count(placeholder.encode())
-    expected = 2 if variant == "ws" else 1
-    if count != expected:
-        raise RuntimeError(f"golden WSDL {variant}: {count} address occurrences, expected {expected}")
-    return golden.replace(placeholder.encode(), escape(address, {'"': "&quot;"}).encode("utf-8"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out_dir = Path(argv[0]) if argv else GOLDEN_DIR
+def write_golden(out_dir: Path | None = None) -> list[Path]:
+    """Write both golden WSDLs (into ``out_dir``, default ``wsdl/altinn/``); returns the paths."""
+    out_dir = out_dir or GOLDEN_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
     for key, name in FILE_NAMES.items():
         path = out_dir / name
         path.write_bytes(build_wsdl(key))
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``wsdl_writer [OUT_DIR]``; ``make generate`` runs it after the code generator."""
+    argv = sys.argv[1:] if argv is None else argv
+    for path in write_golden(Path(argv[0]) if argv else None):
         print(f"wrote {path}")
     return 0
 

@@ -5,23 +5,19 @@ Reads the type schemas, messages, portTypes and bindings of the published Altinn
 
 * ``service/entrypoints/soap/types.py``: one spyne model per ``xs:complexType`` / ``xs:simpleType``
   (namespace, type name, element order, minOccurs, maxOccurs and nillable as published), plus the
-  ordered schema registry ``SCHEMAS`` that :mod:`service.entrypoints.soap.wsdlgen` walks.
+  ordered schema registry ``SCHEMAS`` that :mod:`service.tools.wsdl_writer` walks.
 * ``service/entrypoints/soap/operations.py``: the operation table of both variants (wrapper elements,
-  parameters, results, soapAction, WS-Addressing actions, message names, header parts).
+  parameters, results, soapAction, WS-Addressing actions, message names, header parts), as data of
+  the hand-written classes in :mod:`service.entrypoints.soap.contract`.
 
-Usage::
-
-    python -m service.entrypoints.soap.codegen [REFERENCE_ALTINN_DIR]
-
-``REFERENCE_ALTINN_DIR`` defaults to ``$INNBYGGERPOST_REFERENCE_DIR/altinn``, else to
-``../shared/reference/altinn`` relative to the repository root.
+A build-time tool: run through ``make generate`` (:mod:`service.tools.generate`), which also
+rewrites the golden WSDLs. Namespaces are named after their constants in :mod:`service.ns`.
 Only facts of the contract are carried over (names, namespaces, types, order, cardinalities); the
 documentation text of the published files is not.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -30,59 +26,45 @@ from pathlib import Path
 
 from lxml import etree
 
-XS = "http://www.w3.org/2001/XMLSchema"
-WSDL = "http://schemas.xmlsoap.org/wsdl/"
-SOAP11 = "http://schemas.xmlsoap.org/wsdl/soap/"
-SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
-WSAW = "http://www.w3.org/2006/05/addressing/wsdl"
+from service import ns
+from service.xml import parse_file
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference" / "altinn"
+XS = ns.XSD
+WSDL = ns.WSDL
+SOAP11 = ns.WSDL_SOAP11
+SOAP12 = ns.WSDL_SOAP12
+WSAW = ns.WSAW
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOAP_PACKAGE = REPO_ROOT / "service" / "entrypoints" / "soap"
 BASIC_FILE = "CorrespondenceAgencyExternalBasic.wsdl"
 WS_FILE = "CorrespondenceAgencyExternal.wsdl"
-TYPES_OUT = Path(__file__).with_name("types.py")
-OPERATIONS_OUT = Path(__file__).with_name("operations.py")
-COMMAND = "python -m service.entrypoints.soap.codegen"
+TYPES_OUT = SOAP_PACKAGE / "types.py"
+OPERATIONS_OUT = SOAP_PACKAGE / "operations.py"
+COMMAND = "make generate"
 
-# Python constant per schema namespace (a fixed table: an unknown namespace is an error).
+# ``ns.<CONSTANT>`` per schema namespace, from service/ns.py (an unknown namespace is an error: add it
+# there first).
+_ALTINN_NAMESPACES = (
+    "ALTINN_",
+    "MS_SERIALIZATION",
+    "MS_ARRAYS",
+)
 NAMESPACE_CONSTANTS: dict[str, str] = {
-    "http://www.altinn.no/services/2009/10": "NS_SERVICES_2009_10",
-    "http://schemas.microsoft.com/2003/10/Serialization/": "NS_MS_SERIALIZATION",
-    "http://www.altinn.no/services/common/fault/2009/10": "NS_FAULT_2009_10",
-    "http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10": "NS_SERVICE",
-    "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2013/06": "NS_CORRESPONDENCE_2013_06",
-    "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2013/11": "NS_CORRESPONDENCE_2013_11",
-    "http://schemas.altinn.no/services/serviceEntity/2013/11": "NS_SERVICE_ENTITY_2013_11",
-    "http://schemas.altinn.no/serviceengine/formsengine/2009/10": "NS_FORMSENGINE_2009_10",
-    "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2014/10": "NS_CORRESPONDENCE_2014_10",
-    "http://schemas.altinn.no/services/serviceEntity/2014/10": "NS_SERVICE_ENTITY_2014_10",
-    "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2016/02": "NS_CORRESPONDENCE_2016_02",
-    "http://schemas.microsoft.com/2003/10/Serialization/Arrays": "NS_MS_ARRAYS",
-    "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2009/10": "NS_CORRESPONDENCE_2009_10",
-    "http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2009/10": "NS_REPORTEE_ELEMENT_LIST_2009_10",
-    "http://schemas.altinn.no/services/ServiceEngine/Subscription/2009/10": "NS_SUBSCRIPTION_2009_10",
-    "http://schemas.altinn.no/services/ServiceEngine/Notification/2009/10": "NS_NOTIFICATION_2009_10",
-    "http://schemas.altinn.no/services/Intermediary/Receipt/2009/10": "NS_RECEIPT_2009_10",
-    "http://schemas.altinn.no/services/Intermediary/Shipment/2009/10": "NS_SHIPMENT_2009_10",
-    "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2010/10": "NS_CORRESPONDENCE_2010_10",
-    "http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2010/10": "NS_REPORTEE_ELEMENT_LIST_2010_10",
+    value: f"ns.{name}"
+    for name, value in vars(ns).items()
+    if name.isupper() and name.startswith(_ALTINN_NAMESPACES)
 }
 
 # Namespaces whose schema holds operation wrapper elements (written from the operation table) or the
 # Microsoft serialization primitives (written by wsdlgen): no spyne classes are generated from them.
-OPERATION_NAMESPACES = (
-    "http://www.altinn.no/services/2009/10",
-    "http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10",
-)
-MS_SERIALIZATION_NS = "http://schemas.microsoft.com/2003/10/Serialization/"
+OPERATION_NAMESPACES = (ns.ALTINN_SERVICES_2009_10, ns.ALTINN_SERVICE)
+MS_SERIALIZATION_NS = ns.MS_SERIALIZATION
 
 # Python class names for type names that occur in more than one namespace.
 CLASS_NAME_OVERRIDES: dict[tuple[str, str], str] = {
-    (
-        "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2013/11",
-        "Notification",
-    ): "StatusNotification",
-    ("http://schemas.altinn.no/services/ServiceEngine/Notification/2009/10", "Notification"): "Notification",
+    (ns.ALTINN_CORRESPONDENCE_2013_11, "Notification"): "StatusNotification",
+    (ns.ALTINN_NOTIFICATION_2009_10, "Notification"): "Notification",
 }
 
 # The Microsoft serialization simple types (not referenced by any element of the contract).
@@ -98,16 +80,16 @@ PRIMITIVES: dict[str, str] = {
 }
 
 
-def _q(tag: str, ns: str) -> str:
-    return f"{{{ns}}}{tag}"
+def _q(tag: str, uri: str) -> str:
+    return f"{{{uri}}}{tag}"
 
 
 def _resolve_qname(el: etree._Element, value: str) -> tuple[str, str]:
     prefix, _, local = value.rpartition(":")
-    ns = el.nsmap.get(prefix or None)
-    if ns is None:
+    uri = el.nsmap.get(prefix or None)
+    if uri is None:
         raise ValueError(f"unbound prefix in {value!r} at line {el.sourceline}")
-    return ns, local
+    return uri, local
 
 
 @dataclass
@@ -163,12 +145,12 @@ def _sequence_elements(seq: etree._Element | None) -> list[ElementDecl]:
 
 
 def parse_schemas(wsdl_path: Path) -> list[SchemaDecl]:
-    tree = etree.parse(str(wsdl_path))
+    tree = parse_file(wsdl_path)
     schemas: list[SchemaDecl] = []
     for schema in tree.iter(_q("schema", XS)):
-        ns = schema.get("targetNamespace")
-        if ns not in NAMESPACE_CONSTANTS:
-            raise ValueError(f"unknown schema namespace {ns}")
+        uri = schema.get("targetNamespace")
+        if uri not in NAMESPACE_CONSTANTS:
+            raise ValueError(f"unknown schema namespace {uri}: add a constant for it to service/ns.py")
         imports = [imp.get("namespace") for imp in schema.findall(_q("import", XS))]
         types: list[TypeDecl] = []
         elements: list[str] = []
@@ -190,9 +172,11 @@ def parse_schemas(wsdl_path: Path) -> list[SchemaDecl]:
                     if num is not None:
                         numbers[e.get("value")] = int(num.text)
                 kind = "enum" if values else "ms"
-                types.append(TypeDecl(ns, child.get("name"), kind, values=values, enumeration_values=numbers))
+                types.append(
+                    TypeDecl(uri, child.get("name"), kind, values=values, enumeration_values=numbers)
+                )
             elif local == "complexType":
-                decl = TypeDecl(ns, child.get("name"), "complex")
+                decl = TypeDecl(uri, child.get("name"), "complex")
                 ext = child.find(f"{_q('complexContent', XS)}/{_q('extension', XS)}")
                 if ext is not None:
                     decl.base = _resolve_qname(ext, ext.get("base"))
@@ -200,7 +184,7 @@ def parse_schemas(wsdl_path: Path) -> list[SchemaDecl]:
                 else:
                     decl.elements = _sequence_elements(child.find(_q("sequence", XS)))
                 types.append(decl)
-        schemas.append(SchemaDecl(ns, imports, types, elements))
+        schemas.append(SchemaDecl(uri, imports, types, elements))
     return schemas
 
 
@@ -230,10 +214,10 @@ class TypesWriter:
             for t in s.types:
                 self.types[t.key] = t
 
-    def class_name(self, ns: str, name: str) -> str:
-        if (ns, name) in CLASS_NAME_OVERRIDES:
-            return CLASS_NAME_OVERRIDES[(ns, name)]
-        if ns == MS_SERIALIZATION_NS:
+    def class_name(self, uri: str, name: str) -> str:
+        if (uri, name) in CLASS_NAME_OVERRIDES:
+            return CLASS_NAME_OVERRIDES[(uri, name)]
+        if uri == MS_SERIALIZATION_NS:
             return MS_SIMPLE_CLASSES[name]
         return name
 
@@ -291,8 +275,9 @@ class TypesWriter:
         lines: list[str] = [
             '"""Spyne models of the Altinn 2 correspondence contract (CorrespondenceAgencyExternal).',
             "",
-            f"GENERATED FILE: do not edit. Written by ``{COMMAND}`` from the published",
-            "WSDL schemas (type names, namespaces, element order, minOccurs/maxOccurs/nillable as published).",
+            f"GENERATED FILE: do not edit. Written by ``{COMMAND}`` (service/tools/codegen.py) from the",
+            "published WSDL schemas (type names, namespaces, element order, minOccurs/maxOccurs/nillable as",
+            "published). Declarations only; hand-written code lives in the other modules of this package.",
             "",
             "WCF conventions kept as published: value types (int, bool, dateTime, enums) are ``minOccurs=0`` and",
             "not nillable unless the contract says so; strings and complex types are ``minOccurs=0`` and",
@@ -312,26 +297,8 @@ class TypesWriter:
             "    UnsignedInteger32,",
             ")",
             "",
-        ]
-        for ns, const in NAMESPACE_CONSTANTS.items():
-            lines.append(f'{const} = "{ns}"')
-        lines += [
-            "",
-            "",
-            "class _EnumModel(Unicode):",
-            '    """An ``xs:string`` enumeration with a name of its own.',
-            "",
-            "    spyne turns every customisation of a restricted simple type (``min_occurs``, ``nillable``) into",
-            "    a new anonymous derived type; this keeps the customised copies pointing at the named type.",
-            '    """',
-            "",
-            "    @classmethod",
-            "    def customize(cls, **kwargs):  # type: ignore[no-untyped-def]",
-            "        retval = super().customize(**kwargs)",
-            "        retval.__extends__ = cls.__extends__",
-            "        retval.__type_name__ = cls.__type_name__",
-            "        retval.__namespace__ = cls.__namespace__",
-            "        return retval",
+            "from ... import ns",
+            "from .spyne_compat import EnumModel",
             "",
         ]
         for t in order:
@@ -340,7 +307,7 @@ class TypesWriter:
             lines.append("")
             if t.kind == "enum":
                 lines += [
-                    f"class {cname}(_EnumModel):",
+                    f"class {cname}(EnumModel):",
                     f'    __type_name__ = "{t.name}"',
                     f"    __namespace__ = {const}",
                     "    __extends__ = Unicode",
@@ -415,7 +382,7 @@ class TypesWriter:
             "",
             "__all__ = [",
         ]
-        lines += [f'    "{n}",' for n in sorted(set(all_names) | set(NAMESPACE_CONSTANTS.values()))]
+        lines += [f'    "{n}",' for n in sorted(set(all_names))]
         lines += ['    "SCHEMAS",', '    "ALL_TYPES",', '    "MS_SIMPLE_TYPES",', "]", ""]
         return "\n".join(lines)
 
@@ -425,7 +392,7 @@ class TypesWriter:
             return [
                 f"{cname} = Unicode.customize(",
                 '    type_name="guid",',
-                "    __namespace__=NS_MS_SERIALIZATION,",
+                "    __namespace__=ns.MS_SERIALIZATION,",
                 '    pattern="[\\\\da-fA-F]{8}-[\\\\da-fA-F]{4}-[\\\\da-fA-F]{4}-[\\\\da-fA-F]{4}-[\\\\da-fA-F]{12}",',
                 ")",
                 "",
@@ -434,7 +401,7 @@ class TypesWriter:
         return [
             f"class {cname}({base}):",
             f'    __type_name__ = "{t.name}"',
-            "    __namespace__ = NS_MS_SERIALIZATION",
+            "    __namespace__ = ns.MS_SERIALIZATION",
             "",
         ]
 
@@ -468,7 +435,7 @@ class OperationDecl:
 
 
 def parse_operations(wsdl_path: Path, soap_ns: str) -> tuple[dict[str, str], list[OperationDecl]]:
-    tree = etree.parse(str(wsdl_path))
+    tree = parse_file(wsdl_path)
     root = tree.getroot()
     wrappers: dict[tuple[str, str], etree._Element] = {}
     for schema in root.iter(_q("schema", XS)):
@@ -566,141 +533,35 @@ def render_operations(
     def s(value: str | None) -> str:
         return "None" if value is None else f'"{value}"'
 
+    used: set[str] = set()
+    primitives: set[str] = set()
+    for _info, ops in variants.values():
+        for op in ops:
+            for el in op.in_params + op.out_params + [d for _p, d in op.header_parts]:
+                if el.type_ns != XS:
+                    used.add(writer.class_name(el.type_ns, el.type_name))
+                else:
+                    primitives.add(PRIMITIVES[el.type_name])
     lines = [
         '"""Operation table of the Altinn 2 correspondence contract, both variants.',
         "",
-        f"GENERATED FILE: do not edit. Written by ``{COMMAND}`` from the published WSDLs.",
-        "",
-        "Use it to declare the spyne ``@rpc`` methods (see :meth:`Operation.rpc_kwargs`) and, in",
-        ":mod:`service.entrypoints.soap.wsdlgen`, to write the WSDL we publish.",
+        f"GENERATED FILE: do not edit. Written by ``{COMMAND}`` (service/tools/codegen.py) from the",
+        "published WSDLs. Data only: the classes (:class:`~.contract.Operation`, ``Param``, ``Variant``)",
+        "are hand-written in :mod:`service.entrypoints.soap.contract`.",
         '"""',
         "",
         "# ruff: noqa: E501",
         "",
         "from __future__ import annotations",
         "",
-        "from dataclasses import dataclass",
-        "from typing import Any",
+        f"from spyne.model.primitive import {', '.join(sorted(primitives))}",
         "",
-        "from spyne.model.primitive import Integer32, Unicode",
-        "",
+        "from ... import ns",
+        "from .contract import Operation, Param, Variant",
         "from .types import (",
     ]
-    used: set[str] = {"NS_FAULT_2009_10"}
-    for _info, ops in variants.values():
-        for op in ops:
-            for el in op.in_params + op.out_params + [d for _p, d in op.header_parts]:
-                if el.type_ns != XS:
-                    used.add(writer.class_name(el.type_ns, el.type_name))
-            used.add(NAMESPACE_CONSTANTS[op.in_ns])
-            used.add(NAMESPACE_CONSTANTS[op.out_ns])
     lines += [f"    {n}," for n in sorted(used)]
-    lines += [
-        ")",
-        "",
-        "",
-        "@dataclass(frozen=True)",
-        "class Param:",
-        '    """One child element of an operation wrapper, or one header element."""',
-        "",
-        "    name: str",
-        "    type: Any  # spyne model class, customised with min_occurs / max_occurs / nillable",
-        "",
-        "",
-        "@dataclass(frozen=True)",
-        "class Operation:",
-        '    """One wsdl:operation of one variant (``basic``: SOAP 1.1, ``ws``: SOAP 1.2)."""',
-        "",
-        "    variant: str",
-        "    name: str",
-        "    in_ns: str",
-        "    in_element: str",
-        "    in_params: tuple[Param, ...]",
-        "    out_ns: str",
-        "    out_element: str",
-        "    out_params: tuple[Param, ...]",
-        "    soap_action: str",
-        "    input_action: str",
-        "    output_action: str",
-        "    fault_action: str",
-        "    input_message: str",
-        "    output_message: str",
-        "    fault_message: str",
-        '    fault_name: str = "AltinnFaultFault"',
-        "    input_name: str | None = None  # wsdl:input/@name in portType and binding (message contracts)",
-        "    output_name: str | None = None",
-        "    header_message: str | None = None  # wsdl:message holding the soap:header parts",
-        "    header_ns: str | None = None",
-        "    header_parts: tuple[Param, ...] = ()  # part name == header element name",
-        "    fault_ns: str = NS_FAULT_2009_10",
-        '    fault_element: str = "AltinnFault"',
-        "",
-        "    @property",
-        "    def in_message_name(self) -> str:",
-        '        return f"{{{self.in_ns}}}{self.in_element}"',
-        "",
-        "    @property",
-        "    def out_message_name(self) -> str:",
-        '        return f"{{{self.out_ns}}}{self.out_element}"',
-        "",
-        "    @property",
-        "    def in_types(self) -> tuple[Any, ...]:",
-        "        return tuple(p.type for p in self.in_params)",
-        "",
-        "    @property",
-        "    def in_arg_names(self) -> tuple[str, ...]:",
-        "        return tuple(p.name for p in self.in_params)",
-        "",
-        "    def header_qname(self, part: str) -> str:",
-        '        return f"{{{self.header_ns}}}{part}"',
-        "",
-        "    def rpc_kwargs(self) -> dict[str, Any]:",
-        '        """Keyword arguments for ``spyne.rpc(*op.in_types, **op.rpc_kwargs())``.',
-        "",
-        "        The decorated function takes ``ctx`` and then one argument per ``in_params`` entry, named",
-        "        like the elements (all are valid Python identifiers). Header parts are not declared here:",
-        "        spyne matches ``_in_header`` classes by position, which breaks as soon as a client adds",
-        "        other headers (WS-Addressing, WS-Security); read them from ``ctx.in_header_doc`` instead.",
-        '        """',
-        "        kwargs: dict[str, Any] = {",
-        '            "_in_message_name": self.in_message_name,',
-        '            "_out_message_name": self.out_message_name,',
-        '            "_in_arg_names": {p.name: p.name for p in self.in_params},',
-        '            "_wsdl_part_name": "parameters",',
-        "        }",
-        "        if len(self.out_params) == 1:",
-        '            kwargs["_returns"] = self.out_params[0].type',
-        '            kwargs["_out_variable_name"] = self.out_params[0].name',
-        "        elif self.out_params:",
-        '            kwargs["_returns"] = tuple(p.type for p in self.out_params)',
-        '            kwargs["_out_variable_names"] = tuple(p.name for p in self.out_params)',
-        "        return kwargs",
-        "",
-        "",
-        "@dataclass(frozen=True)",
-        "class Variant:",
-        '    """wsdl:definitions facts of one variant."""',
-        "",
-        "    key: str",
-        "    definitions_name: str",
-        "    target_namespace: str",
-        "    port_type: str",
-        "    binding: str",
-        "    service: str",
-        "    port: str",
-        "    address: str  # as published; we serve our own public URL instead",
-        "    path: str",
-        "    soap_version: str",
-        "    operations: tuple[Operation, ...]",
-        "",
-        "    def operation(self, name: str) -> Operation:",
-        "        for op in self.operations:",
-        "            if op.name == name:",
-        "                return op",
-        "        raise KeyError(name)",
-        "",
-        "",
-    ]
+    lines += [")", "", ""]
     for key, (_info, ops) in variants.items():
         const = f"{key.upper()}_OPERATIONS"
         lines.append(f"{const}: tuple[Operation, ...] = (")
@@ -754,33 +615,6 @@ def render_operations(
     lines += [
         "VARIANTS: dict[str, Variant] = {" + ", ".join(f'"{k}": {k.upper()}' for k in variants) + "}",
         "",
-        "",
-        "def operation(variant: str, name: str) -> Operation:",
-        "    return VARIANTS[variant].operation(name)",
-        "",
-        "",
-        "def route_by_request_element(app: Any) -> None:",
-        '    """Make a spyne ``Application`` dispatch on the full QName of each request wrapper element.',
-        "",
-        "    spyne 2.14 files every method under ``{app.tns}<wrapper name>``, whatever namespace the wrapper",
-        "    element has. ``Test`` is the one operation whose wrapper is in another namespace",
-        "    (``http://www.altinn.no/services/2009/10``): without this its requests find no method",
-        "    (``Client.ResourceNotFound``). Call once, right after building the Application.",
-        '    """',
-        "    smm = app.interface.service_method_map",
-        "    for key in list(smm):",
-        "        for method in list(smm[key]):",
-        '            qname = f"{{{method.in_message.get_namespace()}}}{method.name}"',
-        "            if qname != key:",
-        "                smm.setdefault(qname, []).append(method)",
-        "                smm[key].remove(method)",
-        "        if not smm[key]:",
-        "            del smm[key]",
-        "",
-        "",
-        "# Keep the primitive imports referenced even when no table entry needs one of them.",
-        "_PRIMITIVES = (Integer32, Unicode)",
-        "",
     ]
     return "\n".join(lines)
 
@@ -793,11 +627,6 @@ def _format(path: Path) -> None:
         [*cmd, "check", *config, "--quiet", "--fix", "--select", "I", str(path)], check=True, cwd=REPO_ROOT
     )
     subprocess.run([*cmd, "format", *config, "--quiet", str(path)], check=True, cwd=REPO_ROOT)
-
-
-def default_reference_dir() -> Path:
-    override = os.environ.get("INNBYGGERPOST_REFERENCE_DIR")
-    return Path(override) / "altinn" if override else DEFAULT_REFERENCE_DIR
 
 
 def generate(reference_dir: Path, out_dir: Path | None = None) -> list[Path]:
@@ -821,11 +650,13 @@ def generate(reference_dir: Path, out_dir: Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``codegen [REFERENCE_ALTINN_DIR [OUT_DIR]]``."""
+    """``codegen REFERENCE_ALTINN_DIR [OUT_DIR]`` (``make generate`` passes the reference directory)."""
     argv = sys.argv[1:] if argv is None else argv
-    ref = Path(argv[0]) if argv else default_reference_dir()
+    if not argv:
+        print("usage: python -m service.tools.codegen REFERENCE_ALTINN_DIR [OUT_DIR]", file=sys.stderr)
+        return 2
     out_dir = Path(argv[1]) if len(argv) > 1 else None
-    for path in generate(ref, out_dir):
+    for path in generate(Path(argv[0]), out_dir):
         print(f"wrote {path}")
     return 0
 

@@ -1,0 +1,100 @@
+"""Load shedding: a bound on SOAP requests per web process, beyond it an immediate busy fault.
+
+Why: under gunicorn's gthread worker a request waits in the worker's queue until one of its threads
+is free; with no bound, a crowd (or a slow KRR holding every thread) makes every request, and
+``/health``, wait into client time-outs. :class:`AdmissionGate` admits at most ``limit`` SOAP POSTs
+at once (``INNBYGGERPOST_MAX_PENDING_REQUESTS``); one more is answered at once, before its body is
+parsed, with the busy AltinnFault (nothing stored, retry with the same ExternalShipmentReference is
+safe) and ``Retry-After`` (HTTP 503 on the SOAP 1.2 endpoint, 500 on SOAP 1.1: see
+:func:`.faults.fault_response`).
+
+``/health``, ``/metrics`` and ``?wsdl`` never pass the gate, and ``deploy/gunicorn.conf.py`` runs
+:data:`RESERVED_THREADS` threads more than the gate admits, so that there is always a free thread
+to answer them (and to shed) while every admitted SOAP request is busy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .faults import SoapVersion, busy_fault, fault_response
+
+logger = logging.getLogger(__name__)
+
+RESERVED_THREADS = 2
+RETRY_AFTER_SECONDS = 2
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class AdmissionGate:
+    """Counts SOAP requests in flight; :meth:`try_enter` is non-blocking."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the request bound must be at least 1")
+        self.limit = int(limit)
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.shed = 0
+        self.admitted = 0
+
+    def try_enter(self) -> bool:
+        with self._lock:
+            if self.in_flight >= self.limit:
+                self.shed += 1
+                return False
+            self.in_flight += 1
+            self.admitted += 1
+            self.peak = max(self.peak, self.in_flight)
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "limit": self.limit,
+                "in_flight": self.in_flight,
+                "peak": self.peak,
+                "admitted": self.admitted,
+                "shed": self.shed,
+            }
+
+
+class Shedding:
+    """WSGI middleware: POSTs pass ``gate`` or get the busy fault of ``soap_version``."""
+
+    def __init__(self, app: WsgiApp, gate: AdmissionGate, soap_version: SoapVersion) -> None:
+        self.app = app
+        self.gate = gate
+        self.soap_version: SoapVersion = soap_version
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
+            return self.app(environ, start_response)
+        if not self.gate.try_enter():
+            err = busy_fault()
+            logger.warning(
+                "busy: %d SOAP requests in flight, shed one from %s (ErrorGuid=%s)",
+                self.gate.limit,
+                environ.get("REMOTE_ADDR", "?"),
+                err.error_guid,
+            )
+            status, headers, body = fault_response(
+                self.soap_version, err, busy_retry_after=RETRY_AFTER_SECONDS
+            )
+            start_response(status, headers)
+            return [body]
+        try:
+            # RequestGuard buffers the whole response, so the work is done when this returns.
+            return list(self.app(environ, start_response))
+        finally:
+            self.gate.leave()

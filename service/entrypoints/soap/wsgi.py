@@ -1,0 +1,178 @@
+"""WSGI routing of the web process: both SOAP endpoints, their WSDLs, ``/health`` and ``/metrics``.
+
+No composition and no SQL here: :func:`.app.make_app` builds the SOAP applications and passes them
+in together with two narrow probes (``health_probe()`` and ``metrics_snapshot()``, today in
+:mod:`.probes`) and the in-process facts (:class:`~.health.WriteOutcomes`,
+:class:`~.shedding.AdmissionGate`, :class:`~.tolerance.UnknownElements`).
+
+``/health`` (JSON): 200 when the database answers, a delivery worker reported recently and the last
+write did not fail recently; else 503 with the reason. ``/health`` and ``/metrics`` never pass the
+SOAP admission gate (see :mod:`.shedding`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .health import WriteOutcomes
+from .shedding import AdmissionGate
+from .tolerance import UnknownElements
+from .wsdl import render_wsdl
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+HealthProbe = Callable[[], tuple[bool, dict[str, Any]]]
+MetricsSnapshot = Callable[[], list[str]]
+
+NOT_FOUND = (
+    b"not found: the SOAP endpoints are /ServiceEngineExternal/CorrespondenceAgencyExternal[Basic].svc\n"
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    variant: str  # "basic" | "ws"
+    app: WsgiApp  # the guarded spyne application
+
+
+def _respond(start_response: StartResponse, status: str, content_type: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+class Root:
+    """Routes by path; see the module docstring."""
+
+    def __init__(
+        self,
+        public_url: str,
+        endpoints: dict[str, Endpoint],
+        *,
+        health_probe: HealthProbe,
+        metrics_snapshot: MetricsSnapshot,
+        writes: WriteOutcomes,
+        gate: AdmissionGate,
+        unknown_elements: UnknownElements,
+        krr: Any = None,
+        throttle: Any = None,
+    ) -> None:
+        self.public_url = public_url
+        self.endpoints = endpoints  # path -> endpoint
+        self.health_probe = health_probe
+        self.metrics_snapshot = metrics_snapshot
+        self.writes = writes
+        self.gate = gate
+        self.unknown_elements = unknown_elements
+        self.krr = krr  # the KRR gateway (circuit state, counters), when there is one
+        self.throttle = throttle  # the login throttle (quick refusals are counted)
+        self._lock = threading.Lock()
+        self.requests: dict[tuple[str, str], int] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        target = self.endpoints.get(path) or self.endpoints.get(path.rstrip("/"))
+        if target is not None:
+            with self._lock:
+                key = (target.variant, method)
+                self.requests[key] = self.requests.get(key, 0) + 1
+            if method == "GET":
+                return self._wsdl(target.variant, environ, start_response)
+            return target.app(environ, start_response)
+        if path == "/health" and method == "GET":
+            return self._health(start_response)
+        if path == "/metrics" and method == "GET":
+            return self._metrics(start_response)
+        return _respond(start_response, "404 Not Found", "text/plain; charset=utf-8", NOT_FOUND)
+
+    def _wsdl(self, variant: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        query = environ.get("QUERY_STRING", "").lower()
+        if query.split("=", 1)[0] not in ("wsdl", "singlewsdl"):
+            body = b"append ?wsdl or ?singleWsdl for the service description\n"
+            return _respond(start_response, "200 OK", "text/plain; charset=utf-8", body)
+        return _respond(
+            start_response, "200 OK", "text/xml; charset=utf-8", render_wsdl(variant, self.public_url)
+        )
+
+    def _health(self, start_response: StartResponse) -> Iterable[bytes]:
+        ok, detail = self.health_probe()
+        if self.krr is not None:
+            # Reported, not a reason for 503: letters without a KRR look-up are still accepted.
+            detail["krr_circuit"] = self.krr.state()
+        writes_ok, detail["writes"] = self.writes.status()
+        if not writes_ok:
+            ok = False
+            detail["write"] = "recent writes failed: nothing can be stored right now"
+        detail["soap"] = self.gate.snapshot()
+        detail["status"] = "ok" if ok else "unhealthy"
+        body = json.dumps(detail).encode()
+        return _respond(
+            start_response, "200 OK" if ok else "503 Service Unavailable", "application/json", body
+        )
+
+    def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        pid = os.getpid()
+        lines = [
+            "# HELP innbyggerpost_http_requests_total SOAP endpoint requests seen by this process.",
+            "# TYPE innbyggerpost_http_requests_total counter",
+        ]
+        with self._lock:
+            requests = sorted(self.requests.items())
+        for (variant, method), n in requests:
+            lines.append(
+                f'innbyggerpost_http_requests_total{{variant="{variant}",method="{method}",pid="{pid}"}} {n}'
+            )
+        gate = self.gate.snapshot()
+        lines += [
+            "# HELP innbyggerpost_soap_shed_total SOAP requests answered with the busy fault (load shedding).",
+            "# TYPE innbyggerpost_soap_shed_total counter",
+            f'innbyggerpost_soap_shed_total{{pid="{pid}"}} {gate["shed"]}',
+            "# HELP innbyggerpost_soap_in_flight SOAP requests in progress in this process.",
+            "# TYPE innbyggerpost_soap_in_flight gauge",
+            f'innbyggerpost_soap_in_flight{{pid="{pid}"}} {gate["in_flight"]}',
+            "# HELP innbyggerpost_soap_unknown_elements_total Request elements the contract does not know, ignored.",
+            "# TYPE innbyggerpost_soap_unknown_elements_total counter",
+        ]
+        for name, n in sorted(self.unknown_elements.snapshot().items()):
+            lines.append(
+                f'innbyggerpost_soap_unknown_elements_total{{element="{_label(name)}",pid="{pid}"}} {n}'
+            )
+        lines += [
+            "# HELP innbyggerpost_write_failures_total Storing requests that failed on the database, by kind.",
+            "# TYPE innbyggerpost_write_failures_total counter",
+        ]
+        for kind, n in sorted(self.writes.failures.items()):
+            lines.append(f'innbyggerpost_write_failures_total{{kind="{kind}",pid="{pid}"}} {n}')
+        if self.throttle is not None:
+            lines += [
+                "# HELP innbyggerpost_login_refused_total Logins refused at once by the throttle (no hash computed).",
+                "# TYPE innbyggerpost_login_refused_total counter",
+                f'innbyggerpost_login_refused_total{{pid="{pid}"}} {self.throttle.refused}',
+            ]
+        if self.krr is not None:
+            lines += [
+                "# HELP innbyggerpost_krr_calls_total HentPersoner calls made by this process's KRR gateway.",
+                "# TYPE innbyggerpost_krr_calls_total counter",
+                f'innbyggerpost_krr_calls_total{{pid="{pid}"}} {self.krr.calls}',
+                "# HELP innbyggerpost_krr_ids_total Ids looked up in those calls.",
+                "# TYPE innbyggerpost_krr_ids_total counter",
+                f'innbyggerpost_krr_ids_total{{pid="{pid}"}} {self.krr.ids}',
+                "# HELP innbyggerpost_krr_waiting Look-ups waiting for a KRR call in this process.",
+                "# TYPE innbyggerpost_krr_waiting gauge",
+                f'innbyggerpost_krr_waiting{{pid="{pid}"}} {self.krr.waiting()}',
+                "# HELP innbyggerpost_krr_circuit_open 1 while the KRR circuit breaker is open.",
+                "# TYPE innbyggerpost_krr_circuit_open gauge",
+                f'innbyggerpost_krr_circuit_open{{pid="{pid}"}} {int(self.krr.state() == "open")}',
+            ]
+        lines += self.metrics_snapshot()
+        body = ("\n".join(lines) + "\n").encode()
+        return _respond(start_response, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body)
