@@ -56,21 +56,43 @@ def main() -> int:
         return etree.tostring(client.create_message(svc, op, *args, **kw), encoding="utf-8")
 
     corr = a.letter(a.DIGIPOST)  # no SdpOptions: Altinn inbox only, KRR not asked
+    big = a.letter(
+        a.DIGIPOST,
+        attachments=[
+            {
+                "FunctionType": "Unspecified",
+                "FileName": "stor.pdf",
+                "Name": "Stor",
+                "Encrypted": False,
+                "Data": os.urandom(1 << 20),
+            }
+        ],
+    )
+    # Altinn-only letters first, so that the history finds them.
     kinds = {
+        "insert-altinn-only": lambda i: body(
+            "InsertCorrespondenceBasicV2", "10001", "demo-password", "DEMO", f"micro-{i}", corr
+        ),
+        "insert-1MiB-attachment": lambda i: body(
+            "InsertCorrespondenceBasicV2", "10001", "demo-password", "DEMO", f"micro-big-{i}", big
+        ),
         "Test": lambda i: body("Test"),
+        "history": lambda i: body(
+            "GetCorrespondenceStatusHistoryBasic",
+            CorrespondenceSendersReferences={"string": ["micro-1", "micro-2"]},
+            _soapheaders={"SystemUserName": "10001", "SystemPassword": "demo-password"},
+        ),
         "history-wrong-password": lambda i: body(
             "GetCorrespondenceStatusHistoryBasic",
             CorrespondenceSendersReferences={"string": ["x"]},
             _soapheaders={"SystemUserName": "10001", "SystemPassword": "wrong"},
         ),
-        "insert-altinn-only": lambda i: body(
-            "InsertCorrespondenceBasicV2", "10001", "demo-password", "DEMO", f"micro-{i}", corr
-        ),
     }
     status_seen: dict[str, set[str]] = {}
     for kind, make in kinds.items():
         # Prepared bodies (insert: one per reference so that each stores a letter).
-        bodies = [make(i) for i in range(n)] if kind.startswith("insert") else [make(0)] * n
+        count = n // 5 if "1MiB" in kind else n
+        bodies = [make(i) for i in range(count)] if kind.startswith("insert") else [make(0)] * count
         times = []
         for i, data in enumerate(bodies):
             environ = {
@@ -92,9 +114,9 @@ def main() -> int:
             status_seen.setdefault(kind, set()).add(seen[0])
             if i == 0 and os.environ.get("MICRO_SHOW"):
                 print(out[:1500].decode())
-        warm = times[n // 10 :]
+        warm = times[count // 10 :]
         print(
-            f"{kind:24s} n={n} median={statistics.median(warm) * 1e6:8.0f} us  mean={statistics.fmean(warm) * 1e6:8.0f} us  status={sorted(status_seen[kind])}"
+            f"{kind:24s} n={count} median={statistics.median(warm) * 1e6:8.0f} us  mean={statistics.fmean(warm) * 1e6:8.0f} us  status={sorted(status_seen[kind])}"
         )
     return 0
 
