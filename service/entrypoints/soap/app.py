@@ -88,12 +88,15 @@ def _must(p: Principal | None) -> Principal:
     return p
 
 
-def make_app(settings: Settings | None = None, registry: ContactRegistry | None = None) -> Root:
+def make_app(settings: Settings | None = None, registry: ContactRegistry | None = None) -> Any:
     """gunicorn's entry: the parts come from the composition root (``service.bootstrap``)."""
+    from ... import logs
     from ...bootstrap import bootstrap
+    from ..request_log import RequestLog
 
     container = bootstrap(settings, **({"registry": registry} if registry is not None else {}))
-    return make_wsgi_app(container)
+    logs.configure(container.settings.log_level, container.settings.log_format)
+    return RequestLog(make_wsgi_app(container))
 
 
 def make_wsgi_app(container: Any) -> Root:
