@@ -7,12 +7,15 @@ request per thread, and the threads mostly wait (KRR look-ups, group commits), s
 """
 
 from service.config import load
+from service.entrypoints.soap.shedding import gunicorn_threads
 
 _settings = load()
 
 bind = _settings.bind
 workers = _settings.web_workers
-threads = _settings.web_threads
+# The SOAP requests admitted at once plus two threads reserved for /health, /metrics and busy faults
+# (load shedding: service/entrypoints/soap/shedding.py).
+threads = gunicorn_threads(_settings)
 worker_class = "gthread"
 timeout = _settings.web_timeout
 graceful_timeout = 30

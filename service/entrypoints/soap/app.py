@@ -35,7 +35,7 @@ from .operations import VARIANTS
 from .probes import DbNonceCache, database_health, metrics_snapshot
 from .protocol import AltinnSoap11
 from .services import build_service
-from .shedding import AdmissionGate, Shedding
+from .shedding import AdmissionGate, Shedding, soap_admission_limit
 from .tolerance import UnknownElements
 from .wsgi import Endpoint, Root
 
@@ -116,7 +116,7 @@ def make_wsgi_app(container: Any) -> Root:
         writes=writes,
     )
     unknown = UnknownElements(*VARIANTS.values())
-    gate = AdmissionGate(settings.max_pending_requests or settings.web_threads)
+    gate = AdmissionGate(soap_admission_limit(settings))
     endpoints: dict[str, Endpoint] = {}
     for key, variant in VARIANTS.items():
         protocol = AltinnSoap11 if variant.soap_version == "1.1" else WsAddressingSoap12

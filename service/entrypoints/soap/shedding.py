@@ -31,6 +31,16 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def soap_admission_limit(settings: Any) -> int:
+    """SOAP requests a web process admits at once: ``max_pending_requests``, else ``web_threads``."""
+    return int(settings.max_pending_requests or settings.web_threads)
+
+
+def gunicorn_threads(settings: Any) -> int:
+    """Threads per gunicorn worker: the admitted SOAP requests plus :data:`RESERVED_THREADS`."""
+    return max(int(settings.web_threads), soap_admission_limit(settings)) + RESERVED_THREADS
+
+
 class AdmissionGate:
     """Counts SOAP requests in flight; :meth:`try_enter` is non-blocking."""
 
