@@ -8,9 +8,10 @@ with "not implemented". The canonical name is the operation name without the Bas
 ``Basic`` infix (InsertCorrespondenceBasicV2 -> InsertCorrespondenceV2).
 
 Failures are mapped here, where exceptions reach the fault layer: authorisation -> its Altinn
-ErrorID; KRR unavailable -> "retry with the same reference"; database unavailable / disk full ->
-their own AltinnFault texts (:func:`.faults.storage_error_kind`), recorded for ``/health``
-(:class:`.health.WriteOutcomes`).
+ErrorID; KRR unavailable -> "retry with the same reference"; database unavailable / disk full
+anywhere in a request, authentication included (:func:`storage_failure`, called by
+:mod:`.services`) -> their own AltinnFault texts (:func:`.faults.storage_error_kind`), recorded for
+``/health`` (:class:`.health.WriteOutcomes`) when the operation stores.
 """
 
 from __future__ import annotations
@@ -71,17 +72,9 @@ def insert_correspondence_v2(app: Context, op: Operation, principal: Principal, 
     req = mapping.insert_request(
         params["SystemUserCode"], params["ExternalShipmentReference"], params["Correspondence"]
     )
-    try:
-        receipt = correspondence.insert_correspondence(
-            app.uow_factory, app.registry, principal, req, writer=app.writer
-        )
-    except Exception as exc:
-        kind = storage_error_kind(exc)
-        if kind is not None:
-            app.writes.failed(kind)
-            log.error("InsertCorrespondence: storage unavailable (%s: %s)", kind, type(exc).__name__)
-            raise storage_fault(kind) from exc
-        raise
+    receipt = correspondence.insert_correspondence(
+        app.uow_factory, app.registry, principal, req, writer=app.writer
+    )
     app.writes.succeeded()
     # Written with lxml, without spyne's serialiser (receipt_xml.py).
     return ReceiptReply(op.out_ns, op.out_element, op.out_params[0].name, receipt)
@@ -117,8 +110,24 @@ NOT_SUPPORTED: dict[str, str | None] = {
     "CreateSimpleCorrespondenceService": None,
 }
 
+# Operations that store (their storage failures are recorded for /health).
+STORING = frozenset({"InsertCorrespondenceV2", "InsertCorrespondence"})
+
 # Operations answered before authentication (Altinn's Test is anonymous).
 ANONYMOUS: dict[str, Callable[[], Any]] = {"Test": lambda: None}
+
+
+def storage_failure(app: Context, op_name: str, exc: BaseException) -> AltinnFaultError | None:
+    """The storage fault for ``exc`` (database unavailable, disk full), recorded for /health when
+    ``op_name`` stores; None when ``exc`` is not a storage failure. Called for every exception of a
+    request, authentication included (the owner look-up reads the database too)."""
+    kind = storage_error_kind(exc)
+    if kind is None:
+        return None
+    if canonical(op_name) in STORING:
+        app.writes.failed(kind)
+    log.error("%s: storage unavailable (%s: %s)", op_name, kind, type(exc).__name__)
+    return storage_fault(kind)
 
 
 def handle(app: Context, op: Operation, principal: Principal, params: Params) -> Any:

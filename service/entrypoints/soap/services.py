@@ -14,7 +14,7 @@ from spyne import ServiceBase, rpc
 from ...service_layer.owners import Principal
 from .contract import Operation
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
-from .handlers import ANONYMOUS, Context, canonical, handle
+from .handlers import ANONYMOUS, Context, canonical, handle, storage_failure
 from .operations import VARIANTS
 
 
@@ -47,6 +47,18 @@ def _serve(app: Context, op: Operation, ctx: Any, args: tuple[Any, ...]) -> Any:
     if anonymous is not None:
         return anonymous()
     params = dict(zip(op.in_arg_names, args, strict=True))
+    try:
+        return _authenticated(app, op, ctx, params)
+    except AltinnFaultError:
+        raise
+    except Exception as exc:
+        fault = storage_failure(app, op.name, exc)
+        if fault is None:
+            raise
+        raise fault from exc
+
+
+def _authenticated(app: Context, op: Operation, ctx: Any, params: dict[str, Any]) -> Any:
     if op.variant == "basic":
         if op.header_parts:
             principal = _basic_principal(
