@@ -176,7 +176,7 @@ def test_beyond_the_bound_a_busy_fault_while_health_and_metrics_answer(one_proce
 
 
 def test_busy_fault_reads_as_an_altinn_fault_in_zeep(one_process: Stack) -> None:
-    """zeep (like WCF and JAX-WS on a 500) reads the busy fault's AltinnFault detail."""
+    """zeep reads the busy fault's AltinnFault detail on both endpoints (Basic 500, WS 503)."""
     s = one_process
     s.krr_control(reset=True, mode="hold", slow_seconds=120)
     try:
@@ -190,6 +190,14 @@ def test_busy_fault_reads_as_an_altinn_fault_in_zeep(one_process: Stack) -> None
             )
             with pytest.raises(zeep.exceptions.Fault) as err:
                 a.insert(s.basic_url, a.ref("shed"), a.letter(a.DIGIPOST))
+            assert "busy" in err.value.message and a.fault_error_id(err.value) == 0
+            # SOAP 1.2: the fault comes with HTTP 503, and zeep still reads it.
+            with pytest.raises(zeep.exceptions.Fault) as err:
+                a.ws(s.ws_url).InsertCorrespondenceV2(
+                    SystemUserCode="DEMO",
+                    ExternalShipmentReference=a.ref("shed"),
+                    Correspondence=a.letter(a.DIGIPOST),
+                )
             assert "busy" in err.value.message and a.fault_error_id(err.value) == 0
             s.krr_control(mode="normal")
             for f in admitted:
