@@ -54,13 +54,13 @@ if str(REPO) not in sys.path:
 import requests  # noqa: E402
 from lxml import etree  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
+from tests._reference import BASIC_WSDL, altinn_reference  # noqa: E402
+from tests.harness import Postgres, Stack, wait_until  # noqa: E402
 from zeep import Client  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
 
 from service.adapters import orm  # noqa: E402
 from tests import altinn as a  # noqa: E402
-from tests._reference import BASIC_WSDL, altinn_reference  # noqa: E402
-from tests.harness import Postgres, Stack, wait_until  # noqa: E402
 
 FINAL = ("Delivered_EndUser", "Delivery_EndUser_Failed", "NoMailBox", "Reserved")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
