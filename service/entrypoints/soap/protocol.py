@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lxml import etree
 from spyne.protocol.soap import Soap11, Soap12
 
 from ... import ns
@@ -42,6 +43,7 @@ from .tolerance import UnknownElements
 logger = logging.getLogger(__name__)
 
 _XML_ID = f"{{{ns.XML}}}id"
+_WITH_XML_ID = etree.XPath("//*[@xml:id]")
 
 
 class _AltinnProtocolMixin:
@@ -64,7 +66,7 @@ class _AltinnProtocolMixin:
             super().create_in_document(ctx, charset)  # type: ignore[misc]
             return
         # spyne's parse yields (root, xmlids) from etree.XMLID: without a DTD only xml:id counts.
-        xmlids = {el.get(_XML_ID): el for el in root.iterfind(f".//*[@{_XML_ID}]")}
+        xmlids = {el.get(_XML_ID): el for el in _WITH_XML_ID(root)}
         ctx.in_document = (root, xmlids)
 
     # -------------------------------------------------------------------------------- tolerance
