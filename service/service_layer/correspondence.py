@@ -22,6 +22,7 @@ from .owners import Principal
 from .unit_of_work import UnitOfWorkFactory
 
 ReceiptView = Receipt  # the name the SOAP mapping uses
+STORE_TIMEOUT_SECONDS = 30.0
 
 
 class NotAuthorised(Exception):
@@ -70,4 +71,6 @@ def insert_correspondence(
     plan = insert.plan(req, principal.owner_id, decision, person, clock())
     if writer is None:
         return GroupCommit(uow_factory).store_now(plan)
-    return writer.store(plan)
+    # Bounded: a stalled disk faults the request (a retry with the same reference is safe: it finds
+    # the receipt if the write did land) instead of holding the request thread.
+    return writer.store(plan, timeout=STORE_TIMEOUT_SECONDS)
