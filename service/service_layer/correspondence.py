@@ -18,7 +18,7 @@ from ..domain.model import InsertCorrespondence
 from ..domain.ports import ContactRegistry, Person
 from ..domain.receipt import Receipt, validation_failed
 from .group_commit import GroupCommit
-from .owners import Principal
+from .owners import Principal, owns_service
 from .unit_of_work import UnitOfWorkFactory
 
 ReceiptView = Receipt  # the name the SOAP mapping uses
@@ -56,7 +56,7 @@ def insert_correspondence(
         existing = uow.correspondences.receipt(req.system_user_code, req.external_shipment_reference)
         if existing is not None:
             return existing
-        if not uow.owners.owns_service(principal.owner_id, req.service_code, edition):
+        if not owns_service(uow, principal, req.service_code, edition):
             raise NotAuthorised(
                 5,
                 f"Not authorised for service {req.service_code} edition {edition} (ServiceCode/ServiceEdition)",

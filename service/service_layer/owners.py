@@ -31,6 +31,15 @@ class Principal:
     system_user_code: str
     organisation_number: str
     username: str
+    # The (ServiceCode, ServiceEdition) pairs its owner may use, as read at authentication (cached
+    # with the principal: a change takes effect within Authenticator.CACHE_SECONDS); None: ask the database.
+    services: frozenset[tuple[str, int]] | None = None
+
+
+def owns_service(uow: UnitOfWork, principal: Principal, service_code: str, service_edition: int) -> bool:
+    if principal.services is not None:
+        return (service_code, service_edition) in principal.services
+    return uow.owners.owns_service(principal.owner_id, service_code, service_edition)
 
 
 class OwnerError(Exception):
@@ -200,7 +209,9 @@ class Authenticator:
             user = uow.owners.system_user(username)
         if user is None:
             return None
-        principal = Principal(user.owner_id, user.system_user_code, user.organisation_number, user.username)
+        principal = Principal(
+            user.owner_id, user.system_user_code, user.organisation_number, user.username, user.services
+        )
         loaded = (user.password_hash, user.digest_secret, principal)
         with self._lock:
             if len(self._users) > 10000:

@@ -56,18 +56,19 @@ class CorrespondenceRepository:
         """Main receipts (with sub-receipts) by (SystemUserCode, ExternalShipmentReference)."""
         wanted = list(dict.fromkeys(keys))
         rows: list[Any] = []
+        conn = self.session.connection()  # Core execution: the ORM layer adds nothing to these reads
         if len(wanted) == 1:  # the hot path: one request's repeat check, a prepared statement
-            rows = list(self.session.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
+            rows = list(conn.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
         else:
             for i in range(0, len(wanted), 400):
                 cond = tuple_(R.c.system_user_code, R.c.external_shipment_reference).in_(wanted[i : i + 400])
-                rows += self.session.execute(select(R).where(cond, R.c.parent_id.is_(None)))
+                rows += conn.execute(select(R).where(cond, R.c.parent_id.is_(None)))
         if not rows:
             return {}
         subs: dict[int, list[Receipt]] = {}
         ids = [r.id for r in rows]
         for i in range(0, len(ids), 400):
-            for sub in self.session.execute(_SUB_RECEIPTS, {"ids": ids[i : i + 400]}):
+            for sub in conn.execute(_SUB_RECEIPTS, {"ids": ids[i : i + 400]}):
                 subs.setdefault(sub.parent_id, []).append(_receipt(sub))
         return {
             (r.system_user_code, r.external_shipment_reference): _receipt(r, tuple(subs.get(r.id, ())))
@@ -81,7 +82,7 @@ class CorrespondenceRepository:
     def add(self, plan: InsertPlan) -> Receipt:
         """Store one accepted insert. The unique (SystemUserCode, ExternalShipmentReference) index
         raises IntegrityError on a concurrent repeat, at the first statement."""
-        s = self.session
+        s = self.session.connection()
         now = plan.now
         common = {
             "owner_id": plan.owner_id,
