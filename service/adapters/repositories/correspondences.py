@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, tuple_
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ...domain.insert import InsertPlan, _jsonable
@@ -90,35 +92,19 @@ class CorrespondenceRepository:
             "external_shipment_reference": plan.external_shipment_reference,
         }
         main = plan.receipt
-        receipt_id = s.execute(
-            insert(R).returning(R.c.id),
-            {
-                **common,
-                "parent_id": None,
-                "status_code": main.status_code,
-                "text": main.text,
-                "history": main.history,
-                "last_changed": now,
-                "references": [list(r) for r in main.references],
-            },
-        ).scalar_one()
-        subs = []
-        for sub in main.sub_receipts:
-            sub_id = s.execute(
-                insert(R).returning(R.c.id),
-                {
-                    **common,
-                    "parent_id": receipt_id,
-                    "status_code": sub.status_code,
-                    "text": sub.text,
-                    "history": sub.history,
-                    "last_changed": now,
-                    "references": [list(r) for r in sub.references],
-                },
-            ).scalar_one()
-            subs.append(
-                Receipt(sub_id, sub.status_code, sub.text, sub.history, now, sub.references, receipt_id)
+        receipt_id = _insert_receipt(s, common, None, main, now)
+        subs = [
+            Receipt(
+                _insert_receipt(s, common, receipt_id, sub, now),
+                sub.status_code,
+                sub.text,
+                sub.history,
+                now,
+                sub.references,
+                receipt_id,
             )
+            for sub in main.sub_receipts
+        ]
         shipment = {
             **common,
             "service_code": plan.service_code,
@@ -213,3 +199,22 @@ class CorrespondenceRepository:
         return Receipt(
             receipt_id, main.status_code, main.text, main.history, now, main.references, 0, tuple(subs)
         )
+
+
+def _insert_receipt(
+    conn: Connection, common: dict[str, Any], parent_id: int | None, r: Receipt, now: datetime
+) -> int:
+    return int(
+        conn.execute(
+            insert(R).returning(R.c.id),
+            {
+                **common,
+                "parent_id": parent_id,
+                "status_code": r.status_code,
+                "text": r.text,
+                "history": r.history,
+                "last_changed": now,
+                "references": [list(ref) for ref in r.references],
+            },
+        ).scalar_one()
+    )
