@@ -98,6 +98,11 @@ class Settings:
     login_failure_window_seconds: float = env("LOGIN_FAILURE_WINDOW_SECONDS", 300.0)
     login_lockout_seconds: float = env("LOGIN_LOCKOUT_SECONDS", 60.0)
     password_hash_concurrency: int = env("PASSWORD_HASH_CONCURRENCY", 2)
+    # Inbox (/inbox/): the demo sign-in only in demo mode; sessions signed with a key derived from the
+    # secret key file unless INBOX_SESSION_SECRET is set.
+    demo_mode: bool = env("DEMO_MODE", False)
+    inbox_session_secret: str = env("INBOX_SESSION_SECRET", "")
+    inbox_session_seconds: int = env("INBOX_SESSION_SECONDS", 8 * 3600)
     # KRR (oppslagstjeneste 16-02)
     krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")

@@ -35,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
         sdp = {**sdp, "PrimaryDocumentFileName": "vedtak.pdf", "NotSensitiveTitle": "Brev fra Demoetaten"}
     correspondence = {
         "ServiceCode": args.service_code,
-        "ServiceEdition": "1",
+        "ServiceEdition": str(args.service_edition),
         "Reportee": args.reportee,
         "Content": {
             "LanguageCode": "1044",
@@ -60,6 +60,19 @@ def main(args: argparse.Namespace) -> int:
         "DueDateTime": now + dt.timedelta(days=14),
         "SdpOptions": sdp,
     }
+    if args.notification:
+        # Altinn Notifications: no ReceiverAddress, so the citizen's KRR contact data is used.
+        correspondence["Notifications"] = {
+            "Notification": [
+                {
+                    "FromAddress": "no-reply@demoetaten.example",
+                    "ShipmentDateTime": now,
+                    "LanguageCode": "1044",
+                    "NotificationType": args.notification_type,
+                    "ReceiverEndPoints": {"ReceiverEndPoint": [{"TransportType": args.notification}]},
+                }
+            ]
+        }
     receipt = svc.InsertCorrespondenceBasicV2(args.user, args.password, args.code, reference, correspondence)
     print(f"ExternalShipmentReference: {reference}")
     print(f"ReceiptStatusCode:         {receipt.ReceiptStatusCode}")
@@ -76,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
             args.password,
             {
                 "ServiceCode": args.service_code,
-                "ServiceEditionCode": 1,
+                "ServiceEditionCode": args.service_edition,
                 "SendersReference": reference,
                 "SdpSearchOptions": {"IncludeCorrespondence": True},
             },

@@ -8,7 +8,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +66,12 @@ class SecretBox:
                 fh.write(Fernet.generate_key())
         return Fernet(self._path.read_bytes().strip())
 
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for another purpose (e.g. signing inbox sessions), derived from this file's key."""
+        f = self._fernet(create=True)
+        assert f is not None
+        return hmac.new(self._path.read_bytes().strip(), purpose.encode(), hashlib.sha256).digest()
+
     def seal(self, secret: str) -> str:
         f = self._fernet(create=True)
         assert f is not None
@@ -92,8 +98,13 @@ def add_owner(
     services: list[tuple[str, int]],
     secret_box: SecretBox | None = None,
     replace: bool = False,
+    confirmation: Collection[tuple[str, int]] = (),
 ) -> bool:
-    """Create (or with ``replace`` update) a service owner with one system user. Returns True if created."""
+    """Create (or with ``replace`` update) a service owner with one system user. Returns True if created.
+
+    ``confirmation``: service editions whose letters the citizen confirms in the inbox (``Confirmed``);
+    they are added to ``services`` when missing there."""
+    services = list(services) + [p for p in confirmation if p not in services]
     now = datetime.now(UTC)
     with uow:
         owner = uow.owners.owner_by_code(system_user_code)
@@ -112,9 +123,10 @@ def add_owner(
         for code, edition in services:
             existing = uow.owners.service(code, edition)
             if existing is None:
-                uow.owners.add_service(owner.id, code, edition)
+                existing = uow.owners.add_service(owner.id, code, edition)
             elif existing.owner_id != owner.id:
                 raise OwnerError(f"service {code}/{edition} belongs to another service owner")
+            existing.requires_confirmation = (code, edition) in confirmation
         uow.commit()
         return True
 

@@ -28,6 +28,7 @@ from ...config import Settings
 from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal
 from ...service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ..inbox import make_inbox_app
 from . import wssecurity
 from .addressing import WsAddressingSoap12
 from .faults import (
@@ -135,6 +136,7 @@ class Root:
         self.soap = soap  # path -> (variant key, guarded spyne app)
         self.started = time.time()
         self.requests: dict[tuple[str, str], int] = {}
+        self.mounts: dict[str, Callable[..., Iterable[bytes]]] = {}  # path prefix -> WSGI app (/inbox)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -147,6 +149,9 @@ class Root:
             if method == "GET":
                 return self._wsdl(variant, environ, start_response)
             return app(environ, start_response)
+        for prefix, mounted in self.mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return mounted(environ, start_response)
         if path == "/health" and method == "GET":
             return self._health(start_response)
         if path == "/metrics" and method == "GET":
@@ -308,4 +313,6 @@ def make_wsgi_app(container: Any) -> Root:
     gc.collect()
     gc.freeze()
     registry = container.registry
-    return Root(settings, uow_factory, soap, registry if hasattr(registry, "state") else None, auth.throttle)
+    root = Root(settings, uow_factory, soap, registry if hasattr(registry, "state") else None, auth.throttle)
+    root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
+    return root
