@@ -244,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="add an Altinn notification with this TransportType (address from KRR)",
     )
     ex.add_argument("--notification-type", default="VarselDPVUtenRevarsel", help="NotificationType")
+    ex.add_argument(
+        "--altinn-status",
+        metavar="REFERENCE",
+        help="send nothing: print GetCorrespondenceStatusDetailsBasicV3's StatusChanges of this shipment",
+    )
     ex.add_argument("--wait", type=float, default=0, help="then poll the status for up to this many seconds")
     ex.set_defaults(fn=cmd_example)
     return p

@@ -25,9 +25,37 @@ FINAL = {"Delivered_EndUser", "Delivery_EndUser_Failed", "Reserved", "NoMailBox"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
+def print_altinn_status(svc: Any, args: argparse.Namespace, reference: str) -> int:
+    """The Altinn inbox copy's StatusChanges as GetCorrespondenceStatusDetailsBasicV3 reports them."""
+    result = svc.GetCorrespondenceStatusDetailsBasicV3(
+        args.user,
+        args.password,
+        {
+            "ServiceCode": args.service_code,
+            "ServiceEditionCode": args.service_edition,
+            "SendersReference": reference,
+        },
+    )
+    info = result.CorrespondenceStatusInformation
+    items = (
+        info.CorrespondenceStatusDetailsList.StatusV2 if info and info.CorrespondenceStatusDetailsList else []
+    )
+    if not items:
+        print(f"no Altinn inbox copy for {reference} (service {args.service_code}:{args.service_edition})")
+        return 1
+    for item in items:
+        changes = item.StatusChanges.StatusChangeV2 if item.StatusChanges else []
+        print(f"CorrespondenceID {item.CorrespondenceID} to {item.Reportee}:")
+        for change in changes:
+            print(f"  {change.StatusDate:%Y-%m-%d %H:%M:%S}  {change.StatusType}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     wsdl = args.url.rstrip("/") + "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc?wsdl"
     svc = zeep.Client(wsdl).service
+    if args.altinn_status:
+        return print_altinn_status(svc, args, args.altinn_status)
     reference = args.reference or f"example-{uuid.uuid4().hex[:12]}"
     now = dt.datetime.now(dt.UTC)
     sdp = MODES[args.mode]
