@@ -58,7 +58,9 @@ class SignIn(Protocol):
 @dataclass(frozen=True)
 class DemoPerson:
     pid: str
-    description: str
+    krr_status: str  # AKTIV | SLETTET | IKKE_REGISTRERT
+    reserved: bool
+    vendor: str | None  # the postbox vendor's name
     email: str | None
 
 
@@ -69,15 +71,6 @@ class DemoOrganisation:
     representatives: tuple[str, ...]
 
 
-def _describe(p: dict[str, Any], vendors: dict[str, str]) -> str:
-    if p.get("status") != "AKTIV":
-        return f"KRR: {p.get('status', 'IKKE_REGISTRERT')}"
-    if p.get("reservasjon") == "JA":
-        return "KRR: reservert"
-    vendor = p.get("vendor")
-    return f"KRR: aktiv, {vendors.get(vendor, vendor)}" if vendor else "KRR: aktiv, ingen digital postkasse"
-
-
 class DemoDirectory:
     """Persons and organisations from the simulator seed (``persons``, ``demo_organisations``)."""
 
@@ -85,7 +78,14 @@ class DemoDirectory:
         raw = json.loads(Path(seed_file).read_text(encoding="utf-8"))
         vendors = {k: v.get("name", k) for k, v in raw.get("vendors", {}).items()}
         self.persons = [
-            DemoPerson(p["id"], _describe(p, vendors), p.get("epost")) for p in raw.get("persons", [])
+            DemoPerson(
+                p["id"],
+                p.get("status", "IKKE_REGISTRERT"),
+                p.get("reservasjon") == "JA",
+                vendors.get(p["vendor"], p["vendor"]) if p.get("vendor") else None,
+                p.get("epost"),
+            )
+            for p in raw.get("persons", [])
         ]
         self.organisations = [
             DemoOrganisation(o["orgnr"], o.get("name", o["orgnr"]), tuple(o.get("representatives", [])))

@@ -16,6 +16,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "signin_persons": "Personer",
         "signin_organisations": "Organisasjoner (som representant)",
         "signin_as": "Logg inn som",
+        "krr_reserved": "reservert",
+        "krr_active": "aktiv",
+        "krr_no_postbox": "aktiv, ingen digital postkasse",
         "signin_representative": "Logg inn som representant",
         "signin_not_configured": "Innlogging er ikke satt opp. Slå på demomodus (INNBYGGERPOST_DEMO_MODE) "
         "eller koble til ID-porten.",
@@ -58,6 +61,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "signin_persons": "Persons",
         "signin_organisations": "Organisations (as representative)",
         "signin_as": "Sign in as",
+        "krr_reserved": "reserved",
+        "krr_active": "active",
+        "krr_no_postbox": "active, no digital postbox",
         "signin_representative": "Sign in as representative",
         "signin_not_configured": "Sign-in is not configured. Turn on demo mode (INNBYGGERPOST_DEMO_MODE) "
         "or connect ID-porten.",
