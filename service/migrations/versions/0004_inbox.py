@@ -1,14 +1,14 @@
 """inbox: service editions that need the citizen's confirmation
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0005"  # main: 0001 -> 0005; the lead orders the chain at merge
 branch_labels = None
 depends_on = None
 
