@@ -101,6 +101,11 @@ class Settings:
     # SOAP requests one web process admits at once (0: INNBYGGERPOST_WEB_THREADS); more get the busy
     # fault at once (load shedding, service/entrypoints/soap/shedding.py).
     max_pending_requests: int = env("MAX_PENDING_REQUESTS", 0)
+    # Inbox (/inbox/): the demo sign-in only in demo mode; sessions signed with a key derived from the
+    # secret key file unless INBOX_SESSION_SECRET is set.
+    demo_mode: bool = env("DEMO_MODE", False)
+    inbox_session_secret: str = env("INBOX_SESSION_SECRET", "")
+    inbox_session_seconds: int = env("INBOX_SESSION_SECONDS", 8 * 3600)
     # KRR (oppslagstjeneste 16-02)
     krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")

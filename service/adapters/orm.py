@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy import text as sa_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -88,6 +89,8 @@ class OwnerService(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("service_owners.id"))
     service_code: Mapped[str] = mapped_column(String(50))
     service_edition: Mapped[int] = mapped_column(Integer)
+    # The inbox offers a Confirm button (status Confirmed) for this service edition's letters.
+    requires_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     owner: Mapped[ServiceOwner] = relationship(back_populates="services")
 
 

@@ -13,11 +13,20 @@ from .. import logs
 from ..config import Settings, SettingsError, load
 from ..service_layer.unit_of_work import UnitOfWorkFactory
 
-DEMO_OWNERS = (
-    # SystemUserCode, name, organisation number, systemUserName, systemPassword, services
-    ("DEMO", "Demo service owner", "910646192", "10001", "demo-password", [("4503", 1)]),
-    ("OTHER", "Other demo service owner", "910646192", "10002", "other-password", [("4504", 1)]),
+DEMO_OWNERS: tuple[tuple[str, str, str, str, str, list[tuple[str, int]], list[tuple[str, int]]], ...] = (
+    # SystemUserCode, name, organisation number, systemUserName, systemPassword, services,
+    # services whose letters the citizen confirms in the inbox
+    ("DEMO", "Demo service owner", "910646192", "10001", "demo-password", [("4503", 1)], [("4503", 2)]),
+    ("OTHER", "Other demo service owner", "910646192", "10002", "other-password", [("4504", 1)], []),
 )
+
+
+def _service_pairs(items: list[str]) -> list[tuple[str, int]]:
+    pairs = []
+    for item in items:
+        code, _, edition = item.partition(":")
+        pairs.append((code, int(edition or "1")))
+    return pairs
 
 
 def _uow_factory(settings: Settings) -> UnitOfWorkFactory:
@@ -41,10 +50,6 @@ def cmd_owner_add(settings: Settings, args: argparse.Namespace) -> int:
     if not password:
         print("give --password or INNBYGGERPOST_OWNER_PASSWORD", file=sys.stderr)
         return 2
-    services = []
-    for item in args.service:
-        code, _, edition = item.partition(":")
-        services.append((code, int(edition or "1")))
     created = add_owner(
         _uow_factory(settings)(),
         system_user_code=args.code,
@@ -52,9 +57,10 @@ def cmd_owner_add(settings: Settings, args: argparse.Namespace) -> int:
         organisation_number=args.orgnr,
         username=args.user,
         password=password,
-        services=services,
+        services=_service_pairs(args.service),
         secret_box=SecretBox(settings.secret_key_file) if args.digest else None,
         replace=args.replace,
+        confirmation=_service_pairs(args.confirmation),
     )
     print(("created" if created else "exists (use --replace to update)") + f": service owner {args.code}")
     return 0
@@ -64,7 +70,7 @@ def ensure_demo_owners(settings: Settings) -> None:
     from ..service_layer.owners import SecretBox, add_owner
 
     uow = _uow_factory(settings)
-    for code, name, orgnr, user, password, services in DEMO_OWNERS:
+    for code, name, orgnr, user, password, services, confirmation in DEMO_OWNERS:
         if add_owner(
             uow(),
             system_user_code=code,
@@ -74,6 +80,7 @@ def ensure_demo_owners(settings: Settings) -> None:
             password=password,
             services=services,
             secret_box=SecretBox(settings.secret_key_file),
+            confirmation=confirmation,
         ):
             print(f"demo service owner {code} created (system user {user})")
 
@@ -120,6 +127,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate, create the demo owners, then run simulators, service and worker until Ctrl-C."""
+    os.environ.setdefault("INNBYGGERPOST_DEMO_MODE", "1")  # the inbox's demo sign-in (README: Inbox)
     cmd_migrate(settings, args)
     ensure_demo_owners(settings)
     exe = [sys.executable, "-m", "service.entrypoints.cli"]
@@ -130,7 +138,8 @@ def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     ]
     print(
         "innbyggerpost: service http://127.0.0.1:8080/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
-        "  (simulators on :8090, delivery worker running; Ctrl-C stops all)",
+        "  (simulators on :8090, delivery worker running; Ctrl-C stops all)\n"
+        "innbyggerpost: inbox http://127.0.0.1:8080/inbox/ (demo sign-in)",
         flush=True,
     )
     stopping = False
@@ -184,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password", help="systemPassword (or INNBYGGERPOST_OWNER_PASSWORD)")
     add.add_argument("--service", action="append", default=[], help="ServiceCode:ServiceEdition, repeatable")
     add.add_argument(
+        "--confirmation",
+        action="append",
+        default=[],
+        help="ServiceCode:ServiceEdition whose letters the citizen confirms in the inbox, repeatable",
+    )
+    add.add_argument(
         "--digest",
         action="store_true",
         help="allow WS-Security PasswordDigest (stores the password encrypted)",
@@ -222,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--password", default="demo-password")
     ex.add_argument("--code", default="DEMO")
     ex.add_argument("--service-code", default="4503")
+    ex.add_argument("--service-edition", type=int, default=1, help="4503:2 of DEMO asks for confirmation")
+    ex.add_argument(
+        "--notification",
+        choices=["Email", "SMS", "Both", "EmailPreferred", "SMSPreferred"],
+        help="add an Altinn notification with this TransportType (address from KRR)",
+    )
+    ex.add_argument("--notification-type", default="VarselDPVUtenRevarsel", help="NotificationType")
+    ex.add_argument(
+        "--altinn-status",
+        metavar="REFERENCE",
+        help="send nothing: print GetCorrespondenceStatusDetailsBasicV3's StatusChanges of this shipment",
+    )
     ex.add_argument("--wait", type=float, default=0, help="then poll the status for up to this many seconds")
     ex.set_defaults(fn=cmd_example)
     return p

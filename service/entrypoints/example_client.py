@@ -25,9 +25,37 @@ FINAL = {"Delivered_EndUser", "Delivery_EndUser_Failed", "Reserved", "NoMailBox"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
+def print_altinn_status(svc: Any, args: argparse.Namespace, reference: str) -> int:
+    """The Altinn inbox copy's StatusChanges as GetCorrespondenceStatusDetailsBasicV3 reports them."""
+    result = svc.GetCorrespondenceStatusDetailsBasicV3(
+        args.user,
+        args.password,
+        {
+            "ServiceCode": args.service_code,
+            "ServiceEditionCode": args.service_edition,
+            "SendersReference": reference,
+        },
+    )
+    info = result.CorrespondenceStatusInformation
+    items = (
+        info.CorrespondenceStatusDetailsList.StatusV2 if info and info.CorrespondenceStatusDetailsList else []
+    )
+    if not items:
+        print(f"no Altinn inbox copy for {reference} (service {args.service_code}:{args.service_edition})")
+        return 1
+    for item in items:
+        changes = item.StatusChanges.StatusChangeV2 if item.StatusChanges else []
+        print(f"CorrespondenceID {item.CorrespondenceID} to {item.Reportee}:")
+        for change in changes:
+            print(f"  {change.StatusDate:%Y-%m-%d %H:%M:%S}  {change.StatusType}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     wsdl = args.url.rstrip("/") + "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc?wsdl"
     svc = zeep.Client(wsdl).service
+    if args.altinn_status:
+        return print_altinn_status(svc, args, args.altinn_status)
     reference = args.reference or f"example-{uuid.uuid4().hex[:12]}"
     now = dt.datetime.now(dt.UTC)
     sdp = MODES[args.mode]
@@ -35,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
         sdp = {**sdp, "PrimaryDocumentFileName": "vedtak.pdf", "NotSensitiveTitle": "Brev fra Demoetaten"}
     correspondence = {
         "ServiceCode": args.service_code,
-        "ServiceEdition": "1",
+        "ServiceEdition": str(args.service_edition),
         "Reportee": args.reportee,
         "Content": {
             "LanguageCode": "1044",
@@ -60,6 +88,19 @@ def main(args: argparse.Namespace) -> int:
         "DueDateTime": now + dt.timedelta(days=14),
         "SdpOptions": sdp,
     }
+    if args.notification:
+        # Altinn Notifications: no ReceiverAddress, so the citizen's KRR contact data is used.
+        correspondence["Notifications"] = {
+            "Notification": [
+                {
+                    "FromAddress": "no-reply@demoetaten.example",
+                    "ShipmentDateTime": now,
+                    "LanguageCode": "1044",
+                    "NotificationType": args.notification_type,
+                    "ReceiverEndPoints": {"ReceiverEndPoint": [{"TransportType": args.notification}]},
+                }
+            ]
+        }
     receipt = svc.InsertCorrespondenceBasicV2(args.user, args.password, args.code, reference, correspondence)
     print(f"ExternalShipmentReference: {reference}")
     print(f"ReceiptStatusCode:         {receipt.ReceiptStatusCode}")
@@ -76,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
             args.password,
             {
                 "ServiceCode": args.service_code,
-                "ServiceEditionCode": 1,
+                "ServiceEditionCode": args.service_edition,
                 "SendersReference": reference,
                 "SdpSearchOptions": {"IncludeCorrespondence": True},
             },

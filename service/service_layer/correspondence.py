@@ -18,10 +18,11 @@ from ..domain.model import InsertCorrespondence
 from ..domain.ports import ContactRegistry, Person
 from ..domain.receipt import Receipt, validation_failed
 from .group_commit import GroupCommit
-from .owners import Principal
+from .owners import Principal, owns_service
 from .unit_of_work import UnitOfWorkFactory
 
 ReceiptView = Receipt  # the name the SOAP mapping uses
+STORE_TIMEOUT_SECONDS = 30.0
 
 
 class NotAuthorised(Exception):
@@ -55,7 +56,7 @@ def insert_correspondence(
         existing = uow.correspondences.receipt(req.system_user_code, req.external_shipment_reference)
         if existing is not None:
             return existing
-        if not uow.owners.owns_service(principal.owner_id, req.service_code, edition):
+        if not owns_service(uow, principal, req.service_code, edition):
             raise NotAuthorised(
                 5,
                 f"Not authorised for service {req.service_code} edition {edition} (ServiceCode/ServiceEdition)",
@@ -70,4 +71,6 @@ def insert_correspondence(
     plan = insert.plan(req, principal.owner_id, decision, person, clock())
     if writer is None:
         return GroupCommit(uow_factory).store_now(plan)
-    return writer.store(plan)
+    # Bounded: a stalled disk faults the request (a retry with the same reference is safe: it finds
+    # the receipt if the write did land) instead of holding the request thread.
+    return writer.store(plan, timeout=STORE_TIMEOUT_SECONDS)

@@ -8,7 +8,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,15 @@ class Principal:
     system_user_code: str
     organisation_number: str
     username: str
+    # The (ServiceCode, ServiceEdition) pairs its owner may use, as read at authentication (cached
+    # with the principal: a change takes effect within Authenticator.CACHE_SECONDS); None: ask the database.
+    services: frozenset[tuple[str, int]] | None = None
+
+
+def owns_service(uow: UnitOfWork, principal: Principal, service_code: str, service_edition: int) -> bool:
+    if principal.services is not None:
+        return (service_code, service_edition) in principal.services
+    return uow.owners.owns_service(principal.owner_id, service_code, service_edition)
 
 
 class OwnerError(Exception):
@@ -56,6 +65,12 @@ class SecretBox:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
         return Fernet(self._path.read_bytes().strip())
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for another purpose (e.g. signing inbox sessions), derived from this file's key."""
+        f = self._fernet(create=True)
+        assert f is not None
+        return hmac.new(self._path.read_bytes().strip(), purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, secret: str) -> str:
         f = self._fernet(create=True)
@@ -83,8 +98,13 @@ def add_owner(
     services: list[tuple[str, int]],
     secret_box: SecretBox | None = None,
     replace: bool = False,
+    confirmation: Collection[tuple[str, int]] = (),
 ) -> bool:
-    """Create (or with ``replace`` update) a service owner with one system user. Returns True if created."""
+    """Create (or with ``replace`` update) a service owner with one system user. Returns True if created.
+
+    ``confirmation``: service editions whose letters the citizen confirms in the inbox (``Confirmed``);
+    they are added to ``services`` when missing there."""
+    services = list(services) + [p for p in confirmation if p not in services]
     now = datetime.now(UTC)
     with uow:
         owner = uow.owners.owner_by_code(system_user_code)
@@ -103,9 +123,10 @@ def add_owner(
         for code, edition in services:
             existing = uow.owners.service(code, edition)
             if existing is None:
-                uow.owners.add_service(owner.id, code, edition)
+                existing = uow.owners.add_service(owner.id, code, edition)
             elif existing.owner_id != owner.id:
                 raise OwnerError(f"service {code}/{edition} belongs to another service owner")
+            existing.requires_confirmation = (code, edition) in confirmation
         uow.commit()
         return True
 
@@ -200,7 +221,9 @@ class Authenticator:
             user = uow.owners.system_user(username)
         if user is None:
             return None
-        principal = Principal(user.owner_id, user.system_user_code, user.organisation_number, user.username)
+        principal = Principal(
+            user.owner_id, user.system_user_code, user.organisation_number, user.username, user.services
+        )
         loaded = (user.password_hash, user.digest_secret, principal)
         with self._lock:
             if len(self._users) > 10000:

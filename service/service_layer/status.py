@@ -13,7 +13,7 @@ from ..domain.status import (
     StatusV2View,
 )
 from .correspondence import NotAuthorised
-from .owners import Principal
+from .owners import Principal, owns_service
 from .unit_of_work import UnitOfWorkFactory
 
 __all__ = [
@@ -32,7 +32,7 @@ def status_details(
     if not flt.service_code or flt.service_edition is None:
         raise NotAuthorised(0, "filterCriteria: ServiceCode and ServiceEditionCode are required")
     with uow_factory().for_reading() as uow:
-        if not uow.owners.owns_service(principal.owner_id, flt.service_code, flt.service_edition):
+        if not owns_service(uow, principal, flt.service_code, flt.service_edition):
             raise NotAuthorised(
                 5, f"Not authorised for service {flt.service_code} edition {flt.service_edition}"
             )

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.db import make_session_factory
+from ..adapters.inbox_repository import InboxRepository
 from ..adapters.repositories.correspondences import CorrespondenceRepository
 from ..adapters.repositories.monitoring import MonitoringRepository
 from ..adapters.repositories.nonces import NonceRepository
@@ -30,6 +31,7 @@ class UnitOfWork:
     owners: OwnerRepository
     nonces: NonceRepository
     monitoring: MonitoringRepository
+    inbox: InboxRepository
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class UnitOfWork:
         self.owners = OwnerRepository(s)
         self.nonces = NonceRepository(s)
         self.monitoring = MonitoringRepository(s)
+        self.inbox = InboxRepository(s)
         return self
 
     def __exit__(

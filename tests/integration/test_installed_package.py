@@ -7,6 +7,7 @@ import os
 import site
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ NEEDED = (
     "service/migrations/env.py",
     "service/entrypoints/gunicorn_conf.py",
     "simulators/seed.json",
+    "service/entrypoints/inbox/templates/base.html",
+    "service/entrypoints/inbox/templates/letter.html",
 )
 
 
@@ -99,6 +102,13 @@ def test_the_installed_package_migrates_and_serves_its_wsdl(installed: tuple[Pat
 
         body = wait_until(fetch, 60, "the installed service to serve its WSDL")
         assert b"BasicHttpBinding_ICorrespondenceAgencyExternalBasic" in body
+        # The inbox renders its templates from the wheel (demo mode off: "sign-in not configured", 503).
+        inbox = f"http://127.0.0.1:{port}/inbox/login"
+        try:
+            urllib.request.urlopen(inbox, timeout=5)
+            raise AssertionError("the inbox sign-in should answer 503 without demo mode")
+        except urllib.error.HTTPError as e:
+            assert e.code == 503 and b'id="signin-not-configured"' in e.read()
     finally:
         serve.terminate()
         serve.wait(20)

@@ -157,6 +157,7 @@ class Stack:
             "INNBYGGERPOST_MAX_REQUEST_BYTES": str(2 * 1024 * 1024),
             "INNBYGGERPOST_WEB_WORKERS": "2",
             "INNBYGGERPOST_LOG_LEVEL": "WARNING",
+            "INNBYGGERPOST_DEMO_MODE": "1",
             "PYTHONWARNINGS": "ignore",
         }
 

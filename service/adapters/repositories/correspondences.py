@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, tuple_
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ...domain.insert import InsertPlan, _jsonable
@@ -56,18 +58,19 @@ class CorrespondenceRepository:
         """Main receipts (with sub-receipts) by (SystemUserCode, ExternalShipmentReference)."""
         wanted = list(dict.fromkeys(keys))
         rows: list[Any] = []
+        conn = self.session.connection()  # Core execution: the ORM layer adds nothing to these reads
         if len(wanted) == 1:  # the hot path: one request's repeat check, a prepared statement
-            rows = list(self.session.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
+            rows = list(conn.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
         else:
             for i in range(0, len(wanted), 400):
                 cond = tuple_(R.c.system_user_code, R.c.external_shipment_reference).in_(wanted[i : i + 400])
-                rows += self.session.execute(select(R).where(cond, R.c.parent_id.is_(None)))
+                rows += conn.execute(select(R).where(cond, R.c.parent_id.is_(None)))
         if not rows:
             return {}
         subs: dict[int, list[Receipt]] = {}
         ids = [r.id for r in rows]
         for i in range(0, len(ids), 400):
-            for sub in self.session.execute(_SUB_RECEIPTS, {"ids": ids[i : i + 400]}):
+            for sub in conn.execute(_SUB_RECEIPTS, {"ids": ids[i : i + 400]}):
                 subs.setdefault(sub.parent_id, []).append(_receipt(sub))
         return {
             (r.system_user_code, r.external_shipment_reference): _receipt(r, tuple(subs.get(r.id, ())))
@@ -81,7 +84,7 @@ class CorrespondenceRepository:
     def add(self, plan: InsertPlan) -> Receipt:
         """Store one accepted insert. The unique (SystemUserCode, ExternalShipmentReference) index
         raises IntegrityError on a concurrent repeat, at the first statement."""
-        s = self.session
+        s = self.session.connection()
         now = plan.now
         common = {
             "owner_id": plan.owner_id,
@@ -89,35 +92,19 @@ class CorrespondenceRepository:
             "external_shipment_reference": plan.external_shipment_reference,
         }
         main = plan.receipt
-        receipt_id = s.execute(
-            insert(R).returning(R.c.id),
-            {
-                **common,
-                "parent_id": None,
-                "status_code": main.status_code,
-                "text": main.text,
-                "history": main.history,
-                "last_changed": now,
-                "references": [list(r) for r in main.references],
-            },
-        ).scalar_one()
-        subs = []
-        for sub in main.sub_receipts:
-            sub_id = s.execute(
-                insert(R).returning(R.c.id),
-                {
-                    **common,
-                    "parent_id": receipt_id,
-                    "status_code": sub.status_code,
-                    "text": sub.text,
-                    "history": sub.history,
-                    "last_changed": now,
-                    "references": [list(r) for r in sub.references],
-                },
-            ).scalar_one()
-            subs.append(
-                Receipt(sub_id, sub.status_code, sub.text, sub.history, now, sub.references, receipt_id)
+        receipt_id = _insert_receipt(s, common, None, main, now)
+        subs = [
+            Receipt(
+                _insert_receipt(s, common, receipt_id, sub, now),
+                sub.status_code,
+                sub.text,
+                sub.history,
+                now,
+                sub.references,
+                receipt_id,
             )
+            for sub in main.sub_receipts
+        ]
         shipment = {
             **common,
             "service_code": plan.service_code,
@@ -212,3 +199,22 @@ class CorrespondenceRepository:
         return Receipt(
             receipt_id, main.status_code, main.text, main.history, now, main.references, 0, tuple(subs)
         )
+
+
+def _insert_receipt(
+    conn: Connection, common: dict[str, Any], parent_id: int | None, r: Receipt, now: datetime
+) -> int:
+    return int(
+        conn.execute(
+            insert(R).returning(R.c.id),
+            {
+                **common,
+                "parent_id": parent_id,
+                "status_code": r.status_code,
+                "text": r.text,
+                "history": r.history,
+                "last_changed": now,
+                "references": [list(ref) for ref in r.references],
+            },
+        ).scalar_one()
+    )

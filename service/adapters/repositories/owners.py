@@ -21,6 +21,7 @@ class SystemUserRecord:
     username: str
     password_hash: str
     digest_secret: str | None
+    services: frozenset[tuple[str, int]]  # (ServiceCode, ServiceEdition) its owner may use
 
 
 _SERVICE_OWNER = select(orm.OwnerService.owner_id).where(
@@ -46,10 +47,22 @@ class OwnerRepository:
             .join(orm.ServiceOwner, orm.ServiceOwner.id == orm.SystemUser.owner_id)
             .where(orm.SystemUser.username == username)
         ).first()
-        return SystemUserRecord(*row) if row is not None else None
+        if row is None:
+            return None
+        services = frozenset(
+            (code, edition)
+            for code, edition in self.session.execute(
+                select(orm.OwnerService.service_code, orm.OwnerService.service_edition).where(
+                    orm.OwnerService.owner_id == row.owner_id
+                )
+            )
+        )
+        return SystemUserRecord(*row, services=services)
 
     def owns_service(self, owner_id: int, service_code: str, service_edition: int) -> bool:
-        found = self.session.scalar(_SERVICE_OWNER, {"code": service_code, "edition": service_edition})
+        found = self.session.connection().scalar(
+            _SERVICE_OWNER, {"code": service_code, "edition": service_edition}
+        )
         return found is not None and found == owner_id
 
     def organisation_number(self, owner_id: int) -> str | None:

@@ -25,6 +25,7 @@ from spyne.server.wsgi import WsgiApplication
 from ...config import Settings
 from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal
+from ..inbox import make_inbox_app
 from . import spyne_compat, wssecurity
 from .addressing import WsAddressingSoap12
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
@@ -135,7 +136,7 @@ def make_wsgi_app(container: Any) -> Root:
         endpoints[variant.path] = Endpoint(key, Shedding(guarded, gate, variant.soap_version))  # type: ignore[arg-type]
     spyne_compat.disable_request_gc()
     registry = container.registry
-    return Root(
+    root = Root(
         settings.public_url,
         endpoints,
         health_probe=database_health(uow_factory),
@@ -146,3 +147,5 @@ def make_wsgi_app(container: Any) -> Root:
         krr=registry if hasattr(registry, "state") else None,
         throttle=auth.throttle,
     )
+    root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
+    return root

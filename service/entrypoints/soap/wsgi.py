@@ -1,4 +1,5 @@
-"""WSGI routing of the web process: both SOAP endpoints, their WSDLs, ``/health`` and ``/metrics``.
+"""WSGI routing of the web process: both SOAP endpoints, their WSDLs, ``/health``, ``/metrics``, and
+mounted applications (the inbox at ``/inbox/``).
 
 No composition and no SQL here: :func:`.app.make_app` builds the SOAP applications and passes them
 in together with two narrow probes (``health_probe()`` and ``metrics_snapshot()``, today in
@@ -76,6 +77,7 @@ class Root:
         self.throttle = throttle  # the login throttle (quick refusals are counted)
         self._lock = threading.Lock()
         self.requests: dict[tuple[str, str], int] = {}
+        self.mounts: dict[str, WsgiApp] = {}  # path prefix -> WSGI app (/inbox)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -88,6 +90,9 @@ class Root:
             if method == "GET":
                 return self._wsdl(target.variant, environ, start_response)
             return target.app(environ, start_response)
+        for prefix, mounted in self.mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return mounted(environ, start_response)
         if path == "/health" and method == "GET":
             return self._health(start_response)
         if path == "/metrics" and method == "GET":
