@@ -25,6 +25,7 @@ from concurrent.futures import Future, InvalidStateError
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
+from .. import metrics
 from ..domain.ports import ContactRegistry, Person, RegistryUnavailable
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,14 @@ class CircuitBreaker:
             if ok:
                 self._failures = 0
                 self._opened_at = None
+                metrics.KRR_CIRCUIT_OPEN.set(0)
                 return
             self._failures += 1
             if self._opened_at is not None or self._failures >= self.failures_to_open:
                 if self._opened_at is None:
                     log.warning("KRR circuit opens after %d failed calls", self._failures)
                 self._opened_at = self._clock()
+                metrics.KRR_CIRCUIT_OPEN.set(1)
 
 
 @dataclass
@@ -128,6 +131,7 @@ class KrrGateway:
         with self._cond:
             self._ensure_dispatcher()
             self._pending.append(waiter)
+            metrics.KRR_WAITING.inc()
             self._cond.notify()
         try:
             return waiter.future.result(timeout=self._time_budget)
@@ -152,6 +156,7 @@ class KrrGateway:
             if batch and n + len(w.ids) > self._batch_size:
                 break
             self._pending.pop(0)
+            metrics.KRR_WAITING.dec()
             if w.future.cancelled():
                 continue
             batch.append(w)
@@ -183,6 +188,8 @@ class KrrGateway:
             ids = list(dict.fromkeys(i for w in batch for i in w.ids))
             self.calls += 1
             self.ids += len(ids)
+            metrics.KRR_CALLS.inc()
+            metrics.KRR_IDS.inc(len(ids))
             try:
                 found = self._registry.hent_personer(ids)
             except Exception as exc:  # noqa: BLE001 - every waiter of this call gets it

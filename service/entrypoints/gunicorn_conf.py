@@ -6,10 +6,23 @@ request per thread, and the threads mostly wait (KRR look-ups, group commits), s
 (one per core) with many threads each serve best.
 """
 
+import os
+import shutil
+from pathlib import Path
+
 from service.config import load
-from service.entrypoints.soap.shedding import gunicorn_threads
 
 _settings = load()
+
+# prometheus-client multiprocess mode: every process writes its counters to files here, and
+# /metrics adds them up. It must be set before prometheus_client is first imported (the master
+# imports it below, the workers inherit it), and the folder starts empty with each server.
+_metrics_dir = Path(_settings.metrics_dir).resolve()
+shutil.rmtree(_metrics_dir, ignore_errors=True)
+_metrics_dir.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+
+from service.entrypoints.soap.shedding import gunicorn_threads  # noqa: E402  (after the variable)
 
 bind = _settings.bind
 workers = _settings.web_workers
@@ -26,3 +39,10 @@ accesslog = _settings.access_log or None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 preload_app = False
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker process ended: its live gauges no longer count."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(getattr(worker, "pid", 0))

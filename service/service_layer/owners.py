@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 
+from .. import metrics
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # OWASP's minimum argon2id parameters (19 MiB, 2 passes): memory-hard, ~10-20 ms a check.
@@ -165,6 +166,7 @@ class LoginThrottle:
         with self._lock:
             if any(self._locked_until.get(k, 0.0) > now for k in keys):
                 self.refused += 1
+                metrics.LOGIN_REFUSED.inc()
                 return True
             return False
 

@@ -142,6 +142,7 @@ class Stack:
             "INNBYGGERPOST_REQUIRE_DURABLE_DATABASE": "false",
             "INNBYGGERPOST_PUBLIC_URL": self.url,
             "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
+            "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
             "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
             "INNBYGGERPOST_VENDOR_ENDPOINTS": ",".join(
                 f"{o}={self.sim_url}/postbox/{o}" for o in ("984661185", "922020175", "996460320")
@@ -227,7 +228,7 @@ class Stack:
         """A Prometheus series of ``/metrics`` summed over its labels (per-process series add up)."""
         with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
             text = r.read().decode()
-        return sum(float(v) for v in re.findall(rf"^{name}{{[^}}]*}} (\S+)$", text, re.M))
+        return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
     def health(self) -> dict[str, Any]:
         """``GET /health`` as JSON, whether it answers 200 or 503."""

@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ... import metrics
+
 
 @dataclass
 class _Last:
@@ -44,6 +46,7 @@ class WriteOutcomes:
         with self._lock:
             self._last = _Last(False, self._clock(), kind)
             self.failures[kind] += 1
+        metrics.WRITE_FAILURES.labels(kind).inc()
 
     def status(self) -> tuple[bool, dict[str, Any]]:
         """``(healthy, detail)`` for /health."""

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ... import metrics
 from .faults import SoapVersion, busy_fault, fault_response
 
 logger = logging.getLogger(__name__)
@@ -58,8 +59,10 @@ class AdmissionGate:
         with self._lock:
             if self.in_flight >= self.limit:
                 self.shed += 1
+                metrics.SOAP_SHED.inc()
                 return False
             self.in_flight += 1
+            metrics.SOAP_IN_FLIGHT.inc()
             self.admitted += 1
             self.peak = max(self.peak, self.in_flight)
             return True
@@ -67,6 +70,7 @@ class AdmissionGate:
     def leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
+        metrics.SOAP_IN_FLIGHT.dec()
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:

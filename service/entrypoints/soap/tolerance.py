@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from spyne.model.complex import ComplexModelBase
 
-from ... import ns
+from ... import metrics, ns
 from .contract import Variant
 from .types import ALL_TYPES
 
@@ -124,6 +124,7 @@ class UnknownElements:
                 name = OTHER
             first = name not in self.counts
             self.counts[name] += 1
+        metrics.UNKNOWN_ELEMENTS.labels(name).inc()
         if first:
             logger.warning(
                 "ignored an element the contract does not know: %s (%s); logged once per name", name, tag

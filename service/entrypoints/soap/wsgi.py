@@ -14,12 +14,11 @@ SOAP admission gate (see :mod:`.shedding`).
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ... import metrics
 from .health import WriteOutcomes
 from .shedding import AdmissionGate
 from .tolerance import UnknownElements
@@ -75,8 +74,6 @@ class Root:
         self.unknown_elements = unknown_elements
         self.krr = krr  # the KRR gateway (circuit state, counters), when there is one
         self.throttle = throttle  # the login throttle (quick refusals are counted)
-        self._lock = threading.Lock()
-        self.requests: dict[tuple[str, str], int] = {}
         self.mounts: dict[str, WsgiApp] = {}  # path prefix -> WSGI app (/inbox)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -84,9 +81,7 @@ class Root:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         target = self.endpoints.get(path) or self.endpoints.get(path.rstrip("/"))
         if target is not None:
-            with self._lock:
-                key = (target.variant, method)
-                self.requests[key] = self.requests.get(key, 0) + 1
+            metrics.HTTP_REQUESTS.labels(target.variant, method).inc()
             if method == "GET":
                 return self._wsdl(target.variant, environ, start_response)
             return target.app(environ, start_response)
@@ -125,59 +120,7 @@ class Root:
         )
 
     def _metrics(self, start_response: StartResponse) -> Iterable[bytes]:
-        pid = os.getpid()
-        lines = [
-            "# HELP innbyggerpost_http_requests_total SOAP endpoint requests seen by this process.",
-            "# TYPE innbyggerpost_http_requests_total counter",
-        ]
-        with self._lock:
-            requests = sorted(self.requests.items())
-        for (variant, method), n in requests:
-            lines.append(
-                f'innbyggerpost_http_requests_total{{variant="{variant}",method="{method}",pid="{pid}"}} {n}'
-            )
-        gate = self.gate.snapshot()
-        lines += [
-            "# HELP innbyggerpost_soap_shed_total SOAP requests answered with the busy fault (load shedding).",
-            "# TYPE innbyggerpost_soap_shed_total counter",
-            f'innbyggerpost_soap_shed_total{{pid="{pid}"}} {gate["shed"]}',
-            "# HELP innbyggerpost_soap_in_flight SOAP requests in progress in this process.",
-            "# TYPE innbyggerpost_soap_in_flight gauge",
-            f'innbyggerpost_soap_in_flight{{pid="{pid}"}} {gate["in_flight"]}',
-            "# HELP innbyggerpost_soap_unknown_elements_total Request elements the contract does not know, ignored.",
-            "# TYPE innbyggerpost_soap_unknown_elements_total counter",
-        ]
-        for name, n in sorted(self.unknown_elements.snapshot().items()):
-            lines.append(
-                f'innbyggerpost_soap_unknown_elements_total{{element="{_label(name)}",pid="{pid}"}} {n}'
-            )
-        lines += [
-            "# HELP innbyggerpost_write_failures_total Storing requests that failed on the database, by kind.",
-            "# TYPE innbyggerpost_write_failures_total counter",
-        ]
-        for kind, n in sorted(self.writes.failures.items()):
-            lines.append(f'innbyggerpost_write_failures_total{{kind="{kind}",pid="{pid}"}} {n}')
-        if self.throttle is not None:
-            lines += [
-                "# HELP innbyggerpost_login_refused_total Logins refused at once by the throttle (no hash computed).",
-                "# TYPE innbyggerpost_login_refused_total counter",
-                f'innbyggerpost_login_refused_total{{pid="{pid}"}} {self.throttle.refused}',
-            ]
-        if self.krr is not None:
-            lines += [
-                "# HELP innbyggerpost_krr_calls_total HentPersoner calls made by this process's KRR gateway.",
-                "# TYPE innbyggerpost_krr_calls_total counter",
-                f'innbyggerpost_krr_calls_total{{pid="{pid}"}} {self.krr.calls}',
-                "# HELP innbyggerpost_krr_ids_total Ids looked up in those calls.",
-                "# TYPE innbyggerpost_krr_ids_total counter",
-                f'innbyggerpost_krr_ids_total{{pid="{pid}"}} {self.krr.ids}',
-                "# HELP innbyggerpost_krr_waiting Look-ups waiting for a KRR call in this process.",
-                "# TYPE innbyggerpost_krr_waiting gauge",
-                f'innbyggerpost_krr_waiting{{pid="{pid}"}} {self.krr.waiting()}',
-                "# HELP innbyggerpost_krr_circuit_open 1 while the KRR circuit breaker is open.",
-                "# TYPE innbyggerpost_krr_circuit_open gauge",
-                f'innbyggerpost_krr_circuit_open{{pid="{pid}"}} {int(self.krr.state() == "open")}',
-            ]
-        lines += self.metrics_snapshot()
-        body = ("\n".join(lines) + "\n").encode()
+        # Counters of every gunicorn process (prometheus-client multiprocess files), then the
+        # stored gauges read from the database now.
+        body = metrics.exposition() + ("\n".join(self.metrics_snapshot()) + "\n").encode()
         return _respond(start_response, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body)
