@@ -51,6 +51,10 @@ def test_one_json_line_per_request_with_correlation_and_error_guid_and_no_secret
     ok, fault = requests
     assert ok["status"] == 200 and ok["soap_action"].endswith("InsertCorrespondenceBasicV2")
     assert fault["status"] == 500 and ok["correlation_id"] and ok["correlation_id"] != fault["correlation_id"]
+    faults = [
+        ln for ln in _lines(s) if ln.get("error_guid") and ln.get("correlation_id") == fault["correlation_id"]
+    ]
+    assert faults, "the fault's ErrorGuid is logged as a field under the request's correlation id"
     text = (s.workdir / "web.log").read_text(encoding="utf-8", errors="replace")
     for secret in ("demo-password", "wrong-pw-9911", BODY_MARK):
         assert secret not in text

@@ -227,28 +227,25 @@ def from_exception(exc: BaseException | None) -> AltinnFaultError:
                     code, lead, text = "Client.ResourceNotFound", "Unknown operation", unknown.group(1)
             message = f"{lead}: {text}" if lead and text else (lead or text or "Invalid request")
             err = AltinnFaultError(ERROR_GENERAL, message, extended=code, client=True)
-            logger.info("client fault %s ErrorGuid=%s: %s", code, err.error_guid, message)
+            logger.info("client fault %s: %s", code, message, extra={"error_guid": err.error_guid})
             return err
         err = AltinnFaultError(ERROR_GENERAL, GENERIC_SERVER_MESSAGE, client=False)
-        logger.error("server fault %s ErrorGuid=%s: %s", code, err.error_guid, text)
+        logger.error("server fault %s: %s", code, text, extra={"error_guid": err.error_guid})
         return err
     kind = storage_error_kind(exc) if exc is not None else None
     if kind is not None and exc is not None:
         err = storage_fault(kind)
         logger.error(
-            "storage unavailable (%s: %s), answered with ErrorGuid=%s",
-            kind,
-            type(exc).__name__,
-            err.error_guid,
+            "storage unavailable (%s: %s)", kind, type(exc).__name__, extra={"error_guid": err.error_guid}
         )
         return err
     err = AltinnFaultError(ERROR_GENERAL, GENERIC_SERVER_MESSAGE, client=False)
     if exc is not None:
         logger.error(
-            "unexpected %s, answered with ErrorGuid=%s",
+            "unexpected %s",
             type(exc).__name__,
-            err.error_guid,
             exc_info=(type(exc), exc, exc.__traceback__),
+            extra={"error_guid": err.error_guid},
         )
     return err
 

@@ -93,11 +93,10 @@ class _AltinnProtocolMixin:
             err = ctx.out_error
             logger.log(
                 logging.INFO if err.client else logging.WARNING,
-                "AltinnFault ErrorID=%s ErrorGuid=%s (%s): %s",
-                err.error_id,
-                err.error_guid,
+                "AltinnFault (%s): %s",
                 "client" if err.client else "server",
                 err.message,
+                extra={"error_guid": err.error_guid, "error_id": err.error_id},
             )
         ctx.out_error = from_exception(ctx.out_error)
         ctx.out_document = fault_envelope_element(self.soap_version, ctx.out_error)

@@ -97,10 +97,10 @@ class Shedding:
         if not self.gate.try_enter():
             err = busy_fault()
             logger.warning(
-                "busy: %d SOAP requests in flight, shed one from %s (ErrorGuid=%s)",
+                "busy: %d SOAP requests in flight, shed one from %s",
                 self.gate.limit,
                 environ.get("REMOTE_ADDR", "?"),
-                err.error_guid,
+                extra={"error_guid": err.error_guid},
             )
             status, headers, body = fault_response(
                 self.soap_version, err, busy_retry_after=RETRY_AFTER_SECONDS
