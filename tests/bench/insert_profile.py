@@ -29,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from service.adapters.migrate import upgrade  # noqa: E402
 from service.bootstrap import bootstrap  # noqa: E402
 from service.config import load  # noqa: E402
-from service.entrypoints.cli import DEMO_OWNERS  # noqa: E402
+from service.entrypoints.cli import ensure_demo_owners  # noqa: E402
 from service.entrypoints.soap.app import make_wsgi_app  # noqa: E402
-from service.service_layer.owners import add_owner  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
 from tests.support.fakes import FakeRegistry, person_with_postbox  # noqa: E402
 from tests.support.reference import BASIC_WSDL, altinn_reference  # noqa: E402
@@ -71,16 +70,7 @@ def main() -> int:
     container = bootstrap(
         settings, registry=FakeRegistry(persons={a.DIGIPOST: person_with_postbox(a.DIGIPOST)})
     )
-    for code, name, orgnr, user, password, services in DEMO_OWNERS:
-        add_owner(
-            container.uow_factory(),
-            system_user_code=code,
-            name=name,
-            organisation_number=orgnr,
-            username=user,
-            password=password,
-            services=services,
-        )
+    ensure_demo_owners(settings)
     app = make_wsgi_app(container)
     head, tail = envelope(not args.no_sdp)
     path = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
