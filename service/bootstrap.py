@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from .adapters.db import NotDurable, check_durability, make_engine
 from .adapters.krr_gateway import CircuitBreaker, KrrGateway
+from .adapters.repositories.receipt_index import ReceiptIndex
 from .config import Settings, load
 from .domain.ports import ContactRegistry, PostboxVendor
 from .service_layer.group_commit import GroupCommit
@@ -143,7 +144,12 @@ class Container:
 
     @property
     def writer(self) -> GroupCommit:
-        return self._part("writer", lambda: GroupCommit(self.uow_factory, self.settings.write_batch_max))
+        return self._part(
+            "writer",
+            lambda: GroupCommit(
+                self.uow_factory, self.settings.write_batch_max, ReceiptIndex(self.engine).stored
+            ),
+        )
 
     def dispose(self) -> None:
         engine = self._parts.get("engine")

@@ -32,6 +32,12 @@ class NotAuthorised(Exception):
         self.message = message
 
 
+def _not_authorised(service_code: str, edition: int) -> NotAuthorised:
+    return NotAuthorised(
+        5, f"Not authorised for service {service_code} edition {edition} (ServiceCode/ServiceEdition)"
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -52,15 +58,18 @@ def insert_correspondence(
     if req.system_user_code != principal.system_user_code:
         raise NotAuthorised(5, f"SystemUserCode '{req.system_user_code}' does not belong to this system user")
     edition = int(req.service_edition or "0")
-    with uow_factory().for_reading() as uow:
-        existing = uow.correspondences.receipt(req.system_user_code, req.external_shipment_reference)
-        if existing is not None:
-            return existing
-        if not owns_service(uow, principal, req.service_code, edition):
-            raise NotAuthorised(
-                5,
-                f"Not authorised for service {req.service_code} edition {edition} (ServiceCode/ServiceEdition)",
-            )
+    key = (req.system_user_code, req.external_shipment_reference)
+    if principal.services is not None and writer is not None and not writer.maybe_stored(key):
+        # The common case, without a transaction: a new shipment of an owner whose services we know.
+        if (req.service_code, edition) not in principal.services:
+            raise _not_authorised(req.service_code, edition)
+    else:
+        with uow_factory().for_reading() as uow:
+            existing = uow.correspondences.receipt(*key)
+            if existing is not None:
+                return existing
+            if not owns_service(uow, principal, req.service_code, edition):
+                raise _not_authorised(req.service_code, edition)
 
     kind = validation.reportee_kind(req.reportee) or "person"
     person: Person | None = None

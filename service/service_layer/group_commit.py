@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -39,14 +40,25 @@ class _Job:
 
 
 class GroupCommit:
-    def __init__(self, uow_factory: UnitOfWorkFactory, batch_max: int = 256) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        batch_max: int = 256,
+        stored: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
+        self._stored = stored  # a cheap "is this key stored?" (ReceiptIndex), when there is one
         self._batch_max = max(1, batch_max)
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches = 0  # for tests and metrics: transactions committed
         self.letters = 0
+
+    def maybe_stored(self, key: tuple[str, str]) -> bool:
+        """False only when the key is certainly not stored yet (then the repeat look-up is skipped;
+        the writer checks again inside its transaction anyway)."""
+        return self._stored is None or self._stored(*key)
 
     def store(self, plan: InsertPlan, timeout: float | None = None) -> Receipt:
         """Store ``plan`` (or find the receipt stored for its key) and return the receipt."""
