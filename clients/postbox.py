@@ -232,7 +232,9 @@ class PostboxClient:
 
     def __init__(self, settings: Settings, *, wsdl: str | Path | None = None) -> None:
         self._settings = settings
-        self._transport = make_transport(settings.connect_timeout, settings.read_timeout)
+        # Keep-alive connections for every delivery thread, plus receipt pulls and acknowledgements.
+        pool_size = settings.worker_concurrency + 8
+        self._transport = make_transport(settings.connect_timeout, settings.read_timeout, pool_size)
         self._transport.session.hooks["response"].append(_reject_non_soap_errors)
         self._client = zeep.Client(str(wsdl or wsdl_path()), transport=self._transport)
         self._endpoints = dict(settings.vendor_endpoints)
