@@ -25,6 +25,10 @@ def make_transport(connect_timeout: float, read_timeout: float, pool_size: int =
     least the number of threads calling at once, or the extra connections are closed after use)."""
     session = requests.Session()
     session.headers["User-Agent"] = "innbyggerpost"
+    if not requests.utils.getproxies():
+        # No proxy in the environment: skip requests' per-call environment and .netrc look-ups
+        # (a tenth of a delivery worker's CPU per send). With a proxy configured they stay.
+        session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=4, pool_maxsize=max(16, pool_size), max_retries=0
     )

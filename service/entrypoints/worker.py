@@ -120,7 +120,7 @@ class DeliveryDispatcher:
     """Claims jobs in batches, sends them on a thread pool, records finished ones in batches.
 
     Up to ``max_in_flight`` jobs are claimed at a time (sent ``concurrency`` at a time); a new batch is
-    claimed once a pool's worth of slots is free, or when nothing is in flight. Jobs in flight are
+    claimed once half of them (at least a pool's worth) are done, or when nothing is in flight. Jobs in flight are
     never claimed again by this worker, and their leases are renewed by the keeper (``tokens``)."""
 
     name = "delivery"
@@ -129,6 +129,8 @@ class DeliveryDispatcher:
         self.delivery = delivery
         self.concurrency = concurrency
         self.max_in_flight = max(max_in_flight, concurrency)
+        # Claim again once half the batch (at least a pool's worth) is done: few, large claims.
+        self.refill = max(concurrency, self.max_in_flight // 2)
         self.poll_seconds = poll_seconds
         self.done = 0
         self.counts: Counter[str] = Counter()
@@ -170,7 +172,7 @@ class DeliveryDispatcher:
                     if stop.is_set():
                         if not running:
                             break
-                    elif free >= self.concurrency or not running:
+                    elif free >= self.refill or not running:
                         jobs = self.delivery.claim(free, running)
                         claimed = len(jobs)
                         with self._lock:
