@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ def make_transport(connect_timeout: float, read_timeout: float, pool_size: int =
     least the number of threads calling at once, or the extra connections are closed after use)."""
     session = requests.Session()
     session.headers["User-Agent"] = "innbyggerpost"
-    if not requests.utils.getproxies():
+    if not urllib.request.getproxies():
         # No proxy in the environment: skip requests' per-call environment and .netrc look-ups
         # (a tenth of a delivery worker's CPU per send). With a proxy configured they stay.
         session.trust_env = False
