@@ -116,25 +116,27 @@ class ForwardingRepository:
         """Extend the lease of every job this worker still holds under one of ``tokens``."""
         if not tokens:
             return 0
-        result = self.session.execute(
-            update(F)
-            .where(
-                F.claimed_by == worker_id, F.claim_token.in_(list(tokens)), F.job_state == JobState.PENDING
-            )
-            .values(claimed_until=until)
-            .execution_options(synchronize_session=False)
+        held = select(F.id).where(
+            F.claimed_by == worker_id, F.claim_token.in_(list(tokens)), F.job_state == JobState.PENDING
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return self._update_unlocked(held, claimed_until=until)
 
     def release_stale(self, heartbeat_before: datetime, worker_id: str) -> int:
         """Release the claims of workers whose last heartbeat is older than ``heartbeat_before``."""
         H = orm.WorkerHeartbeat
         stale = select(H.worker_id).where(H.last_seen < heartbeat_before, H.worker_id != worker_id)
+        orphans = select(F.id).where(
+            F.job_state == JobState.PENDING, F.claimed_by.in_(stale.scalar_subquery())
+        )
+        return self._update_unlocked(orphans, claimed_by=None, claimed_until=None, claim_token=None)
+
+    def _update_unlocked(self, rows: Any, **values: Any) -> int:
+        """UPDATE the rows ``rows`` selects, skipping rows another transaction has locked (a job being
+        recorded, a receipt being applied: the next heartbeat catches up), locking them in id order:
+        upkeep never waits for, or deadlocks with, the delivery transactions."""
+        ids = rows.order_by(F.id).with_for_update(skip_locked=True).scalar_subquery()
         result = self.session.execute(
-            update(F)
-            .where(F.job_state == JobState.PENDING, F.claimed_by.in_(stale.scalar_subquery()))
-            .values(claimed_by=None, claimed_until=None, claim_token=None)
-            .execution_options(synchronize_session=False)
+            update(F).where(F.id.in_(ids)).values(**values).execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
