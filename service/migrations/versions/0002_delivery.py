@@ -1,14 +1,14 @@
 """delivery: fencing token of a job's claim, index for lease renewal and release
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0005 (chained after the status indexes so that the revisions stay one line)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
