@@ -138,6 +138,18 @@ class Delivery:
                     log.exception("forwarding %s: outcome not recorded", o.forwarding_id)
                     outcome = "skipped"
                 counts[outcome] += 1
+                log.info(  # one line per delivery attempt (the message id is its correlation id)
+                    "delivery %s",
+                    outcome,
+                    extra={
+                        "correlation_id": fwd.message_id,
+                        "forwarding_id": fwd.id,
+                        "vendor_orgnr": o.vendor_orgnr,
+                        "outcome": outcome,
+                        "attempts": fwd.attempts,
+                        "sdp_status": str(fwd.status),
+                    },
+                )
             uow.forwardings.save(held.values(), release_claim=True)
             uow.commit()
         return counts

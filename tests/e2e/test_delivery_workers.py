@@ -79,12 +79,16 @@ def test_worker_killed_mid_send_is_taken_over_within_seconds_and_resent_once(sta
     before = _vendor(stack)
 
     first = stack.start_worker(**slow_sends)
-    wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 1, 30, "worker A's send to arrive at the vendor")
+    wait_until(
+        lambda: _vendor(stack)["arrivals"].get(mid) == 1, 30, "worker A's send to arrive at the vendor"
+    )
     held_by_a = _row(stack, reference)
     assert held_by_a["claimed_by"] == _worker_id(first) and held_by_a["claim_token"]
     second = stack.start_worker(**slow_sends)
     wait_until(
-        lambda: stack.count("SELECT count(*) FROM worker_heartbeats WHERE worker_id=:w", w=_worker_id(second)),
+        lambda: stack.count(
+            "SELECT count(*) FROM worker_heartbeats WHERE worker_id=:w", w=_worker_id(second)
+        ),
         30,
         "worker B's first heartbeat",
     )
@@ -102,8 +106,10 @@ def test_worker_killed_mid_send_is_taken_over_within_seconds_and_resent_once(sta
     wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 2, 12, "worker B to resend the letter")
     assert time.monotonic() - killed_at < 30
     final = wait_until(
-        lambda: _row(stack, reference)["status"] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
-        and _row(stack, reference),
+        lambda: (
+            _row(stack, reference)["status"] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
+            and _row(stack, reference)
+        ),
         20,
         "the letter final",
     )
