@@ -62,48 +62,47 @@ def _insert(stack: Stack, references: list[str], persons: list[str]) -> None:
 
 
 def test_worker_killed_mid_send_is_taken_over_within_seconds_and_resent_once(stack: Stack) -> None:
-    """The vendor holds the first send of this letter for 12 s. Worker A sends it and is killed while
-    the send is in flight (the vendor has it, has not answered). Worker B, already running, sees A's
-    heartbeat stop, takes the job over well within the lease, and resends; the vendor answers B's send
-    and de-duplicates A's late one: the citizen gets the letter once."""
+    """The vendor holds the first send of this letter for 12 s. Two workers run; the one that sends it
+    (the holder) is killed while the send is in flight (the vendor has it, has not answered). The
+    other sees the holder's heartbeat stop, takes the job over well within the lease, and resends; the
+    vendor answers that send and de-duplicates the late one: the citizen gets the letter once."""
     _stop_all_workers(stack)
     slow_sends = {  # one attempt, a read timeout longer than the vendor's 12 s; lease longer still
         "INNBYGGERPOST_CALL_ATTEMPTS": "1",
         "INNBYGGERPOST_READ_TIMEOUT": "20",
         "INNBYGGERPOST_CLAIM_LEASE_SECONDS": "30",
     }
+    pair = [stack.start_worker(**slow_sends), stack.start_worker(**slow_sends)]
+    for p in pair:  # both running before the letter exists: no start-up time inside the 12 s window
+        wait_until(
+            lambda p=p: stack.count(
+                "SELECT count(*) FROM worker_heartbeats WHERE worker_id=:w", w=_worker_id(p)
+            ),
+            60,
+            "both workers' first heartbeat",
+        )
     reference = a.ref("kill")
+    before = _vendor(stack)
     r = a.insert(stack.basic_url, reference, a.letter(a.FIRST_SEND_HANGS, a.sdp("ForwardOnly", backup=True)))
     assert r.ReceiptStatusCode == "OK"
     mid = stack.message_id(reference)
-    before = _vendor(stack)
 
-    first = stack.start_worker(**slow_sends)
-    wait_until(
-        lambda: _vendor(stack)["arrivals"].get(mid) == 1, 30, "worker A's send to arrive at the vendor"
-    )
-    held_by_a = _row(stack, reference)
-    assert held_by_a["claimed_by"] == _worker_id(first) and held_by_a["claim_token"]
-    second = stack.start_worker(**slow_sends)
-    wait_until(
-        lambda: stack.count(
-            "SELECT count(*) FROM worker_heartbeats WHERE worker_id=:w", w=_worker_id(second)
-        ),
-        30,
-        "worker B's first heartbeat",
-    )
-    stack.stop_worker(first, kill=True)  # SIGKILL: no clean-up, A's claim and lease stay in the row
+    wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 1, 30, "the send to arrive at the vendor")
+    held = _row(stack, reference)
+    holder = next(p for p in pair if _worker_id(p) == held["claimed_by"])
+    assert held["claim_token"]
+    stack.stop_worker(holder, kill=True)  # SIGKILL: no clean-up, its claim and lease stay in the row
     killed_at = time.monotonic()
 
-    # The kill landed mid-send: the vendor had the send and had not answered it when A died.
+    # The kill landed mid-send: the vendor had the send and had not answered it when the holder died.
     at_kill = _vendor(stack)
     assert at_kill["arrivals"].get(mid) == 1 and at_kill["answers"].get(mid, 0) == 0
     assert mid not in at_kill["delivered"]
-    assert _row(stack, reference)["job_state"] == "pending"  # A recorded nothing
+    assert _row(stack, reference)["job_state"] == "pending"  # the holder recorded nothing
 
-    # B takes the job over once A's heartbeat is stale (2 s here), far sooner than A's 30 s lease,
-    # and resends it.
-    wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 2, 12, "worker B to resend the letter")
+    # The other worker takes the job over once the holder's heartbeat is stale (2 s here), far sooner
+    # than the holder's 30 s lease, and resends it.
+    wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 2, 12, "the other worker to resend the letter")
     assert time.monotonic() - killed_at < 30
     final = wait_until(
         lambda: (
@@ -114,8 +113,10 @@ def test_worker_killed_mid_send_is_taken_over_within_seconds_and_resent_once(sta
         "the letter final",
     )
     assert final["status"] == "Delivered_EndUser" and final["claimed_by"] is None
-    # A's send, still held by the vendor, is answered at last: as a duplicate, delivering nothing.
-    after = wait_until(lambda: (v := _vendor(stack))["answers"].get(mid) == 2 and v, 20, "A's send answered")
+    # The killed worker's send, still held by the vendor, is answered at last: as a duplicate.
+    after = wait_until(
+        lambda: (v := _vendor(stack))["answers"].get(mid) == 2 and v, 20, "the killed worker's send answered"
+    )
     assert after["delivered"][mid] == 1  # the citizen got one letter
     assert after["duplicates"] - before["duplicates"] == 1
     assert a.sdp_history(stack.basic_url, reference) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
