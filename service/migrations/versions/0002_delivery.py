@@ -1,14 +1,14 @@
 """delivery: fencing token of a job's claim, index for lease renewal and release
 
 Revision ID: 0002
-Revises: 0005 (chained after the status indexes so that the revisions stay one line)
+Revises: 0004 (after the inbox, so that the revisions stay one line)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
-down_revision = "0005"
+down_revision = "0004"  # main: 0001 -> 0005 -> 0004; the lead orders the chain at merge
 branch_labels = None
 depends_on = None
 
