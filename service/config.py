@@ -133,6 +133,12 @@ class Settings:
     # Delivery worker
     worker_concurrency: int = env("WORKER_CONCURRENCY", 8)
     worker_poll_seconds: float = env("WORKER_POLL_SECONDS", 0.5)
+    # Jobs one worker holds claimed at a time (sent worker_concurrency at a time; leases renewed).
+    worker_claim_batch: int = env("WORKER_CLAIM_BATCH", 32)
+    # Heartbeat and lease renewal interval; a worker silent for worker_stale_seconds has its
+    # claimed jobs released to the other workers (well before its lease ends).
+    worker_heartbeat_seconds: float = env("WORKER_HEARTBEAT_SECONDS", 1.0)
+    worker_stale_seconds: float = env("WORKER_STALE_SECONDS", 5.0)
     delivery_max_attempts: int = env("DELIVERY_MAX_ATTEMPTS", 6)
     delivery_backoff_seconds: float = env("DELIVERY_BACKOFF_SECONDS", 2.0)
     delivery_backoff_max_seconds: float = env("DELIVERY_BACKOFF_MAX_SECONDS", 600.0)

@@ -10,7 +10,9 @@ Behaviour per recipient comes from the seed (``simulators.seed``):
 * ``deliver``: accept; queue a ``levering`` kvittering (plus ``aapning`` when ``open``);
 * ``reject``: SOAP fault with ``feil`` KLIENT, nothing queued;
 * ``fail_then_deliver`` N: the first N sends of a message id get ``feil`` SERVER, then it is accepted;
-* ``delay_seconds``: sleep that long before answering a send about the person.
+* ``delay_seconds``: sleep that long before answering a send about the person (``delay_sends`` N:
+  only the first N sends of each message id). ``arrivals`` counts sends per message id when they
+  arrive, ``answers`` when they are answered: a send in between is in flight.
 
 A recipient whose vendor is another organisation, without a postbox, or with another postbox address
 gets ``feil`` KLIENT. The same InstanceIdentifier is accepted once; repeats are answered
@@ -98,6 +100,8 @@ class _VendorState:
     rejected: int = 0
     server_failures: int = 0
     delivered: dict[str, int] = field(default_factory=dict)
+    arrivals: dict[str, int] = field(default_factory=dict)  # sends per message id, counted on arrival
+    answers: dict[str, int] = field(default_factory=dict)  # sends per message id, counted when answered
     accepted_at: dict[str, datetime] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)  # sends per message id (fail_then_deliver)
     queue: OrderedDict[str, SimReceipt] = field(default_factory=OrderedDict)
@@ -110,6 +114,8 @@ class _VendorState:
             "rejected": self.rejected,
             "server_failures": self.server_failures,
             "delivered": dict(self.delivered),
+            "arrivals": dict(self.arrivals),
+            "answers": dict(self.answers),
             "queued_receipts": len(self.queue),
         }
 
@@ -378,11 +384,15 @@ class PostboxSimulator:
             "sbd:StandardBusinessDocument/sdp:digitalPost/sdp:mottaker/sdp:person/sdp:personidentifikator",
         )
         person = self.seed.person(pid)
-        if person.behaviour.delay_seconds > 0:
-            self._sleep(person.behaviour.delay_seconds)
-
         vendor = self.state.vendor(self.vendor_orgnr)
+        with self.state.lock:  # counted on arrival: a test can see a send that is not answered yet
+            vendor.arrivals[message_id] = arrival = vendor.arrivals.get(message_id, 0) + 1
+        delay = person.behaviour.delay_seconds
+        if delay > 0 and (person.behaviour.delay_sends <= 0 or arrival <= person.behaviour.delay_sends):
+            self._sleep(delay)
+
         with self.state.lock:
+            vendor.answers[message_id] = vendor.answers.get(message_id, 0) + 1
             vendor.sends += 1
             if message_id in vendor.accepted_at:
                 vendor.duplicates += 1

@@ -11,7 +11,8 @@ Format (JSON; ``simulators/seed.json`` is the default; ``innbyggerpost simulate 
 
 ``behaviour.on_send``: ``deliver`` (accept, then queue a ``levering`` receipt), ``reject`` (answer
 ``feil`` KLIENT), ``fail_then_deliver`` (answer ``feil`` SERVER ``failures`` times, then deliver).
-``delay_seconds`` slows every answer about this person; ``open`` queues an ``aapning`` after delivery.
+``delay_seconds`` slows every answer about this person (with ``delay_sends`` N: only the first N sends
+of each message id); ``open`` queues an ``aapning`` after delivery.
 Ids not listed get ``default_person``.
 """
 
@@ -30,6 +31,7 @@ class Behaviour:
     on_send: str = "deliver"
     failures: int = 0
     delay_seconds: float = 0.0
+    delay_sends: int = 0  # only the first N sends of a message id are delayed (0: every send)
     open: bool = False
 
 

@@ -187,6 +187,7 @@ class Forwarding(Base):
         Index("ix_fwd_service_reportee", "service_code", "service_edition", "reportee"),
         Index("ix_fwd_service_created", "service_code", "service_edition", "created_at"),
         Index("ix_fwd_reference", "system_user_code", "external_shipment_reference"),
+        Index("ix_fwd_claim", "claimed_by", "claim_token"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # SdpId
     receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), unique=True)
@@ -215,6 +216,9 @@ class Forwarding(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Fencing token of the current claim (new at every claim): a job's outcome is written only
+    # while the row still carries the token it was claimed with (migration 0002).
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     status_changes: Mapped[list[SdpStatusChange]] = relationship(
         order_by="SdpStatusChange.id", lazy="selectin"

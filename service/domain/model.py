@@ -7,6 +7,7 @@ Names follow the Altinn contract (``InsertCorrespondenceV2``, ``SdpOptions``, ``
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,6 +82,49 @@ class SdpOptions:
     not_sensitive_title: str | None = None
     visible_date_time: datetime | None = None
     notifications: tuple[SdpNotification, ...] = ()
+
+    # The stored form (``forwardings.options``, JSON). The keys are an explicit schema, not the
+    # field names: renaming a field must not change (or silently drop) what is stored, and
+    # tests/unit/test_sdp_options_record.py round-trips every field. ``asdict()`` of older rows has
+    # the same keys, so rows stored before ``to_record`` existed read back alike.
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "sdp_setting": self.sdp_setting,
+            "primary_document_file_name": self.primary_document_file_name,
+            "backup_altinn": self.backup_altinn,
+            "title": self.title,
+            "not_sensitive_title": self.not_sensitive_title,
+            "visible_date_time": (
+                self.visible_date_time.isoformat() if self.visible_date_time is not None else None
+            ),
+            "notifications": [
+                {"kind": n.kind, "address": n.address, "text": n.text, "days_delayed": list(n.days_delayed)}
+                for n in self.notifications
+            ],
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> SdpOptions:
+        visible = record.get("visible_date_time")
+        if isinstance(visible, str):
+            visible = datetime.fromisoformat(visible)
+        return cls(
+            sdp_setting=record.get("sdp_setting"),
+            primary_document_file_name=record.get("primary_document_file_name"),
+            backup_altinn=bool(record.get("backup_altinn", True)),
+            title=record.get("title"),
+            not_sensitive_title=record.get("not_sensitive_title"),
+            visible_date_time=visible,
+            notifications=tuple(
+                SdpNotification(
+                    kind=n["kind"],
+                    address=n.get("address"),
+                    text=n.get("text"),
+                    days_delayed=tuple(n.get("days_delayed") or ()),
+                )
+                for n in record.get("notifications") or ()
+            ),
+        )
 
 
 @dataclass(frozen=True)

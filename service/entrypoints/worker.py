@@ -1,7 +1,17 @@
 """The delivery worker process (``innbyggerpost worker``): claims forwarding jobs and delivers them.
 
-Several workers (on several hosts) can share one PostgreSQL database: jobs are claimed with
-``FOR UPDATE SKIP LOCKED`` and a lease, so none is done twice at once and none is lost.
+Several workers (on several hosts) can share one PostgreSQL database: jobs are claimed in batches
+with ``FOR UPDATE SKIP LOCKED``, a lease and a fencing token, so none is done twice at once and none
+is lost (README, design notes: delivery).
+
+The process runs a few tasks, each on its own thread, until ``stop`` is set:
+
+* ``DeliveryDispatcher``: claim a batch, send each job on a thread pool (keep-alive connections),
+  record finished sends in one transaction per batch;
+* ``Periodic`` tasks: vendor receipts (pull, store, acknowledge), the keeper (heartbeat, lease
+  renewal of the jobs in flight, release of dead workers' jobs), expiry of overdue jobs.
+
+Another job kind (an outbox of its own) is one more task in ``tasks`` (see ``run_worker``).
 """
 
 from __future__ import annotations
@@ -11,15 +21,22 @@ import os
 import signal
 import socket
 import threading
-import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol
 
 from ..bootstrap import bootstrap
 from ..config import Settings
 from ..domain.ports import PostboxVendor, VendorUnavailable
-from ..service_layer.delivery import Delivery, DeliveryPolicy
+from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome
+from ..service_layer.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("innbyggerpost.worker")
+
+
+class ConfigurationError(SystemExit):
+    """The settings cannot work together; the message names them."""
 
 
 def policy_from(settings: Settings) -> DeliveryPolicy:
@@ -32,56 +49,212 @@ def policy_from(settings: Settings) -> DeliveryPolicy:
     )
 
 
-def run_worker(settings: Settings, stop: threading.Event, vendor: PostboxVendor | None = None) -> None:
-    container = bootstrap(settings, **({"vendor": vendor} if vendor is not None else {}))
+def worst_case_send_seconds(settings: Settings) -> float:
+    """The longest one send can take: every attempt timing out on connect and read, plus the
+    backoff between attempts at its largest jitter (clients/transport.call_with_retries)."""
+    attempts = max(1, settings.call_attempts)
+    backoff = sum(settings.call_backoff * (2**n) * 1.5 for n in range(attempts - 1))
+    return attempts * (settings.connect_timeout + settings.read_timeout) + backoff
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start with settings under which a lease can lapse during a send, or a live worker's
+    jobs be released as a dead one's."""
+    worst = worst_case_send_seconds(settings)
+    if worst >= settings.claim_lease_seconds:
+        raise ConfigurationError(
+            f"INNBYGGERPOST_CLAIM_LEASE_SECONDS={settings.claim_lease_seconds:g} is shorter than the "
+            f"worst-case send time {worst:.1f}s = INNBYGGERPOST_CALL_ATTEMPTS={settings.call_attempts} x "
+            f"(INNBYGGERPOST_CONNECT_TIMEOUT={settings.connect_timeout:g} + "
+            f"INNBYGGERPOST_READ_TIMEOUT={settings.read_timeout:g}) + backoff "
+            f"(INNBYGGERPOST_CALL_BACKOFF={settings.call_backoff:g}); raise the lease or lower those"
+        )
+    if settings.worker_stale_seconds < 3 * settings.worker_heartbeat_seconds:
+        raise ConfigurationError(
+            f"INNBYGGERPOST_WORKER_STALE_SECONDS={settings.worker_stale_seconds:g} must be at least three "
+            f"heartbeats (INNBYGGERPOST_WORKER_HEARTBEAT_SECONDS={settings.worker_heartbeat_seconds:g})"
+        )
+    if settings.worker_stale_seconds >= settings.claim_lease_seconds:
+        raise ConfigurationError(
+            f"INNBYGGERPOST_WORKER_STALE_SECONDS={settings.worker_stale_seconds:g} must be shorter than "
+            f"INNBYGGERPOST_CLAIM_LEASE_SECONDS={settings.claim_lease_seconds:g}"
+        )
+
+
+class Task(Protocol):
+    """One job kind of the worker process, run on its own thread until ``stop`` is set."""
+
+    name: str
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
+class Periodic:
+    """Call ``fn`` every ``interval`` seconds (at once again while it reports more work)."""
+
+    def __init__(
+        self, name: str, interval: float, fn: Callable[[], bool | None], run_last: bool = False
+    ) -> None:
+        self.name = name
+        self.interval = interval
+        self.fn = fn
+        self.run_last = run_last  # once more after stop (the final heartbeat)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            more = False
+            try:
+                more = bool(self.fn())
+            except Exception:
+                log.exception("%s failed; trying again in %ss", self.name, self.interval)
+            if not more:
+                stop.wait(self.interval)
+        if self.run_last:
+            try:
+                self.fn()
+            except Exception:
+                log.exception("%s: last run failed", self.name)
+
+
+class DeliveryDispatcher:
+    """Claims jobs in batches, sends them on a thread pool, records finished ones in batches.
+
+    Up to ``max_in_flight`` jobs are claimed at a time (sent ``concurrency`` at a time); a new batch is
+    claimed once half of them (at least a pool's worth) are done, or when nothing is in flight. Jobs in flight are
+    never claimed again by this worker, and their leases are renewed by the keeper (``tokens``)."""
+
+    name = "delivery"
+
+    def __init__(self, delivery: Delivery, concurrency: int, max_in_flight: int, poll_seconds: float) -> None:
+        self.delivery = delivery
+        self.concurrency = concurrency
+        self.max_in_flight = max(max_in_flight, concurrency)
+        # Claim again once half the batch (at least a pool's worth) is done: few, large claims.
+        self.refill = max(concurrency, self.max_in_flight // 2)
+        self.poll_seconds = poll_seconds
+        self.done = 0
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._in_flight: dict[Future[SendOutcome], Job] = {}
+
+    def tokens(self) -> set[str]:
+        with self._lock:
+            return {job.token for job in self._in_flight.values()}
+
+    def _record_finished(self) -> None:
+        with self._lock:
+            finished = [f for f in self._in_flight if f.done()]
+        if not finished:
+            return
+        outcomes = []
+        for f in finished:
+            exc = f.exception()
+            if exc is not None:  # Delivery.send catches everything; this is a bug: the lease lapses
+                log.error("delivery failed unexpectedly", exc_info=exc)
+            else:
+                outcomes.append(f.result())
+        counts = self.delivery.record(outcomes)  # raises: kept in flight, recorded on the next turn
+        with self._lock:
+            for f in finished:
+                del self._in_flight[f]
+        self.counts.update(counts)
+        self.done += sum(n for k, n in counts.items() if k not in ("skipped", "lost_claim"))
+
+    def run(self, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send") as pool:
+            while True:
+                claimed = 0
+                try:
+                    self._record_finished()
+                    with self._lock:
+                        running = {job.id for job in self._in_flight.values()}
+                    free = self.max_in_flight - len(running)
+                    if stop.is_set():
+                        if not running:
+                            break
+                    elif free >= self.refill or not running:
+                        jobs = self.delivery.claim(free, running)
+                        claimed = len(jobs)
+                        with self._lock:
+                            for job in jobs:
+                                self._in_flight[pool.submit(self.delivery.send, job)] = job
+                except Exception:
+                    log.exception("delivery loop error; continuing")
+                    stop.wait(1.0)
+                with self._lock:
+                    pending = list(self._in_flight)
+                if pending:
+                    wait(pending, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+                elif not claimed:
+                    stop.wait(self.poll_seconds)
+
+
+def run_worker(
+    settings: Settings,
+    stop: threading.Event,
+    vendor: PostboxVendor | None = None,
+    uow_factory: UnitOfWorkFactory | None = None,
+    extra_tasks: Sequence[Task] = (),
+) -> DeliveryDispatcher:
+    """Run the worker's tasks until ``stop`` is set and every delivery in flight is recorded."""
+    check_settings(settings)
+    parts = {k: v for k, v in (("vendor", vendor), ("uow_factory", uow_factory)) if v is not None}
+    container = bootstrap(settings, **parts)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     delivery = Delivery(container.uow_factory, container.vendor, policy_from(settings), worker_id)
-    done = 0
-    last_poll = last_beat = last_expire = 0.0
-    in_flight: set[Future[str]] = set()
-    log.info("worker %s started (concurrency %d)", worker_id, settings.worker_concurrency)
-    with ThreadPoolExecutor(max_workers=settings.worker_concurrency) as pool:
-        while not stop.is_set() or in_flight:
+    dispatcher = DeliveryDispatcher(
+        delivery, settings.worker_concurrency, settings.worker_claim_batch, settings.worker_poll_seconds
+    )
+    acks = ThreadPoolExecutor(max_workers=RECEIPT_ACK_THREADS, thread_name_prefix="ack")
+
+    def receipts() -> bool:
+        more = False
+        for orgnr in settings.vendor_endpoints:
             try:
-                finished = {f for f in in_flight if f.done()}
-                in_flight -= finished
-                for f in finished:
-                    if f.exception() is not None:  # the job's claim lapses and it is tried again
-                        log.error("delivery failed unexpectedly", exc_info=f.exception())
-                    else:
-                        done += f.result() != "skipped"
-                free = settings.worker_concurrency - len(in_flight)
-                if free > 0 and not stop.is_set():
-                    # A claimed job starts at once: claims never wait behind other deliveries.
-                    in_flight |= {pool.submit(delivery.deliver, i) for i in delivery.claim(free)}
-                now = time.monotonic()
-                if now - last_poll >= settings.worker_poll_seconds and not stop.is_set():
-                    last_poll = now
-                    for orgnr in settings.vendor_endpoints:
-                        try:
-                            while delivery.poll_receipts(orgnr, 100, pool.map) >= 100:
-                                pass
-                        except VendorUnavailable as exc:
-                            log.warning("receipts from %s: %s", orgnr, exc)
-                if now - last_expire >= 60:
-                    last_expire = now
-                    delivery.expire_overdue()
-                if now - last_beat >= 5:
-                    last_beat = now
-                    delivery.heartbeat(done)
-            except Exception:
-                log.exception("worker loop error; continuing")
-                stop.wait(1.0)
-            if in_flight:
-                wait(in_flight, timeout=settings.worker_poll_seconds, return_when=FIRST_COMPLETED)
-            else:
-                stop.wait(settings.worker_poll_seconds)
-    try:
-        delivery.heartbeat(done)  # the final count, for /health and operators
-    except Exception:
-        log.exception("final heartbeat failed")
-    log.info("worker %s stopped after %d jobs", worker_id, done)
+                more |= delivery.poll_receipts(orgnr, RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
+            except VendorUnavailable as exc:
+                log.warning("receipts from %s: %s", orgnr, exc)
+        return more
+
+    def keep_alive() -> None:
+        delivery.keep_alive(dispatcher.tokens(), dispatcher.done, settings.worker_stale_seconds)
+
+    delivery.heartbeat(0)  # seen alive before the first claim: its jobs are never taken for a dead worker's
+    tasks: list[Task] = [
+        dispatcher,
+        Periodic("receipts", settings.worker_poll_seconds, receipts),
+        Periodic("expiry", 60.0, lambda: delivery.expire_overdue() >= 500),
+        *extra_tasks,
+    ]
+    keeper_stop = threading.Event()  # the keeper outlives the other tasks: leases while they finish
+    keeper = threading.Thread(
+        target=Periodic("keeper", settings.worker_heartbeat_seconds, keep_alive, run_last=True).run,
+        args=(keeper_stop,),
+        name="keeper",
+        daemon=True,
+    )
+    keeper.start()
+    threads = [threading.Thread(target=t.run, args=(stop,), name=t.name, daemon=True) for t in tasks]
+    log.info(
+        "worker %s started (concurrency %d, up to %d jobs claimed)",
+        worker_id,
+        settings.worker_concurrency,
+        dispatcher.max_in_flight,
+    )
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keeper_stop.set()
+    keeper.join(30)
+    acks.shutdown()
+    log.info("worker %s stopped after %d jobs (%s)", worker_id, dispatcher.done, dict(dispatcher.counts))
     container.dispose()
+    return dispatcher
+
+
+RECEIPT_BATCH = 100
+RECEIPT_ACK_THREADS = 4
 
 
 def main(settings: Settings) -> None:

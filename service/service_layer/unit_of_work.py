@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..adapters.db import make_session_factory
 from ..adapters.inbox_repository import InboxRepository
 from ..adapters.repositories.correspondences import CorrespondenceRepository
+from ..adapters.repositories.forwardings import ForwardingRepository
 from ..adapters.repositories.monitoring import MonitoringRepository
 from ..adapters.repositories.nonces import NonceRepository
 from ..adapters.repositories.owners import OwnerRepository
@@ -32,6 +33,7 @@ class UnitOfWork:
     nonces: NonceRepository
     monitoring: MonitoringRepository
     inbox: InboxRepository
+    forwardings: ForwardingRepository
 
     def __init__(
         self,
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.nonces = NonceRepository(s)
         self.monitoring = MonitoringRepository(s)
         self.inbox = InboxRepository(s)
+        self.forwardings = ForwardingRepository(s)
         return self
 
     def __exit__(

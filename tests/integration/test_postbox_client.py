@@ -356,12 +356,15 @@ def test_state_json_shape_and_reset() -> None:
                 "rejected": 0,
                 "server_failures": 0,
                 "delivered": {},
+                "arrivals": {},
+                "answers": {},
                 "queued_receipts": 0,
             }
         }
     }
     state.vendor(DIGIPOST).sends = 5
     state.vendor(DIGIPOST).delivered["m"] = 1
+    state.vendor(DIGIPOST).arrivals["m"] = 1
     state.reset()
     assert state.to_json() == data
     assert postbox_state_json(state) == data

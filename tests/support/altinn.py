@@ -27,6 +27,7 @@ DELETED = "06068510048"
 REJECTS = "07078610098"
 FAILS_TWICE = "08088710038"
 SLOW = "09098810088"
+FIRST_SEND_HANGS = "10108910076"  # the vendor answers the first send of a letter after 12 s
 ORGANISATION = "910646192"
 
 PDF = b"%PDF-1.4\n% innbyggerpost test letter\n"

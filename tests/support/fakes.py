@@ -3,12 +3,35 @@ database or servers (after cosmicpython's FakeRepository / FakeUnitOfWork)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import copy
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import TracebackType
 
+from service.adapters.repositories.forwardings import Claim
 from service.domain.insert import InsertPlan
-from service.domain.ports import Person, RegistryUnavailable
+from service.domain.lifecycle import (
+    Forwarding,
+    JobState,
+    KrrContact,
+    Letter,
+    SdpStatusChange,
+    StoredAttachment,
+)
+from service.domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
+from service.domain.ports import (
+    DigitalPostMessage,
+    Person,
+    RegistryUnavailable,
+    SendResult,
+    SendStatus,
+    VendorReceipt,
+    VendorUnavailable,
+)
 from service.domain.receipt import Receipt
 
 
@@ -44,6 +67,176 @@ class FakeCorrespondences:
         return Receipt(rid, r.status_code, r.text, r.history, r.last_changed, r.references, 0, subs)
 
 
+@dataclass
+class FakeJobRow:
+    """One stored forwarding: its state, claim and letter."""
+
+    state: Forwarding
+    letter: Letter
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    claim_token: str | None = None
+    history: list[SdpStatusChange] = field(default_factory=list)
+
+
+class FakeForwardingRepository:
+    def __init__(self, store: FakeJobs) -> None:
+        self.store = store
+
+    def claim(
+        self, worker_id: str, now: datetime, lease_seconds: float, limit: int, running: Collection[int] = ()
+    ) -> Claim:
+        token = uuid.uuid4().hex
+        due = [
+            r
+            for r in self.store.rows.values()
+            if r.state.job_state == JobState.PENDING
+            and r.state.next_attempt_at is not None
+            and r.state.next_attempt_at <= now
+            and (r.claimed_until is None or r.claimed_until < now)
+            and r.state.id not in running
+        ]
+        due.sort(key=lambda r: (r.state.next_attempt_at, r.state.id))
+        for r in due[:limit]:
+            r.claimed_by, r.claimed_until, r.claim_token = (
+                worker_id,
+                now + timedelta(seconds=lease_seconds),
+                token,
+            )
+        return Claim(token, [r.state.id for r in due[:limit]])
+
+    def renew(self, worker_id: str, tokens: Collection[str], until: datetime) -> int:
+        n = 0
+        for r in self.store.rows.values():
+            if (
+                r.claimed_by == worker_id
+                and r.claim_token in tokens
+                and r.state.job_state == JobState.PENDING
+            ):
+                r.claimed_until = until
+                n += 1
+        return n
+
+    def release_stale(self, heartbeat_before: datetime, worker_id: str) -> int:
+        stale = {w for w, seen in self.store.heartbeats.items() if seen < heartbeat_before and w != worker_id}
+        n = 0
+        for r in self.store.rows.values():
+            if r.state.job_state == JobState.PENDING and r.claimed_by in stale:
+                r.claimed_by = r.claimed_until = r.claim_token = None
+                n += 1
+        return n
+
+    def letters(self, ids: Collection[int]) -> list[Letter]:
+        self.store.letter_loads += 1
+        return [
+            dataclasses.replace(self.store.rows[i].letter, forwarding=copy.deepcopy(self.store.rows[i].state))
+            for i in sorted(ids)
+        ]
+
+    def lock_held(self, held: Mapping[int, str]) -> dict[int, Forwarding]:
+        return {
+            i: copy.deepcopy(self.store.rows[i].state)
+            for i, token in held.items()
+            if i in self.store.rows and self.store.rows[i].claim_token == token
+        }
+
+    def lock_by_message_ids(self, message_ids: Collection[str]) -> dict[str, Forwarding]:
+        return {
+            r.state.message_id: copy.deepcopy(r.state)
+            for r in self.store.rows.values()
+            if r.state.message_id in message_ids
+        }
+
+    def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]:
+        return [
+            copy.deepcopy(r.state)
+            for r in self.store.rows.values()
+            if r.state.job_state == JobState.AWAITING_RECEIPT
+            and r.state.next_attempt_at is not None
+            and r.state.next_attempt_at < now
+        ][:limit]
+
+    def save(self, forwardings: Iterable[Forwarding], release_claim: bool = False) -> None:
+        for f in forwardings:
+            row = self.store.rows[f.id]
+            row.history.extend(f.new_changes)
+            if f.altinn_copy_created is not None:
+                self.store.altinn_copies.append(f.id)
+            f.new_changes = []
+            f.altinn_copy_created = None
+            f.changed = False
+            row.state = copy.deepcopy(f)
+            if release_claim:
+                row.claimed_by = row.claimed_until = row.claim_token = None
+
+    def first_sightings(self, vendor_orgnr: str, receipt_ids: Collection[str], now: datetime) -> set[str]:
+        fresh = {r for r in receipt_ids if (vendor_orgnr, r) not in self.store.seen}
+        self.store.seen |= {(vendor_orgnr, r) for r in fresh}
+        return fresh
+
+
+class FakeMonitoringRepository:
+    def __init__(self, store: FakeJobs) -> None:
+        self.store = store
+
+    def beat(self, worker_id: str, now: datetime, jobs_done: int) -> None:
+        self.store.heartbeats[worker_id] = now
+        self.store.jobs_done[worker_id] = jobs_done
+
+
+@dataclass
+class FakeJobs:
+    """The delivery jobs (forwardings), heartbeats and receipts seen of a FakeDatabase."""
+
+    rows: dict[int, FakeJobRow] = field(default_factory=dict)
+    heartbeats: dict[str, datetime] = field(default_factory=dict)
+    jobs_done: dict[str, int] = field(default_factory=dict)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    altinn_copies: list[int] = field(default_factory=list)
+    letter_loads: int = 0
+
+    def add_job(
+        self,
+        fid: int,
+        *,
+        now: datetime,
+        vendor_orgnr: str = "984661185",
+        backup_altinn: bool = True,
+        altinn_status: CorrespondenceStatus | None = None,
+        primary: str = "brev.pdf",
+        status: SdpStatus = SdpStatus.UNKNOWN,
+        job_state: JobState | None = JobState.PENDING,
+    ) -> FakeJobRow:
+        state = Forwarding(
+            id=fid,
+            message_id=f"msg-{fid}",
+            status=status,
+            job_state=job_state,
+            backup_altinn=backup_altinn,
+            correspondence_id=1000 + fid,
+            altinn_status=altinn_status,
+            next_attempt_at=now if job_state == JobState.PENDING else None,
+            last_changed=now,
+        )
+        letter = Letter(
+            forwarding=state,
+            conversation_id=f"conv-{fid}",
+            reportee="01018010018",
+            postkasseadresse="ola.nordmann#1A2B",
+            vendor_orgnr=vendor_orgnr,
+            sdp=SdpOptions("ForwardOnly", primary, backup_altinn=backup_altinn),
+            krr=KrrContact("ola@example.no", "+4799000001"),
+            sender_orgnr="910646192",
+            message_title=f"Letter {fid}",
+            visible_date_time=None,
+            language_code="1044",
+            attachments=(StoredAttachment("brev.pdf", "Brev", b"%PDF-1.4"),),
+        )
+        row = FakeJobRow(copy.deepcopy(state), letter)
+        self.rows[fid] = row
+        return row
+
+
 class FakeUnitOfWork:
     """Shares its repositories across instances (the 'database'); commit makes pending adds visible."""
 
@@ -51,6 +244,9 @@ class FakeUnitOfWork:
         self.db = db
         self.owners = db.owners
         self.correspondences = _Pending(db)
+        # Delivery: writes are visible at once (the use cases commit what they mean to keep).
+        self.forwardings = FakeForwardingRepository(db.jobs)
+        self.monitoring = FakeMonitoringRepository(db.jobs)
         self.committed = False
 
     def for_reading(self) -> FakeUnitOfWork:
@@ -98,6 +294,7 @@ class _Pending:
 class FakeDatabase:
     owners: FakeOwners = field(default_factory=FakeOwners)
     correspondences: FakeCorrespondences = field(default_factory=FakeCorrespondences)
+    jobs: FakeJobs = field(default_factory=lambda: FakeJobs())
     commits: int = 0
 
     def uow(self) -> FakeUnitOfWork:
@@ -121,3 +318,40 @@ class FakeRegistry:
 
 def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:
     return Person(pid, "AKTIV", "NEI", "KAN_VARSLES", "a@example.org", "+4799999999", f"box.{pid}", vendor)
+
+
+class FakeVendor:
+    """A PostboxVendor: accepts, rejects or is unavailable per personidentifikator or message id;
+    ``receipts`` queued per vendor until acknowledged."""
+
+    def __init__(self) -> None:
+        self.sent: list[DigitalPostMessage] = []
+        self.reject: set[str] = set()  # message ids answered with feil KLIENT
+        self.unavailable: set[str] = set()  # message ids answered with VendorUnavailable
+        self.raise_on: set[str] = set()  # message ids whose send raises an unexpected error
+        self.receipts: dict[str, list[VendorReceipt]] = {}
+        self.acknowledged: list[tuple[str, str]] = []
+        self.on_send: Callable[[DigitalPostMessage], None] | None = None
+        self._lock = threading.Lock()
+
+    def send(self, message: DigitalPostMessage) -> SendResult:
+        with self._lock:
+            self.sent.append(message)
+        if self.on_send is not None:
+            self.on_send(message)
+        if message.message_id in self.unavailable:
+            raise VendorUnavailable("postbox vendor timed out (fake)")
+        if message.message_id in self.raise_on:
+            raise RuntimeError("adapter bug (fake)")
+        if message.message_id in self.reject:
+            return SendResult(SendStatus.REJECTED, "feil KLIENT (fake)")
+        return SendResult(SendStatus.ACCEPTED)
+
+    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]:
+        return list(self.receipts.get(vendor_orgnr, []))[:max_count]
+
+    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None:
+        self.acknowledged.append((vendor_orgnr, receipt_id))
+        self.receipts[vendor_orgnr] = [
+            r for r in self.receipts.get(vendor_orgnr, []) if r.receipt_id != receipt_id
+        ]

@@ -1,0 +1,291 @@
+"""The life cycle of one forwarding (Altinn's ``SdpStatusDetails``) and its delivery job. Pure: no I/O.
+
+SDP statuses (``SdpStatusType``)::
+
+    insert:   Reserved | NoMailBox (final, never a job)      or   Unknown + job pending
+    job:      pending --record_send(accepted)--> awaiting_receipt --apply(levering)--> done
+                 |  \\--record_send(rejected)/fail------------------------------------> done
+                 \\--retry_later (attempts < max: pending again, later; else fail) --> done
+    status:   Unknown -> Sent_Meldingsformidler -> Delivered_EndUser | Delivery_EndUser_Failed
+
+Every change of status appends one ``SdpStatusChange`` to ``new_changes`` (the history the
+repository stores); a status set again does not repeat the entry. A permanent failure with
+BackupAltinn, when the letter is stored without an Altinn copy, gives the letter an Altinn copy
+(``Created``) and says so in the history (``fall_back_to_altinn``). Transitions that make no sense
+raise ``IllegalTransition``; the races a worker meets (a vendor receipt applied before the send's
+answer is recorded) are no-ops, as documented per method.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .model import CorrespondenceStatus, SdpOptions, SdpStatus
+from .ports import (
+    DigitalPostMessage,
+    Document,
+    Notification,
+    SendResult,
+    SendStatus,
+    VendorReceipt,
+)
+
+BACKUP_ALTINN_TEXT = "; BackupAltinn: the letter is now available in the Altinn inbox"
+TEXT_LIMIT = 2000
+
+
+class IllegalTransition(Exception):
+    """A life-cycle step that the forwarding's current state does not allow (a bug of the caller)."""
+
+
+class JobState(enum.StrEnum):  # forwardings.job_state; None: the forwarding never was a job
+    PENDING = "pending"
+    AWAITING_RECEIPT = "awaiting_receipt"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    max_attempts: int = 6
+    backoff_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    lease_seconds: float = 60.0
+    receipt_deadline_seconds: float = 86400.0
+
+    def next_delay(self, attempts: int) -> float:
+        return min(self.backoff_max_seconds, self.backoff_seconds * (2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class SdpStatusChange:  # SdpStatusChange of the contract: one line of the SDP history
+    status: SdpStatus
+    status_date: datetime
+    text: str
+
+
+@dataclass
+class Forwarding:
+    """One forwarding as the delivery side sees it (state only; the letter is in ``Letter``)."""
+
+    id: int
+    message_id: str
+    status: SdpStatus
+    job_state: JobState | None
+    attempts: int = 0
+    backup_altinn: bool = True
+    correspondence_id: int | None = None  # the stored letter (None: none stored)
+    altinn_status: CorrespondenceStatus | None = None  # the letter's Altinn copy; None: none
+    next_attempt_at: datetime | None = None
+    last_changed: datetime | None = None
+    last_error: str | None = None
+    new_changes: list[SdpStatusChange] = field(default_factory=list)
+    altinn_copy_created: datetime | None = None  # set by fall_back_to_altinn: store the copy
+    changed: bool = False
+
+    # -- transitions --------------------------------------------------------------------------------
+    def record_send(
+        self, result: SendResult, vendor_orgnr: str, now: datetime, policy: DeliveryPolicy
+    ) -> str:
+        """The vendor's answer to our send. Returns ``sent`` or ``rejected``.
+
+        A job no longer pending had its vendor receipt applied first (the receipt proves the send):
+        nothing to record, ``sent``."""
+        self._require_job()
+        if self.job_state != JobState.PENDING:
+            return "sent"
+        self.attempts += 1
+        if result.status == SendStatus.ACCEPTED:
+            self._set_status(SdpStatus.SENT, f"Accepted by {vendor_orgnr}", now)
+            self.job_state = JobState.AWAITING_RECEIPT
+            self.next_attempt_at = now + timedelta(seconds=policy.receipt_deadline_seconds)
+            return "sent"
+        self.fail(f"Rejected by the postbox vendor: {result.detail}", now)
+        return "rejected"
+
+    def retry_later(self, error: str, now: datetime, policy: DeliveryPolicy) -> str:
+        """The send failed for now (vendor unreachable, timeout, feil SERVER). Returns ``retry``, or
+        ``gave_up`` after ``policy.max_attempts``; ``skipped`` when a receipt finished the job meanwhile."""
+        self._require_job()
+        if self.job_state != JobState.PENDING:
+            return "skipped"
+        self.attempts += 1
+        self.last_error = error[:TEXT_LIMIT]
+        self.changed = True
+        if self.attempts >= policy.max_attempts:
+            self.fail(f"Delivery failed after {self.attempts} attempts: {error}", now)
+            return "gave_up"
+        self.next_attempt_at = now + timedelta(seconds=policy.next_delay(self.attempts))
+        return "retry"
+
+    def apply(self, receipt: VendorReceipt, vendor_orgnr: str, now: datetime) -> bool:
+        """A vendor receipt (``kvittering`` or ``feil``). A forwarding already final ignores it
+        (False). Any receipt but ``feil`` proves the send, also when our record of it was lost."""
+        if self.status.final:
+            return False
+        if receipt.kind != "feil" and self.status != SdpStatus.SENT:
+            self._set_status(
+                SdpStatus.SENT, f"Accepted by {vendor_orgnr} (known from its {receipt.kind} receipt)", now
+            )
+        if receipt.kind == "levering":
+            self._set_status(SdpStatus.DELIVERED, "Delivered to the citizen's postbox", now)
+            self.job_state = JobState.DONE
+            self.next_attempt_at = None
+        elif receipt.kind in ("feil", "returpost"):
+            detail = f"{receipt.kind} {receipt.feiltype or ''} {receipt.detail}".strip()
+            self.fail(f"Delivery failed: {detail}", now)
+        self.changed = True
+        return True
+
+    def expire(self, now: datetime) -> None:
+        """Sent, but no levering/feil receipt before the deadline: failed."""
+        if (
+            self.job_state != JobState.AWAITING_RECEIPT
+            or self.next_attempt_at is None
+            or self.next_attempt_at >= now
+        ):
+            raise IllegalTransition(
+                f"forwarding {self.id} is not overdue ({self.job_state}, {self.next_attempt_at})"
+            )
+        self.fail("Delivery failed: no receipt from the postbox vendor in time", now)
+
+    def fail(self, reason: str, now: datetime) -> None:
+        """Permanent failure: final ``Delivery_EndUser_Failed``, the job done; BackupAltinn applies."""
+        if self.status.final:
+            raise IllegalTransition(f"forwarding {self.id} is final ({self.status}); it cannot fail")
+        fallback = self._altinn_fallback_due()
+        self._set_status(SdpStatus.FAILED, reason + (BACKUP_ALTINN_TEXT if fallback else ""), now)
+        self.job_state = JobState.DONE
+        self.next_attempt_at = None
+        if fallback:
+            self.fall_back_to_altinn(now)
+
+    def fall_back_to_altinn(self, now: datetime) -> None:
+        """BackupAltinn: the failed letter gets an Altinn inbox copy (``Created``)."""
+        if self.status != SdpStatus.FAILED or not self._altinn_fallback_due():
+            raise IllegalTransition(
+                f"forwarding {self.id}: no BackupAltinn fallback (status {self.status}, backup "
+                f"{self.backup_altinn}, letter {self.has_letter}, Altinn copy {self.altinn_status})"
+            )
+        self.altinn_status = CorrespondenceStatus.CREATED
+        self.altinn_copy_created = now
+        self.changed = True
+
+    # -- helpers ------------------------------------------------------------------------------------
+    @property
+    def has_letter(self) -> bool:
+        return self.correspondence_id is not None
+
+    def _altinn_fallback_due(self) -> bool:
+        return self.backup_altinn and self.has_letter and self.altinn_status is None
+
+    def _require_job(self) -> None:
+        if self.job_state is None:
+            raise IllegalTransition(f"forwarding {self.id} ({self.status}) was never a delivery job")
+
+    def _set_status(self, status: SdpStatus, text: str, now: datetime) -> None:
+        if self.status != status:
+            self.new_changes.append(SdpStatusChange(status, now, text[:TEXT_LIMIT]))
+        self.status = status
+        self.last_changed = now
+        self.changed = True
+
+
+# -- the message sent to the vendor -----------------------------------------------------------------
+@dataclass(frozen=True)
+class KrrContact:
+    """KRR's contact data stored with the forwarding (``options["krr"]``), for notifications."""
+
+    epostadresse: str | None = None
+    mobiltelefonnummer: str | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | None) -> KrrContact:
+        record = record or {}
+        return cls(record.get("epostadresse"), record.get("mobiltelefonnummer"))
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    file_name: str
+    name: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What a delivery needs of a stored forwarding, its letter and its sender, loaded in bulk."""
+
+    forwarding: Forwarding
+    conversation_id: str
+    reportee: str
+    postkasseadresse: str | None
+    vendor_orgnr: str | None
+    sdp: SdpOptions
+    krr: KrrContact
+    sender_orgnr: str
+    message_title: str | None  # None: no stored letter (the message cannot be built)
+    visible_date_time: datetime | None
+    language_code: str | None
+    attachments: tuple[StoredAttachment, ...]
+
+
+LANGUAGES = {"1033": "EN", "2068": "NN"}  # LanguageID -> SDP language; default NO (1044, bokmål)
+
+
+def build_message(letter: Letter) -> DigitalPostMessage:
+    """The ``digitalPost`` of one letter. Raises ``ValueError`` when it cannot be built (never better:
+    the forwarding fails)."""
+    if letter.forwarding.correspondence_id is None or letter.message_title is None:
+        raise ValueError(f"forwarding {letter.forwarding.id} has no stored letter")
+    sdp = letter.sdp
+    docs = [
+        Document(a.file_name, a.name or a.file_name, mime_type(a.file_name), a.data)
+        for a in letter.attachments
+    ]
+    primary = next((d for d in docs if d.filename == sdp.primary_document_file_name), None)
+    if primary is None:
+        raise ValueError(f"no attachment named {sdp.primary_document_file_name!r} (PrimaryDocumentFileName)")
+    notes = tuple(
+        Notification(
+            n.kind,
+            n.text or "",
+            tuple(n.days_delayed or (0,)),
+            n.address or (letter.krr.epostadresse if n.kind == "epost" else letter.krr.mobiltelefonnummer),
+        )
+        for n in sdp.notifications
+    )
+    return DigitalPostMessage(
+        message_id=letter.forwarding.message_id,
+        conversation_id=letter.conversation_id,
+        sender_orgnr=letter.sender_orgnr,
+        personidentifikator=letter.reportee,
+        postkasseadresse=letter.postkasseadresse or "",
+        vendor_orgnr=letter.vendor_orgnr or "",
+        title=sdp.not_sensitive_title or sdp.title or letter.message_title,
+        primary=primary,
+        attachments=tuple(d for d in docs if d is not primary),
+        virkningstidspunkt=sdp.visible_date_time or letter.visible_date_time,
+        language=LANGUAGES.get(letter.language_code or "", "NO"),
+        notifications=notes,
+    )
+
+
+_MIME_TYPES = (
+    (".pdf", "application/pdf"),
+    (".html", "text/html"),
+    (".htm", "text/html"),
+    (".txt", "text/plain"),
+    (".xml", "application/xml"),
+    (".png", "image/png"),
+    (".jpg", "image/jpeg"),
+    (".jpeg", "image/jpeg"),
+)
+
+
+def mime_type(filename: str) -> str:
+    lower = filename.lower()
+    return next((mime for ext, mime in _MIME_TYPES if lower.endswith(ext)), "application/octet-stream")
