@@ -8,7 +8,6 @@ are read back for repeats by their idempotency key.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
 
@@ -16,7 +15,7 @@ from sqlalchemy import Table, bindparam, insert, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from ...domain.insert import InsertPlan, _jsonable
+from ...domain.insert import InsertPlan
 from ...domain.receipt import Receipt
 from .. import orm
 
@@ -159,7 +158,7 @@ class CorrespondenceRepository:
                 )
         fwd = plan.forwarding
         if fwd is not None:
-            options = _jsonable(asdict(fwd.sdp_options))
+            options = fwd.sdp_options.to_record()
             if fwd.krr_contact:
                 options["krr"] = fwd.krr_contact
             fwd_id = s.execute(
