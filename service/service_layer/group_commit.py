@@ -94,6 +94,9 @@ class GroupCommit:
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
+            # Let go of the plans (a letter's attachments may be tens of MB) before waiting for more.
+            del batch
+            job = None  # noqa: F841
 
     def _write(self, batch: list[_Job]) -> None:
         try:

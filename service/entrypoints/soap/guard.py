@@ -163,8 +163,10 @@ class RequestGuard:
             raise _Refused("The request body is empty; a SOAP envelope was expected")
         root = self._parse(body)
         self._check_envelope(root)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
+        # spyne takes the parsed envelope (protocol.py) and never parses the bytes again: hand it an
+        # empty stream, so that a 30 MiB body is not held (and copied by spyne) beside its tree.
+        environ["wsgi.input"] = io.BytesIO(b"")
+        environ["CONTENT_LENGTH"] = "0"
         environ[ENVIRON_ENVELOPE] = root
 
     def _check_content_type(self, content_type: str) -> None:
@@ -255,7 +257,9 @@ class RequestGuard:
 
     def _parse(self, body: bytes) -> etree._Element:
         try:
-            root = parse_bytes(body)
+            # huge_tree: one attachment may be most of the 30 MiB a request may have (libxml2's
+            # default refuses text nodes over 10 MB); the body's size is bounded above already.
+            root = parse_bytes(body, huge_tree=True)
         except etree.XMLSyntaxError as exc:
             raise _Refused(f"The request is not well-formed XML: {exc}") from None
         if has_doctype(root):

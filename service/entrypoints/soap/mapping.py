@@ -29,9 +29,12 @@ def _dt(value: datetime | None) -> datetime | None:
 def _bytes(value: Any) -> bytes:
     if value is None:
         return b""
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray):
         return bytes(value)
-    return b"".join(value)  # spyne's ByteArray arrives as a sequence of chunks
+    chunks = list(value)  # spyne's ByteArray arrives as a sequence of chunks (one, when decoded from base64)
+    return chunks[0] if len(chunks) == 1 and isinstance(chunks[0], bytes) else b"".join(chunks)
 
 
 def _list(container: Any, field: str) -> list[Any]:
