@@ -82,21 +82,26 @@ class GroupCommit:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < self._batch_max:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            # Each batch lives in _settle's frame only: its plans (a letter's attachments may be tens
+            # of MB) are let go before the writer waits for the next one.
+            self._settle(self._take())
+
+    def _take(self) -> list[_Job]:
+        batch = [self._queue.get()]
+        while len(batch) < self._batch_max:
             try:
-                self._write(batch)
-            except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-            # Let go of the plans (a letter's attachments may be tens of MB) before waiting for more.
-            del batch
-            job = None  # noqa: F841
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _settle(self, batch: list[_Job]) -> None:
+        try:
+            self._write(batch)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting requests
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
 
     def _write(self, batch: list[_Job]) -> None:
         try:

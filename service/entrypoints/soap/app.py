@@ -135,6 +135,7 @@ def make_wsgi_app(container: Any) -> Root:
         guarded = RequestGuard(wsgi, variant.soap_version, settings.max_request_bytes)  # type: ignore[arg-type]
         endpoints[variant.path] = Endpoint(key, Shedding(guarded, gate, variant.soap_version))  # type: ignore[arg-type]
     spyne_compat.disable_request_gc()
+    spyne_compat.decode_base64_directly()
     registry = container.registry
     root = Root(
         settings.public_url,
