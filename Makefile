@@ -11,7 +11,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON311)" ]; then echo "innbyggerpost needs Python 3.11 (spyne 2.14 does not import on 3.12+): install python3.11 and retry" >&2; exit 1; fi
 	$(PYTHON311) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $@
 
 venv: $(VENV)/.installed

@@ -3,7 +3,14 @@
 Paths: ``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
 ``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues).
-One process, many threads: the simulators keep their state in memory.
+
+Server: waitress, a threaded HTTP/1.1 server with keep-alive (persistent connections), in ONE
+process, so the simulators' in-memory state (counters, de-duplication, receipt queues) is shared
+by every thread. A pool of ``threads`` application threads: slow answers (KRR ``slow`` mode, a
+seeded ``delay_seconds``) hold one thread each, so the pool is sized well above the service's
+concurrency. ``/_sim/stats`` reports ``http``: TCP connections accepted and requests served, per
+area (``krr``, ``postbox``, ``sim``), so tests and the benchmark can see that clients reuse their
+connections.
 """
 
 from __future__ import annotations
@@ -13,9 +20,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterable
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .krr import krr_control, krr_state_json, make_krr_app
 from .postbox import PostboxSimState, make_postbox_router
@@ -23,11 +28,64 @@ from .seed import Seed, load_seed
 
 log = logging.getLogger("innbyggerpost.simulators")
 
+#: application threads of the simulator server (slow answers each hold one)
+DEFAULT_THREADS = 64
 
-def make_app(seed: Seed, require_signature: bool = False) -> Callable[..., Iterable[bytes]]:
+
+class HttpStats:
+    """Connections accepted by the server and requests per area (thread-safe).
+
+    ``connections_accepted`` is counted by the server on every TCP accept; per area the distinct
+    client peers (address and port) that sent requests there are counted, which is how many
+    connections the clients of that area used (as long as the ephemeral ports are not recycled).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accepted = 0
+        self._requests: dict[str, int] = {}
+        self._peers: dict[str, set[str]] = {}
+
+    def accepted(self) -> None:
+        with self._lock:
+            self._accepted += 1
+
+    def request(self, area: str, environ: dict[str, Any]) -> None:
+        peer = f"{environ.get('REMOTE_ADDR', '?')}:{environ.get('REMOTE_PORT', '?')}"
+        with self._lock:
+            self._requests[area] = self._requests.get(area, 0) + 1
+            self._peers.setdefault(area, set()).add(peer)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._accepted = 0
+            self._requests.clear()
+            self._peers.clear()
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "connections_accepted": self._accepted,
+                "requests": dict(self._requests),
+                "connections": {area: len(peers) for area, peers in self._peers.items()},
+            }
+
+
+def _area(path: str) -> str:
+    if path == "/krr" or path.startswith("/krr/"):
+        return "krr"
+    if path.startswith("/postbox/"):
+        return "postbox"
+    return "sim"
+
+
+def make_app(
+    seed: Seed, require_signature: bool = False, http_stats: HttpStats | None = None
+) -> Callable[..., Iterable[bytes]]:
     krr = make_krr_app(seed, require_signature=require_signature)
     postbox_state = PostboxSimState()
     postbox = make_postbox_router(seed, state=postbox_state)
+    http = http_stats or HttpStats()
 
     def json_response(
         start_response: Callable[..., Any], payload: Any, status: str = "200 OK"
@@ -39,13 +97,20 @@ def make_app(seed: Seed, require_signature: bool = False) -> Callable[..., Itera
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/krr" or path.startswith("/krr/"):
+        area = _area(path)
+        http.request(area, environ)
+        if area == "krr":
             return krr(environ, start_response)
-        if path.startswith("/postbox/"):
+        if area == "postbox":
             return postbox(environ, start_response)
         if path == "/_sim/stats":
             return json_response(
-                start_response, {"krr": krr_state_json(krr.state), "postbox": postbox_state.to_json()}
+                start_response,
+                {
+                    "krr": krr_state_json(krr.state),
+                    "postbox": postbox_state.to_json(),
+                    "http": http.to_json(),
+                },
             )
         if path == "/_sim/krr" and method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -57,31 +122,78 @@ def make_app(seed: Seed, require_signature: bool = False) -> Callable[..., Itera
         if path == "/_sim/reset" and method == "POST":
             krr.state.reset()
             postbox_state.reset()
+            http.reset()
             return json_response(start_response, {"reset": True})
         return json_response(start_response, {"error": f"nothing at {path}"}, "404 Not Found")
 
     return app
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
+def make_server(
+    host: str,
+    port: int,
+    app: Callable[..., Iterable[bytes]],
+    http_stats: HttpStats | None = None,
+    threads: int = DEFAULT_THREADS,
+) -> Any:
+    """A waitress server (HTTP/1.1, keep-alive, ``threads`` application threads) for ``app``.
+
+    ``server.run()`` serves until SIGTERM/SIGINT (``serve``) or ``server.close()``; the bound port
+    is ``server.effective_port`` (``port=0`` picks a free one). Every accepted TCP connection is
+    counted in ``http_stats``.
+    """
+    from waitress.channel import HTTPChannel
+    from waitress.server import create_server
+
+    stats = http_stats
+
+    class _CountingChannel(HTTPChannel):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            if stats is not None:
+                stats.accepted()
+
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=2000,
+        backlog=1024,
+        channel_timeout=300,  # idle keep-alive connections are closed after this
+        asyncore_use_poll=True,  # no select() limit on descriptors
+        ident="innbyggerpost-simulators",
+        clear_untrusted_proxy_headers=True,
+    )
+    server.channel_class = _CountingChannel
+    return server
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-def serve(host: str, port: int, seed_path: str | None = None, require_signature: bool = False) -> None:
+def serve(
+    host: str,
+    port: int,
+    seed_path: str | None = None,
+    require_signature: bool = False,
+    threads: int = DEFAULT_THREADS,
+) -> None:
     seed = load_seed(seed_path)
-    server = make_server(host, port, make_app(seed, require_signature), _ThreadingServer, _QuietHandler)
-    log.info("simulators on http://%s:%d (/krr, /postbox/<orgnr>, /_sim/stats)", host, port)
+    http_stats = HttpStats()
+    # waitress warns about every momentary queue of requests: noise under load, not an error
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    server = make_server(host, port, make_app(seed, require_signature, http_stats), http_stats, threads)
+    log.info(
+        "simulators on http://%s:%d (/krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
+        host,
+        server.effective_port,
+        threads,
+    )
 
     def _stop(_signum: int, _frame: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        raise SystemExit(0)  # waitress's loop closes its sockets and stops its threads on SystemExit
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    server.serve_forever(poll_interval=0.2)
-    server.server_close()
+    try:
+        server.run()
+    finally:
+        server.close()

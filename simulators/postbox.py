@@ -391,6 +391,7 @@ class PostboxSimulator:
         if delay > 0 and (person.behaviour.delay_sends <= 0 or arrival <= person.behaviour.delay_sends):
             self._sleep(delay)
 
+        problem = self._check(request, person)  # pure: decoding and hashing need no lock
         with self.state.lock:
             vendor.answers[message_id] = vendor.answers.get(message_id, 0) + 1
             vendor.sends += 1
@@ -399,7 +400,6 @@ class PostboxSimulator:
                 return self._accepted(
                     message_id, conversation_id, vendor.accepted_at[message_id], duplicate=True
                 )
-            problem = self._check(request, person)
             if problem:
                 vendor.rejected += 1
                 raise _SoapFault("KLIENT", problem)
