@@ -30,8 +30,9 @@ system-deps:
 test: venv system-deps lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: venv
-	$(PY) tests/bench/run_bench.py
+# make bench BENCH_ARGS='--quick --db sqlite' (python tests/bench/run_bench.py --help)
+bench: venv system-deps
+	$(PY) tests/bench/run_bench.py $(BENCH_ARGS)
 
 # Regenerate every generated file (contract models, operation table, golden WSDLs) from the published
 # Altinn 2 WSDLs; tests/unit/test_generated_current.py proves the checked-in output is current.

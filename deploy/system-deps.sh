@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: PostgreSQL 15 server binaries (tests start their own
 # cluster), curl (the example requests' commands), Chromium and its WebDriver (the inbox browser
-# tests) and, for the generated-Java-client test, wsimport + the JAX-WS runtime jars.
+# tests), wrk (the load generator of `make bench`) and, for the generated-Java-client test,
+# wsimport + the JAX-WS runtime jars.
 # Installs only what is missing, and only as root; otherwise it says what is missing and goes on.
 set -u
 need=()
@@ -9,6 +10,7 @@ need=()
 command -v curl >/dev/null || need+=(curl)  # tests/e2e/test_examples.py runs the README's curl lines
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+command -v wrk >/dev/null || need+=(wrk)  # make bench
 if [ -x tests/java/install.sh ]; then
   bash tests/java/install.sh || echo "system-deps: Java client tooling could not be installed" >&2
 fi

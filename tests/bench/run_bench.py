@@ -1,33 +1,48 @@
 #!/usr/bin/env python3
-"""Load benchmark of innbyggerpost: ``make bench`` (``python tests/bench/run_bench.py --help``).
+"""Benchmark of innbyggerpost: ``make bench`` (``python tests/bench/run_bench.py --help``).
 
-Starts its own stack on free loopback ports (what ``make run`` starts: migrate, demo owners, the
-simulators, gunicorn, delivery worker(s); SQLite in a temporary directory by default, or a temporary
-PostgreSQL cluster with ``--db postgresql``), sends ``--letters`` InsertCorrespondenceBasicV2 letters
-from ``--concurrency`` client threads to the synthetic persons of the default seed, waits until every
-forwarding has a final SDP status, and prints / writes (``var/bench/<timestamp>.json``):
+Per database (``--db sqlite|postgresql|both``; default both) it starts the real stack in a temporary
+directory on free loopback ports: what ``make run`` starts (migrate, demo owners, the simulators,
+gunicorn, delivery worker(s)), with the product defaults (SQLite: the default web processes and one
+delivery worker; PostgreSQL: a throw-away cluster with fsync on, 2 web processes, 2 delivery workers)
+unless a flag says otherwise. In one run it measures:
 
-* insert throughput and latency (p50/p95/p99), receipt status counts, errors;
-* time from the first insert until every forwarding is final, per-letter insert-to-final times;
-* KRR calls and ids looked up, vendor sends / duplicates / delivered (and any delivered count != 1);
-* peak RSS and CPU seconds of the web, worker, simulator and client processes.
+1. inserts: ``InsertCorrespondenceBasicV2`` at ``--connections`` (32) keep-alive connections from
+   ``wrk`` (Debian's package; a Lua script joins pre-rendered envelope pieces with a unique
+   ExternalShipmentReference per request, see ``insert.lua``): with SdpOptions (KRR in the path),
+   without SdpOptions, and with one 1 MB attachment. Throughput of OK receipts, p50/p99/max latency,
+   web CPU ms per letter (utime+stime of the gunicorn workers from /proc/<pid>/stat, before/after).
+2. the floor: the same envelope parsed and serialised by plain lxml plus one equivalent INSERT and
+   commit (SQLite WAL with synchronous=FULL; PostgreSQL with synchronous_commit=on), per second on
+   one core; ``floor_ratio = insert_per_s / (floor_per_s * 2)`` (two cores).
+3. a mass mailing (``--letters``, default 100 000; the mix of letter kinds below, to the default
+   seed's persons) from first insert until every forwarding is final (the DB is polled): letters/s,
+   KRR calls and ids, vendor sends (simulator counters), lost letters and letters delivered twice.
+   Client: ``--connections`` Python threads on keep-alive connections posting pre-rendered bytes
+   (exact letter count and per-letter receipt); its CPU is reported.
+4. status at scale on that database: ``GetCorrespondenceStatusHistoryBasic`` for 10 000 references
+   and ``GetCorrespondenceStatusDetailsBasicV3`` with SdpSearchOptions for one reportee.
+5. peak RSS (VmHWM) of a web worker and of a delivery worker.
 
-Clients: ``--client zeep`` (default, the realistic number): ONE zeep Client built from the reference
-WSDL, one requests Session (zeep Transport) per thread. ``--client raw``: the envelope of each letter
-kind is rendered once by zeep and posted as bytes (reference and WS-Addressing MessageID replaced),
-which shows how much of the client-side cost is zeep's.
+Progress and a table are printed; the LAST line is one JSON object (the SQLite figures, PostgreSQL's
+under ``"postgres"``); the full results go to ``var/bench/<stamp>.json``. Every phase has its own
+bound and the whole run ``--timeout``; everything started is stopped on exit, Ctrl-C, SIGTERM and
+timeout. Exit status: 0 all good; 2 the mass mailing did not complete in time; 3 letters lost or
+delivered twice; 4 insert errors; 130 interrupted.
 
-``--profile`` samples the gunicorn workers and the delivery workers with py-spy (must be installed)
-for the whole run and prints the hottest functions.
-
-Everything started is stopped on exit, on Ctrl-C and on ``--timeout``.
+``--profile``: py-spy (``pip install -e '.[bench]'``) samples the web workers and the delivery
+workers for the whole run; the collapsed stacks, an SVG flame graph and the hottest functions are
+written next to the results file.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import ctypes
 import datetime as dt
+import http.client
+import itertools
 import json
 import math
 import os
@@ -36,6 +51,8 @@ import re
 import resource
 import shutil
 import signal
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,28 +63,46 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 from lxml import etree  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
-from tests._reference import BASIC_WSDL, altinn_reference  # noqa: E402
-from tests.harness import Postgres, Stack, wait_until  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from zeep import Client  # noqa: E402
-from zeep.transports import Transport  # noqa: E402
 
-from service.adapters import orm  # noqa: E402
-from tests import altinn as a  # noqa: E402
+from tests.support import altinn as a  # noqa: E402
+from tests.support.harness import Postgres, Stack, wait_until  # noqa: E402
+from tests.support.reference import BASIC_WSDL, reference_dir  # noqa: E402
 
 FINAL = ("Delivered_EndUser", "Delivery_EndUser_Failed", "NoMailBox", "Reserved")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+KEYS = (
+    "insert_per_s",
+    "insert_p50_ms",
+    "insert_p99_ms",
+    "web_cpu_ms_per_insert",
+    "floor_per_s",
+    "floor_ratio",
+    "insert_1mb_per_s",
+    "mass_letters",
+    "mass_letters_per_s",
+    "krr_calls",
+    "krr_ids",
+    "lost",
+    "delivered_twice",
+    "status_history_10k_ms",
+    "status_v3_ms",
+    "web_rss_mb",
+    "worker_rss_mb",
+)
 
-# Settings the test harness tunes for speed; the benchmark runs with the product defaults instead
-# (what `make run` uses), except for ports, database and log level.
+# Settings the test harness tunes for fast tests; the benchmark runs with the product defaults
+# (what `make run` uses) instead, except for ports, database and log level.
 _TEST_TUNING = (
     "INNBYGGERPOST_CONNECT_TIMEOUT",
     "INNBYGGERPOST_READ_TIMEOUT",
@@ -82,8 +117,12 @@ _TEST_TUNING = (
 )
 
 
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
 # ---------------------------------------------------------------------------------------------------
-# the letter mix
+# the letter mix of the mass mailing
 
 
 def _notify() -> dict[str, Any]:
@@ -119,18 +158,16 @@ MIX: list[tuple[str, str, dict[str, Any] | None, float]] = [
     ("rejects", a.REJECTS, a.sdp("ForwardOnly", True), 2),
     ("fails_twice", a.FAILS_TWICE, a.sdp("ForwardOnly", True), 2),
 ]
-SLOW_KIND = ("slow_digipost", a.SLOW, a.sdp("ForwardOnly", True), 2)
 
 
 def allocate(n: int, mix: list[tuple[str, str, dict[str, Any] | None, float]]) -> dict[str, int]:
-    """Exact counts per kind (largest remainder); every kind with weight gets at least one when n allows."""
+    """Exact counts per kind (largest remainder); every kind gets at least one when n allows."""
     total = sum(w for *_, w in mix)
     raw = {k: n * w / total for k, _, _, w in mix}
     counts = {k: int(v) for k, v in raw.items()}
     if n >= len(mix):
         for k in counts:
-            if counts[k] == 0:
-                counts[k] = 1
+            counts[k] = max(counts[k], 1)
     rest = n - sum(counts.values())
     for k in sorted(raw, key=lambda k: raw[k] - int(raw[k]), reverse=True):
         if rest <= 0:
@@ -145,11 +182,97 @@ def allocate(n: int, mix: list[tuple[str, str, dict[str, Any] | None, float]]) -
 
 
 # ---------------------------------------------------------------------------------------------------
+# pre-rendered envelopes
+
+REF_TOKEN = "@@REF@@"
+MID_TOKEN = "@@MID@@"
+_MSGID = re.compile(rb"<wsa:MessageID>[^<]*</wsa:MessageID>")
+_STATUS = re.compile(rb"ReceiptStatusCode>(\w+)<")
+
+
+class Envelopes:
+    """InsertCorrespondenceBasicV2 envelopes rendered once by zeep from the reference WSDL."""
+
+    def __init__(self, url: str) -> None:
+        self.client = Client(str(reference_dir() / "altinn" / BASIC_WSDL))
+        self.svc = self.client.create_service(a.BASIC_BINDING, url)
+        self.url = url
+        ops = self.svc._binding._operations
+        self.insert_action = ops["InsertCorrespondenceBasicV2"].soapaction
+        self.history_action = ops["GetCorrespondenceStatusHistoryBasic"].soapaction
+        self.v3_action = ops["GetCorrespondenceStatusDetailsBasicV3"].soapaction
+
+    def _bytes(self, env: Any) -> bytes:
+        to = env.find(".//{http://www.w3.org/2005/08/addressing}To")
+        if to is not None:
+            to.text = self.url
+        return bytes(etree.tostring(env, xml_declaration=True, encoding="utf-8"))
+
+    def insert(self, corr: dict[str, Any]) -> tuple[list[bytes], list[str]]:
+        """The envelope cut at its variable fields: pieces and the token between each two."""
+        user, password, code, _ = a.DEMO
+        env = self.client.create_message(
+            self.svc, "InsertCorrespondenceBasicV2", user, password, code, REF_TOKEN, corr
+        )
+        body = _MSGID.sub(f"<wsa:MessageID>urn:uuid:{MID_TOKEN}</wsa:MessageID>".encode(), self._bytes(env))
+        pieces, tokens = [body], []
+        while True:
+            last = pieces[-1]
+            hits = [(last.find(t.encode()), t) for t in (REF_TOKEN, MID_TOKEN) if t.encode() in last]
+            if not hits:
+                break
+            pos, tok = min(hits)
+            pieces[-1:] = [last[:pos], last[pos + len(tok) :]]
+            tokens.append("REF" if tok == REF_TOKEN else "MID")
+        assert tokens.count("REF") == 1, tokens
+        return pieces, tokens
+
+    def history(self, references: list[str]) -> bytes:
+        user, password, _, _ = a.DEMO
+        env = self.client.create_message(
+            self.svc,
+            "GetCorrespondenceStatusHistoryBasic",
+            CorrespondenceSendersReferences={"string": references},
+            _soapheaders={"SystemUserName": user, "SystemPassword": password},
+        )
+        return self._bytes(env)
+
+    def v3(self, reportee: str) -> bytes:
+        user, password, _, service = a.DEMO
+        flt = {
+            "ServiceCode": service,
+            "ServiceEditionCode": 1,
+            "Reportee": reportee,
+            "SdpSearchOptions": {"IncludeCorrespondence": True},
+        }
+        env = self.client.create_message(
+            self.svc, "GetCorrespondenceStatusDetailsBasicV3", user, password, flt
+        )
+        return self._bytes(env)
+
+
+def join(pieces: list[bytes], tokens: list[str], ref: str) -> bytes:
+    parts = [pieces[0]]
+    for tok, piece in zip(tokens, pieces[1:], strict=True):
+        parts.append(ref.encode() if tok == "REF" else str(uuid.uuid4()).encode())
+        parts.append(piece)
+    return b"".join(parts)
+
+
+def big_letter(size: int) -> dict[str, Any]:
+    data = random.Random(7).randbytes(size)
+    att = {"FunctionType": "Unspecified", "FileName": "brev.pdf", "Name": "Brev", "Encrypted": False}
+    return a.letter(
+        a.DIGIPOST, a.sdp("ForwardOnly", True), attachments=[{**att, "Data": b"%PDF-1.4\n" + data}]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
 # processes
 
 
 def _pdeathsig() -> None:
-    """Children die with the benchmark even when it is killed hard (PR_SET_PDEATHSIG = 1, SIGKILL)."""
+    """Children die with the benchmark even when it is killed hard (PR_SET_PDEATHSIG = SIGKILL)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
     except OSError:
@@ -157,26 +280,16 @@ def _pdeathsig() -> None:
 
 
 class BenchStack(Stack):
-    def __init__(self, backend: str, database_url: str, workdir: Path, args: argparse.Namespace) -> None:
+    """The harness's stack with the product defaults instead of the tests' tuning."""
+
+    def __init__(
+        self, backend: str, database_url: str, workdir: Path, env: dict[str, str], log_level: str
+    ) -> None:
         super().__init__(backend, database_url, workdir)
         for key in _TEST_TUNING:
             self.env.pop(key, None)
-        self.env["INNBYGGERPOST_LOG_LEVEL"] = args.log_level
-        for name, value in (
-            ("INNBYGGERPOST_WEB_WORKERS", args.web_workers),
-            ("INNBYGGERPOST_WEB_THREADS", args.web_threads),
-            ("INNBYGGERPOST_WORKER_CONCURRENCY", args.worker_concurrency),
-        ):
-            if value is not None:  # otherwise the product default (as make run)
-                self.env[name] = str(value)
-        if args.whatif:
-            self.env["INNBYGGERPOST_BENCH_WHATIF"] = ",".join(args.whatif)
-            self.env["PYTHONPATH"] = os.pathsep.join(
-                filter(None, [str(Path(__file__).resolve().parent / "whatif"), self.env.get("PYTHONPATH")])
-            )
-        for item in args.env or []:
-            k, _, v = item.partition("=")
-            self.env[k] = v
+        self.env["INNBYGGERPOST_LOG_LEVEL"] = log_level
+        self.env.update(env)
 
     def _cli(self, *args: str, log: str | None = None, env: dict[str, str] | None = None) -> Any:
         out = open(self.workdir / log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
@@ -190,7 +303,7 @@ class BenchStack(Stack):
         )
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     out: list[int] = []
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
@@ -203,281 +316,31 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def proc_sample(pid: int) -> dict[str, float] | None:
-    """CPU seconds (user+system), current and peak RSS (MiB) of one process, from /proc (or psutil)."""
-    try:
-        import psutil  # type: ignore[import-untyped]
-
-        p = psutil.Process(pid)
-        t = p.cpu_times()
-        mem = p.memory_info()
-        peak = getattr(mem, "peak_wset", None)
-        status = Path(f"/proc/{pid}/status").read_text() if peak is None else ""
-        hwm = re.search(r"VmHWM:\s+(\d+) kB", status)
-        return {
-            "cpu_s": t.user + t.system,
-            "rss_mib": mem.rss / 2**20,
-            "peak_rss_mib": (int(hwm.group(1)) / 1024) if hwm else mem.rss / 2**20,
-        }
-    except ImportError:
-        pass
-    except Exception:  # noqa: BLE001 - gone
-        return None
+def cpu_s(pid: int) -> float:
+    """utime + stime of one process in seconds (0 when it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         fields = stat[stat.rindex(")") + 2 :].split()
-        cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
-        status = Path(f"/proc/{pid}/status").read_text()
-        hwm = re.search(r"VmHWM:\s+(\d+) kB", status)
-        rss = re.search(r"VmRSS:\s+(\d+) kB", status)
-        return {
-            "cpu_s": cpu,
-            "rss_mib": int(rss.group(1)) / 1024 if rss else 0.0,
-            "peak_rss_mib": int(hwm.group(1)) / 1024 if hwm else 0.0,
-        }
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except (OSError, ValueError, IndexError):
-        return None
+        return 0.0
 
 
-def system_busy_cpu_s() -> float | None:
-    """CPU seconds the whole machine was busy (all processes, all cores) since boot, from /proc/stat."""
+def vm_hwm_mb(pid: int) -> float:
     try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-        return (user + nice + system + irq + softirq + steal) / CLK_TCK
+        m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+        return int(m.group(1)) / 1024 if m else 0.0
+    except OSError:
+        return 0.0
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine was busy since boot (every process, every core)."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / CLK_TCK
     except (OSError, ValueError):
-        return None
-
-
-class ProcMonitor:
-    """Samples the stack's processes every second; keeps the last sample of every pid it saw."""
-
-    def __init__(self, roles: dict[str, list[int]], web_master: int) -> None:
-        self.roles = roles
-        self.web_master = web_master
-        self.last: dict[int, dict[str, float]] = {}
-        self.role_of: dict[int, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="procmon")
-
-    def pids(self) -> dict[int, str]:
-        out = {pid: role for role, pids in self.roles.items() for pid in pids}
-        for child in _children(self.web_master):
-            out[child] = "web_worker"
-        return out
-
-    def sample(self) -> None:
-        for pid, role in self.pids().items():
-            s = proc_sample(pid)
-            if s is not None:
-                self.last[pid] = s
-                self.role_of[pid] = role
-
-    def _run(self) -> None:
-        while not self._stop.wait(1.0):
-            self.sample()
-
-    def start(self) -> None:
-        self.sample()
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def snapshot(self) -> dict[str, dict[str, float]]:
-        """Per role: processes, CPU seconds (sum), peak RSS (max and sum over processes)."""
-        self.sample()
-        out: dict[str, dict[str, float]] = {}
-        for pid, s in self.last.items():
-            role = self.role_of[pid]
-            r = out.setdefault(
-                role, {"processes": 0, "cpu_s": 0.0, "peak_rss_mib_max": 0.0, "peak_rss_mib_sum": 0.0}
-            )
-            r["processes"] += 1
-            r["cpu_s"] += s["cpu_s"]
-            r["peak_rss_mib_max"] = max(r["peak_rss_mib_max"], s["peak_rss_mib"])
-            r["peak_rss_mib_sum"] += s["peak_rss_mib"]
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        out["bench_client"] = {
-            "processes": 1,
-            "cpu_s": ru.ru_utime + ru.ru_stime,
-            "peak_rss_mib_max": ru.ru_maxrss / 1024,
-            "peak_rss_mib_sum": ru.ru_maxrss / 1024,
-        }
-        busy = system_busy_cpu_s()
-        if busy is not None:
-            out["machine_busy"] = {
-                "processes": 0,
-                "cpu_s": busy,
-                "peak_rss_mib_max": 0.0,
-                "peak_rss_mib_sum": 0.0,
-            }
-        for r in out.values():
-            for k in ("cpu_s", "peak_rss_mib_max", "peak_rss_mib_sum"):
-                r[k] = round(r[k], 2)
-        return out
-
-
-class Profiler:
-    """py-spy record (raw collapsed stacks) of the web master (with subprocesses) and the workers."""
-
-    def __init__(self, outdir: Path, rate: int, idle: bool = False) -> None:
-        self.outdir = outdir
-        self.rate = rate
-        self.idle = idle
-        self.procs: list[tuple[str, Path, subprocess.Popen[bytes]]] = []
-        exe = Path(sys.executable).parent / "py-spy"
-        self.exe = str(exe) if exe.exists() else shutil.which("py-spy")
-
-    def start(self, name: str, pid: int, subprocesses: bool = False) -> None:
-        if not self.exe:
-            raise SystemExit("--profile needs py-spy (pip install py-spy into .venv)")
-        out = self.outdir / f"pyspy-{name}.txt"
-        argv = [self.exe, "record", "-p", str(pid), "-f", "raw", "-o", str(out), "-r", str(self.rate)]
-        argv += ["--nonblocking"]
-        if self.idle:
-            argv.append("--idle")
-        if subprocesses:
-            argv.append("--subprocesses")
-        log = open(self.outdir / f"pyspy-{name}.log", "wb")  # noqa: SIM115
-        self.procs.append((name, out, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)))
-
-    def stop(self) -> dict[str, Any]:
-        for _, _, p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        result: dict[str, Any] = {}
-        for name, out, p in self.procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            if out.exists():
-                result[name] = summarise_profile(out)
-        self.procs.clear()
-        return result
-
-
-_FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
-
-
-def _frame_name(frame: str) -> str:
-    m = _FRAME.match(frame.strip())
-    if not m:
-        return frame.strip()
-    file = m.group("file")
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
-    return f"{m.group('fn')} ({file})"
-
-
-def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
-    self_t: Counter[str] = Counter()
-    incl: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        frames = [
-            _frame_name(f)
-            for f in stack.split(";")
-            if f and not f.startswith("process ") and not f.startswith("thread ")
-        ]
-        if not frames:
-            continue
-        total += n
-        self_t[frames[-1]] += n
-        for f in set(frames):
-            incl[f] += n
-    pct = lambda c: round(100.0 * c / total, 1) if total else 0.0  # noqa: E731
-    return {
-        "samples": total,
-        "file": str(path),
-        "self_top": [(f, pct(c)) for f, c in self_t.most_common(top)],
-        "inclusive_top": [(f, pct(c)) for f, c in incl.most_common(top * 2)],
-    }
-
-
-# ---------------------------------------------------------------------------------------------------
-# clients
-
-
-class ZeepSender:
-    """One zeep Client (WSDL parsed once); per thread a Client sharing that WSDL with its own Session."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.base = Client(str(altinn_reference(BASIC_WSDL)))
-        self.local = threading.local()
-
-    def _service(self) -> Any:
-        svc = getattr(self.local, "svc", None)
-        if svc is None:
-            session = requests.Session()
-            client = Client(self.base.wsdl, transport=Transport(session=session))
-            svc = self.local.svc = client.create_service(a.BASIC_BINDING, self.url)
-        return svc
-
-    def send(self, kind: str, reportee: str, sdp: dict[str, Any] | None, reference: str) -> str:
-        user, password, code, _ = a.DEMO
-        receipt = self._service().InsertCorrespondenceBasicV2(
-            user, password, code, reference, a.letter(reportee, sdp)
-        )
-        return str(receipt.ReceiptStatusCode)
-
-
-class RawSender:
-    """Envelope per letter kind rendered once by zeep; per request only the reference and MessageID change."""
-
-    REF = "@@REFERENCE@@"
-    MSGID = re.compile(rb"<wsa:MessageID>urn:uuid:[0-9a-f-]+</wsa:MessageID>")
-    STATUS = re.compile(rb"ReceiptStatusCode>(\w+)<")
-
-    def __init__(self, url: str, mix: list[tuple[str, str, dict[str, Any] | None, float]]) -> None:
-        self.url = url
-        client = Client(str(altinn_reference(BASIC_WSDL)))
-        svc = client.create_service(a.BASIC_BINDING, url)
-        user, password, code, _ = a.DEMO
-        self.soap_action = svc._binding._operations["InsertCorrespondenceBasicV2"].soapaction
-        self.templates: dict[str, tuple[bytes, bytes]] = {}
-        for kind, reportee, sdp, _ in mix:
-            env = client.create_message(
-                svc, "InsertCorrespondenceBasicV2", user, password, code, self.REF, a.letter(reportee, sdp)
-            )
-            to = env.find(".//{http://www.w3.org/2005/08/addressing}To")
-            if to is not None:
-                to.text = url
-            body = etree.tostring(env, xml_declaration=True, encoding="utf-8")
-            head, _, tail = body.partition(self.REF.encode())
-            self.templates[kind] = (head, tail)
-        self.local = threading.local()
-
-    def send(self, kind: str, reportee: str, sdp: dict[str, Any] | None, reference: str) -> str:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        head, tail = self.templates[kind]
-        head = self.MSGID.sub(
-            b"<wsa:MessageID>urn:uuid:" + str(uuid.uuid4()).encode() + b"</wsa:MessageID>", head, count=1
-        )
-        r = session.post(
-            self.url,
-            data=head + reference.encode() + tail,
-            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{self.soap_action}"'},
-            timeout=(5, 120),
-        )
-        m = self.STATUS.search(r.content)
-        if r.status_code != 200 or not m:
-            raise RuntimeError(f"HTTP {r.status_code}: {r.content[:300]!r}")
-        return m.group(1).decode()
-
-
-# ---------------------------------------------------------------------------------------------------
-# measurements
+        return 0.0
 
 
 def pct(values: list[float], p: float) -> float | None:
@@ -489,35 +352,12 @@ def pct(values: list[float], p: float) -> float | None:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def dist(values: list[float], scale: float = 1.0, nd: int = 1) -> dict[str, Any]:
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(v * scale, nd)
-
-    return {
-        "n": len(values),
-        "p50": r(pct(values, 50)),
-        "p95": r(pct(values, 95)),
-        "p99": r(pct(values, 99)),
-        "max": r(max(values) if values else None),
-        "mean": r(sum(values) / len(values) if values else None),
-    }
-
-
-def fill_product_defaults(args: argparse.Namespace, cpus: int) -> None:
-    """For the report: the values the stack will use when not given (read from the product's config)."""
-    args.explicit = {k: getattr(args, k) for k in ("web_workers", "web_threads", "worker_concurrency")}
-    if args.web_workers is None:
-        args.web_workers = int(os.environ.get("INNBYGGERPOST_WEB_WORKERS", str(min(4, cpus * 2))))
-    if args.web_threads is None:
-        args.web_threads = int(os.environ.get("INNBYGGERPOST_WEB_THREADS", "4"))
-    if args.worker_concurrency is None:
-        from service.config import Settings
-
-        args.worker_concurrency = Settings().worker_concurrency
+def rnd(v: float | None, nd: int = 1) -> float | None:
+    return None if v is None else round(v, nd)
 
 
 def code_version() -> str:
-    """Commit the stack runs, plus ``+dirty`` when service code differs from it (the tree is shared)."""
+    """Commit of the code under test, ``+dirty`` when service/clients/simulators differ from it."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
@@ -534,108 +374,230 @@ def code_version() -> str:
         return "unknown"
 
 
-def cpu_delta(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> dict[str, float]:
-    """CPU seconds per role between two snapshots; ``other_processes``: what the rest of the machine
-    used meanwhile (other people's tests, ...), which makes a run on a shared machine slower."""
-    out = {
-        role: round(v["cpu_s"] - before.get(role, {}).get("cpu_s", 0.0), 2)
-        for role, v in after.items()
-        if role != "machine_busy"
-    }
-    if "machine_busy" in after and "machine_busy" in before:
-        busy = after["machine_busy"]["cpu_s"] - before["machine_busy"]["cpu_s"]
-        out["machine_busy"] = round(busy, 2)
-        out["other_processes"] = round(busy - sum(out[r] for r in out if r != "machine_busy"), 2)
+# ---------------------------------------------------------------------------------------------------
+# profiling (py-spy)
+
+
+class Profiler:
+    """py-spy record (raw collapsed stacks) of the web master (with its workers) and the workers."""
+
+    def __init__(self, outdir: Path, rate: int) -> None:
+        self.outdir = outdir
+        self.rate = rate
+        self.procs: list[tuple[str, Path, subprocess.Popen[bytes]]] = []
+        exe = Path(sys.executable).parent / "py-spy"
+        self.exe = str(exe) if exe.exists() else shutil.which("py-spy")
+        if not self.exe:
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[bench]'")
+
+    def start(self, name: str, pid: int, subprocesses: bool = False) -> None:
+        out = self.outdir / f"pyspy-{name}.txt"
+        argv = [self.exe or "py-spy", "record", "-p", str(pid), "-f", "raw", "-o", str(out)]
+        argv += ["-r", str(self.rate), "--nonblocking"] + (["--subprocesses"] if subprocesses else [])
+        logf = open(self.outdir / f"pyspy-{name}.log", "wb")  # noqa: SIM115
+        self.procs.append((name, out, subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT)))
+
+    def stop(self) -> dict[str, Any]:
+        for _, _, p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        result: dict[str, Any] = {}
+        for name, out, p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+            if out.exists():
+                result[name] = summarise_profile(out)
+                flamegraph_svg(out, out.with_suffix(".svg"), f"innbyggerpost {name} (py-spy)")
+        self.procs.clear()
+        return result
+
+
+_FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+
+def _frame_name(frame: str) -> str:
+    m = _FRAME.match(frame.strip())
+    if not m:
+        return frame.strip()
+    file = m.group("file")
+    for marker in ("site-packages/", str(REPO) + "/", "lib/python3.11/"):
+        if marker in file:
+            file = file.split(marker, 1)[1]
+    return f"{m.group('fn')} ({file})"
+
+
+def _stacks(path: Path) -> list[tuple[list[str], int]]:
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_frame_name(f) for f in stack.split(";") if f and not f.startswith(("process ", "thread "))]
+        if frames:
+            out.append((frames, int(count)))
     return out
 
 
-def timeline(offsets: list[float], window: float) -> list[float]:
-    if not offsets:
-        return []
-    buckets = [0] * (int(max(offsets) // window) + 1)
-    for t in offsets:
-        buckets[int(t // window)] += 1
-    return [round(n / window, 1) for n in buckets]
+def summarise_profile(path: Path, top: int = 25) -> dict[str, Any]:
+    self_t: Counter[str] = Counter()
+    incl: Counter[str] = Counter()
+    total = 0
+    for frames, n in _stacks(path):
+        total += n
+        self_t[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+
+    def share(c: int) -> float:
+        return round(100.0 * c / total, 1) if total else 0.0
+
+    return {
+        "samples": total,
+        "file": str(path),
+        "self_top": [(f, share(c)) for f, c in self_t.most_common(top)],
+        "inclusive_top": [(f, share(c)) for f, c in incl.most_common(top * 2)],
+    }
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return json.loads(r.read())
+def flamegraph_svg(path: Path, out: Path, title: str, width: int = 1600, row: int = 16) -> None:
+    """A plain SVG flame graph (root at the bottom) of py-spy's collapsed stacks."""
+    tree: dict[str, Any] = {"n": 0, "kids": {}}
+    for frames, n in _stacks(path):
+        node = tree
+        node["n"] += n
+        for f in frames:
+            node = node["kids"].setdefault(f, {"n": 0, "kids": {}})
+            node["n"] += n
+    total = tree["n"] or 1
+    rects: list[str] = []
+    depth_max = [0]
+
+    def esc(s: str) -> str:
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+    def walk(node: dict[str, Any], x: float, depth: int) -> None:
+        for name, kid in sorted(node["kids"].items()):
+            w = kid["n"] / total * width
+            if w >= 0.5:
+                depth_max[0] = max(depth_max[0], depth)
+                hue = 20 + (hash(name) % 40)
+                label = esc(name[: int(w / 7)]) if w > 30 else ""
+                rects.append(
+                    f"<g><title>{esc(name)} ({kid['n']} samples, {100 * kid['n'] / total:.1f}%)</title>"
+                    f'<rect x="{x:.1f}" y="@{depth}@" width="{w:.1f}" height="{row - 1}" '
+                    f'fill="hsl({hue},80%,60%)"/><text x="{x + 2:.1f}" y="@{depth}t@" font-size="11">'
+                    f"{label}</text></g>"
+                )
+                walk(kid, x, depth + 1)
+            x += w
+
+    walk(tree, 0.0, 0)
+    height = (depth_max[0] + 3) * row
+    body = "\n".join(rects)
+    for d in range(depth_max[0] + 1):
+        y = height - (d + 2) * row
+        body = body.replace(f'y="@{d}@"', f'y="{y}"').replace(f'y="@{d}t@"', f'y="{y + row - 4}"')
+    out.write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="monospace">'
+        f'<text x="4" y="14" font-size="13">{esc(title)}: {tree["n"]} samples</text>\n{body}\n</svg>\n'
+    )
 
 
-class Bench:
-    def __init__(self, args: argparse.Namespace) -> None:
+# ---------------------------------------------------------------------------------------------------
+# one database
+
+
+class Run:
+    """The stack on one database and every measurement on it."""
+
+    def __init__(self, db: str, args: argparse.Namespace, deadline: float, stopping: threading.Event) -> None:
+        self.db = db
         self.args = args
-        self.deadline = time.monotonic() + args.timeout
-        self.stopping = threading.Event()
+        self.deadline = deadline
+        self.stopping = stopping
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"innbyggerpost-bench-{db}-"))
         self.pg: Postgres | None = None
         self.stack: BenchStack | None = None
-        self.monitor: ProcMonitor | None = None
         self.profiler: Profiler | None = None
-        self.workdir = Path(tempfile.mkdtemp(prefix="innbyggerpost-bench-"))
-        self.results: dict[str, Any] = {}
-        self.code_version = "unknown"
         self.run_id = uuid.uuid4().hex[:8]
+        self.results: dict[str, Any] = {"db": db}
+        self.figures: dict[str, Any] = {k: None for k in KEYS}
+        self.failures: list[str] = []
+        self.web_master = 0
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    # -- set-up / tear-down ------------------------------------------------------------------------
+    def bound(self, seconds: float) -> float:
+        return max(0.0, min(seconds, self.remaining()))
+
+    # -- stack ---------------------------------------------------------------------------------
     def start(self) -> None:
         args = self.args
-        self.code_version = code_version()
         t = time.monotonic()
-        if args.db == "postgresql":
-            self.pg = Postgres()
+        env: dict[str, str] = {}
+        web = args.web_workers if args.web_workers is not None else (2 if self.db == "postgresql" else None)
+        if web is not None:
+            env["INNBYGGERPOST_WEB_WORKERS"] = str(web)
+        for item in args.env or []:
+            k, _, v = item.partition("=")
+            env[k] = v
+        if args.whatif:  # tests/bench/whatif/sitecustomize.py, loaded by every process of the stack
+            env["INNBYGGERPOST_BENCH_WHATIF"] = ",".join(args.whatif)
+            env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(HERE / "whatif"), os.environ.get("PYTHONPATH")])
+            )
+        if self.db == "postgresql":
+            self.pg = Postgres(durable=True)
             url = self.pg.start()
         else:
             url = f"sqlite:///{self.workdir / 'innbyggerpost.db'}"
-        self.stack = BenchStack(args.db, url, self.workdir, args)
+        self.database_url = url
+        self.stack = BenchStack(self.db, url, self.workdir, env, args.log_level)
         self.stack.start()
-        for _ in range(args.workers):
+        n_workers = args.workers if args.workers is not None else (2 if self.db == "postgresql" else 1)
+        for _ in range(n_workers):
             self.stack.start_worker()
+        stack = self.stack
         wait_until(
-            lambda: (
-                self.stack is not None
-                and self.stack.count("SELECT count(*) FROM worker_heartbeats") >= args.workers
-            ),
-            60,
+            lambda: stack.count("SELECT count(*) FROM worker_heartbeats") >= n_workers,
+            self.bound(60),
             "delivery workers' first heartbeat",
             0.2,
         )
-        web_master = self.stack.procs[1].pid
-        wait_until(lambda: len(_children(web_master)) >= args.web_workers, 30, "gunicorn workers")
-        self.monitor = ProcMonitor(
-            {
-                "simulators": [self.stack.procs[0].pid],
-                "web_master": [web_master],
-                "delivery_worker": [p.pid for p in self.stack.workers],
-            },
-            web_master,
-        )
-        self.monitor.start()
+        self.web_master = stack.procs[1].pid
+        time.sleep(0.5)
+        wait_until(lambda: children(self.web_master), self.bound(30), "gunicorn workers")
+        self.results["stack"] = {
+            "web_processes": len(children(self.web_master)),
+            "delivery_workers": n_workers,
+            "database": "SQLite file" if self.db == "sqlite" else "PostgreSQL 15 (fsync on)",
+            "started_in_s": round(time.monotonic() - t, 1),
+        }
         if args.profile:
-            profdir = REPO / "var" / "bench" / f"pyspy-{dt.datetime.now():%Y%m%d-%H%M%S}-{self.run_id}"
-            profdir.mkdir(parents=True, exist_ok=True)  # kept: the workdir is removed at the end
-            self.profiler = Profiler(profdir, args.profile_rate, args.profile_idle)
-            self.profiler.start("web", web_master, subprocesses=True)
-            for i, p in enumerate(self.stack.workers):
+            profdir = args.outdir / f"pyspy-{args.stamp}-{self.db}"
+            profdir.mkdir(parents=True, exist_ok=True)
+            self.profiler = Profiler(profdir, args.profile_rate)
+            self.profiler.start("web", self.web_master, subprocesses=True)
+            for i, p in enumerate(stack.workers):
                 self.profiler.start(f"worker{i + 1}", p.pid)
-        print(
-            f"stack up in {time.monotonic() - t:.1f}s: db={args.db} web={self.stack.url} sim={self.stack.sim_url} "
-            f"web_workers={args.web_workers}x{args.web_threads} threads, delivery workers={args.workers}"
-            f"x{args.worker_concurrency} threads; workdir {self.workdir}",
-            flush=True,
+            self.results["profile_dir"] = str(profdir)
+        self.envelopes = Envelopes(stack.basic_url)
+        log(
+            f"{self.db}: stack up in {time.monotonic() - t:.1f}s: web {stack.url} "
+            f"({self.results['stack']['web_processes']} processes), {n_workers} delivery worker(s), "
+            f"simulators {stack.sim_url}; workdir {self.workdir}"
         )
 
     def stop(self) -> None:
         if self.profiler is not None:
             try:
                 self.results["profile"] = self.profiler.stop()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - report and go on stopping
                 print(f"profile: {exc}", file=sys.stderr)
-        if self.monitor is not None:
-            self.monitor.stop()
         if self.stack is not None:
             try:
                 self.stack.stop()
@@ -647,449 +609,713 @@ class Bench:
         if self.pg is not None:
             self.pg.stop()
         if self.args.keep:
-            print(f"logs and data kept in {self.workdir}")
+            log(f"{self.db}: logs and data kept in {self.workdir}")
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    # -- phase 1: inserts --------------------------------------------------------------------------
-    def plan(self) -> list[tuple[str, str, dict[str, Any] | None]]:
-        mix = MIX + ([SLOW_KIND] if self.args.slow else [])
-        counts = allocate(self.args.letters, mix)
-        by_kind = {k: (r, s) for k, r, s, _ in mix}
-        letters = [(k, *by_kind[k]) for k, n in counts.items() for _ in range(n)]
-        random.Random(self.args.seed).shuffle(letters)
-        self.results["mix"] = counts
-        return letters
+    def web_workers(self) -> list[int]:
+        return children(self.web_master)
 
-    def insert_phase(self, letters: list[tuple[str, str, dict[str, Any] | None]]) -> None:
+    def web_cpu(self) -> float:
+        return sum(cpu_s(p) for p in self.web_workers())
+
+    def sim_stats(self) -> dict[str, Any]:
         assert self.stack is not None
-        mix = MIX + ([SLOW_KIND] if self.args.slow else [])
-        t = time.monotonic()
-        sender: ZeepSender | RawSender = (
-            ZeepSender(self.stack.basic_url)
-            if self.args.client == "zeep"
-            else RawSender(self.stack.basic_url, mix)
-        )
-        print(
-            f"{self.args.client} client ready in {time.monotonic() - t:.2f}s; sending {len(letters)} letters",
-            flush=True,
-        )
-        lock = threading.Lock()
-        nxt = iter(range(len(letters)))
-        records: list[tuple[str, float, float, str]] = []  # kind, start (monotonic), latency, status/error
-        errors: Counter[str] = Counter()
-        answered = [0]  # progress only (unlocked increments: approximate)
+        with urllib.request.urlopen(self.stack.sim_url + "/_sim/stats", timeout=30) as r:
+            stats: dict[str, Any] = json.loads(r.read())
+            return stats
 
-        def run() -> None:
-            local: list[tuple[str, float, float, str]] = []
-            while not self.stopping.is_set() and self.remaining() > 0:
-                with lock:
-                    i = next(nxt, None)
-                if i is None:
-                    break
-                kind, reportee, sdp = letters[i]
-                ref = f"bench-{self.run_id}-{i:06d}"
-                t0 = time.monotonic()
-                try:
-                    status = sender.send(kind, reportee, sdp, ref)
-                except Exception as exc:  # noqa: BLE001 - counted
-                    status = "error"
-                    with lock:
-                        errors[f"{type(exc).__name__}: {str(exc)[:160]}"] += 1
-                local.append((kind, t0, time.monotonic() - t0, status))
-                answered[0] += 1
-            with lock:
-                records.extend(local)
+    # -- 1. inserts with wrk -------------------------------------------------------------------
+    def wrk(self, name: str, corr: dict[str, Any], connections: int) -> dict[str, Any]:
+        assert self.stack is not None
+        url = self.stack.basic_url
+        pieces, tokens = self.envelopes.insert(corr)
+        tdir = self.workdir / f"wrk-{name}"
+        tdir.mkdir(exist_ok=True)
+        for i, piece in enumerate(pieces):
+            (tdir / f"piece{i}").write_bytes(piece)
+        wrk = shutil.which("wrk")
+        if not wrk:
+            raise SystemExit("wrk is missing: run `make system-deps` (apt-get install wrk)")
 
-        threads = [
-            threading.Thread(target=run, daemon=True, name=f"client-{i}")
-            for i in range(self.args.concurrency)
-        ]
-        self.cpu_before = self.monitor.snapshot() if self.monitor else {}
-        self.t_first = time.monotonic()
-        self.wall_first = dt.datetime.now(dt.UTC)
-        for th in threads:
-            th.start()
-        last_print = time.monotonic()
-        while any(th.is_alive() for th in threads):
-            for th in threads:
-                th.join(0.5)
-            if time.monotonic() - last_print >= 10:
-                last_print = time.monotonic()
-                print(
-                    f"  inserts: ~{answered[0]} answered after {time.monotonic() - self.t_first:.0f}s",
-                    flush=True,
-                )
-        self.t_inserts_done = time.monotonic()
-        self.cpu_inserts = self.monitor.snapshot() if self.monitor else {}
-        ok = [r for r in records if r[3] != "error"]
-        has_sdp = {k: sdp is not None for k, _, sdp, _ in mix}
-        elapsed = (max(r[1] + r[2] for r in records) - self.t_first) if records else 0.0
-        self.records = records
-        self.results["insert"] = {
-            "client": self.args.client,
-            "concurrency": self.args.concurrency,
-            "sent": len(records),
-            "answered": len(ok),
-            "errors": sum(errors.values()),
-            "error_kinds": dict(errors.most_common(10)),
-            "elapsed_s": round(elapsed, 2),
-            "throughput_letters_per_s": round(len(ok) / elapsed, 1) if elapsed else None,
-            "latency_ms": dist([r[2] for r in ok], 1000.0),
-            "latency_ms_with_sdp": dist([r[2] for r in ok if has_sdp[r[0]]], 1000.0),
-            "latency_ms_without_sdp": dist([r[2] for r in ok if not has_sdp[r[0]]], 1000.0),
-            "receipt_status": dict(Counter(r[3] for r in records)),
-            # answered per 10 s window since the first insert (shows slow-down over the run)
-            "timeline_letters_per_s_10s": timeline([r[1] + r[2] - self.t_first for r in ok], 10.0),
-            "timed_out": self.remaining() <= 0,
+        def run_wrk(tag: str, secs: float) -> dict[str, Any]:
+            env = {
+                **os.environ,
+                "BENCH_DIR": str(tdir),
+                "BENCH_TOKENS": ",".join(tokens),
+                "BENCH_PREFIX": f"{name}-{tag}-{self.run_id}",
+                "BENCH_RUN_NUMBER": str(int(self.run_id, 16) % 2**31),
+                "BENCH_SOAPACTION": self.envelopes.insert_action,
+            }
+            threads = max(1, min(2, connections))
+            argv = [wrk or "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(secs))}s"]
+            argv += ["--timeout", "30s", "-s", str(HERE / "insert.lua"), url]
+            p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+            try:
+                out, _ = p.communicate(timeout=secs + 60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out, _ = p.communicate()
+            text_out = out.decode(errors="replace")
+            line = next((ln for ln in text_out.splitlines() if ln.startswith("BENCHJSON ")), None)
+            if line is None:
+                raise RuntimeError(f"wrk gave no result: {text_out[-2000:]}")
+            result: dict[str, Any] = json.loads(line[len("BENCHJSON ") :])
+            return result
+
+        t_warm = self.bound(self.args.warmup_seconds)
+        if t_warm >= 1:
+            run_wrk("warm", t_warm)
+        secs = self.bound(self.args.insert_seconds)
+        cpu0, busy0 = self.web_cpu(), machine_busy_s()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        res = run_wrk("run", max(1.0, secs))
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu1, busy1 = self.web_cpu(), machine_busy_s()
+        duration = res["duration_us"] / 1e6
+        ok = res["ok"]
+        bad_samples = [p.read_text(errors="replace")[:600] for p in sorted(tdir.glob("bad-*.txt"))]
+        for p in tdir.glob("bad-*.txt"):
+            p.unlink()
+        out = {
+            "connections": connections,
+            "seconds": round(duration, 2),
+            "ok": ok,
+            "not_ok": res["bad"],
+            "socket_errors": {k[7:]: v for k, v in res.items() if k.startswith("errors_") and v},
+            "per_s": round(ok / duration, 1) if duration else None,
+            "p50_ms": round(res["p50_us"] / 1000, 1) if ok else None,
+            "p90_ms": round(res["p90_us"] / 1000, 1) if ok else None,
+            "p99_ms": round(res["p99_us"] / 1000, 1) if ok else None,
+            "max_ms": round(res["max_us"] / 1000, 1) if ok else None,
+            "web_cpu_ms_per_insert": round((cpu1 - cpu0) * 1000 / ok, 2) if ok else None,
+            "web_cpu_s": round(cpu1 - cpu0, 2),
+            "wrk_cpu_s": round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 2),
+            "machine_busy_cpu_s": round(busy1 - busy0, 2),
+            "machine_cpu_s_available": round(duration * (os.cpu_count() or 1), 2),
+            "bad_sample": bad_samples[0] if bad_samples else None,
+            "envelope_bytes": sum(len(p) for p in pieces) + 60,
         }
-
-    # -- phase 2: deliveries -----------------------------------------------------------------------
-    def wait_final(self) -> None:
-        assert self.stack is not None
-        eng = self.stack.engine
-        expected = self.stack.count(
-            "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p",
-            p=f"bench-{self.run_id}-%",
+        log(
+            f"{self.db}: inserts {name}: {out['per_s']}/s ({ok} OK, {out['not_ok']} not OK) "
+            f"p50 {out['p50_ms']} p99 {out['p99_ms']} max {out['max_ms']} ms; "
+            f"web CPU {out['web_cpu_ms_per_insert']} ms/letter; wrk CPU {out['wrk_cpu_s']} s"
         )
-        last_print = 0.0
-        by_status: dict[str, int] = {}
-        last_seen: dict[str, int] = {}
-        last_change = time.monotonic()
+        if out["not_ok"] or out["socket_errors"]:
+            self.failures.append(f"inserts {name}: {out['not_ok']} not OK, errors {out['socket_errors']}")
+            if out["bad_sample"]:
+                log(f"{self.db}: first bad answer: {out['bad_sample'][:400]!r}")
+        return out
+
+    def insert_phases(self) -> None:
+        c = self.args.connections
+        self.results["insert_sdp"] = r = self.wrk("sdp", a.letter(a.DIGIPOST, a.sdp("ForwardOnly", True)), c)
+        self.figures.update(
+            insert_per_s=r["per_s"],
+            insert_p50_ms=r["p50_ms"],
+            insert_p99_ms=r["p99_ms"],
+            web_cpu_ms_per_insert=r["web_cpu_ms_per_insert"],
+        )
+        self.results["insert_no_sdp"] = self.wrk("nosdp", a.letter(a.DIGIPOST, None), c)
+        r1 = self.results["insert_1mb"] = self.wrk("1mb", big_letter(1024 * 1024), c)
+        self.figures["insert_1mb_per_s"] = r1["per_s"]
+
+    # -- 2. the floor --------------------------------------------------------------------------
+    def floor(self) -> None:
+        """lxml parse + serialise of the same envelope, plus one INSERT + commit; one thread."""
+        pieces, tokens = self.envelopes.insert(a.letter(a.DIGIPOST, a.sdp("ForwardOnly", True)))
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        ns = {
+            "c": "http://www.altinn.no/services/ServiceEngine/Correspondence/2009/10",
+            "s": "http://schemas.altinn.no/services/ServiceEngine/Correspondence/2010/10",
+            "r": "http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2010/10",
+        }
+        fields = {
+            name: etree.XPath(path, namespaces=ns)
+            for name, path in (
+                ("reference", "string(//c:ExternalShipmentReference)"),
+                ("reportee", "string(//s:Reportee)"),
+                ("service_code", "string(//s:ServiceCode)"),
+                ("title", "string(//s:MessageTitle)"),
+                ("summary", "string(//s:MessageSummary)"),
+                ("body", "string(//s:MessageBody)"),
+                ("data", "string(//r:Data)"),
+            )
+        }
+        ddl = (
+            "CREATE TABLE floor_letters (id {pk}, reference VARCHAR(100) UNIQUE, reportee VARCHAR(20), "
+            "service_code VARCHAR(20), title TEXT, summary TEXT, body TEXT, document {blob}, "
+            "envelope {blob}, created_at VARCHAR(40))"
+        )
+        insert = (
+            "INSERT INTO floor_letters (reference, reportee, service_code, title, summary, body, "
+            "document, envelope, created_at) VALUES ({p})"
+        )
+        if self.db == "sqlite":
+            conn: Any = sqlite3.connect(self.workdir / "floor.db", isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(ddl.format(pk="INTEGER PRIMARY KEY", blob="BLOB"))
+            sql = insert.format(p=", ".join("?" * 9))
+
+            def store(values: tuple[Any, ...]) -> None:
+                conn.execute("BEGIN")
+                conn.execute(sql, values)
+                conn.execute("COMMIT")
+
+            durability = "SQLite WAL, synchronous=FULL"
+        else:
+            import psycopg
+
+            conn = psycopg.connect(self.database_url.replace("postgresql+psycopg://", "postgresql://"))
+            conn.execute(ddl.format(pk="BIGSERIAL PRIMARY KEY", blob="BYTEA"))
+            conn.commit()
+            setting = conn.execute("SHOW synchronous_commit").fetchone()[0]
+            fsync = conn.execute("SHOW fsync").fetchone()[0]
+            sql = insert.format(p=", ".join(["%s"] * 9))
+
+            def store(values: tuple[Any, ...]) -> None:
+                conn.execute(sql, values)
+                conn.commit()
+
+            durability = f"PostgreSQL synchronous_commit={setting}, fsync={fsync}"
+        secs = self.bound(self.args.floor_seconds)
+        n = 0
+        t0 = time.perf_counter()
+        c0 = time.process_time()
         while True:
-            with eng.connect() as c:
+            envelope = join(pieces, tokens, f"floor-{self.run_id}-{n}")
+            root = etree.fromstring(envelope, parser)
+            out = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+            v = {k: f(root) for k, f in fields.items()}
+            store(
+                (
+                    v["reference"],
+                    v["reportee"],
+                    v["service_code"],
+                    v["title"],
+                    v["summary"],
+                    v["body"],
+                    base64.b64decode(v["data"]),
+                    out,
+                    dt.datetime.now(dt.UTC).isoformat(),
+                )
+            )
+            n += 1
+            elapsed = time.perf_counter() - t0
+            if elapsed >= secs and n >= 20:
+                break
+        cpu = time.process_time() - c0
+        conn.close()
+        per_s = n / elapsed
+        self.results["floor"] = {
+            "letters": n,
+            "seconds": round(elapsed, 2),
+            "per_s": round(per_s, 1),
+            "cpu_ms_per_letter": round(cpu * 1000 / n, 3),
+            "durability": durability,
+        }
+        self.figures["floor_per_s"] = round(per_s, 1)
+        if self.figures["insert_per_s"]:
+            self.figures["floor_ratio"] = round(self.figures["insert_per_s"] / (per_s * 2), 4)
+        log(
+            f"{self.db}: floor: {per_s:.0f} letters/s on one thread (lxml parse+serialise, one INSERT + "
+            f"commit; {durability}; {cpu * 1000 / n:.3f} ms CPU each); floor_ratio {self.figures['floor_ratio']}"
+        )
+
+    # -- drain: let the letters of the insert phases be delivered first --------------------------
+    def drain(self, seconds: float) -> None:
+        assert self.stack is not None
+        t0 = time.monotonic()
+        pending = -1
+        while time.monotonic() - t0 < self.bound(seconds):
+            pending = self.stack.count(
+                "SELECT count(*) FROM forwardings WHERE status NOT IN "
+                "('Delivered_EndUser','Delivery_EndUser_Failed','NoMailBox','Reserved')"
+            )
+            if pending == 0:
+                break
+            time.sleep(1.0)
+        self.results["drain"] = {"seconds": round(time.monotonic() - t0, 1), "pending_left": pending}
+        if pending:
+            log(f"{self.db}: {pending} forwardings of the insert phases still pending after {seconds:.0f}s")
+        else:
+            log(f"{self.db}: insert-phase letters delivered ({time.monotonic() - t0:.1f}s)")
+
+    # -- 3. the mass mailing -------------------------------------------------------------------
+    def mass(self) -> None:
+        assert self.stack is not None
+        args = self.args
+        counts = allocate(args.letters, MIX)
+        kinds = {k: (r, s) for k, r, s, _ in MIX}
+        templates = {k: self.envelopes.insert(a.letter(r, s)) for k, (r, s) in kinds.items()}
+        has_sdp = {k: s is not None for k, (_, s) in kinds.items()}
+        plan = [k for k, n in counts.items() for _ in range(n)]
+        random.Random(args.seed).shuffle(plan)
+        prefix = f"mass-{self.run_id}-"
+        stats0 = self.sim_stats()
+        t_budget = self.bound(args.mass_timeout)
+        t_first = time.monotonic()
+        mass_deadline = t_first + t_budget
+        url = urlsplit(self.stack.basic_url)
+        headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{self.envelopes.insert_action}"',
+        }
+        nxt = itertools.count()
+        status: list[str | None] = [None] * len(plan)
+        errors: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def client() -> None:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+            while not self.stopping.is_set() and time.monotonic() < mass_deadline:
+                i = next(nxt)
+                if i >= len(plan):
+                    break
+                pieces, tokens = templates[plan[i]]
+                body = join(pieces, tokens, f"{prefix}{i:07d}")
+                try:
+                    conn.request("POST", url.path, body, headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    m = _STATUS.search(data)
+                    status[i] = m.group(1).decode() if (resp.status == 200 and m) else f"HTTP {resp.status}"
+                    if status[i] != "OK":
+                        with lock:
+                            errors[f"{status[i]}: {data[:200]!r}"] += 1
+                except (OSError, http.client.HTTPException) as exc:
+                    status[i] = "error"
+                    with lock:
+                        errors[f"{type(exc).__name__}: {exc}"] += 1
+                    conn.close()
+                    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+            conn.close()
+
+        cpu_bench0 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_web0 = self.web_cpu()
+        cpu_workers0 = sum(cpu_s(p.pid) for p in self.stack.workers)
+        cpu_sim0 = cpu_s(self.stack.procs[0].pid)
+        busy0 = machine_busy_s()
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(args.connections)]
+        for t in threads:
+            t.start()
+        log(
+            f"{self.db}: mass mailing: {len(plan)} letters from {len(threads)} connections, bound {t_budget:.0f}s"
+        )
+        last = time.monotonic()
+        by_status: dict[str, int] = {}
+        t_inserted = None
+        n_fwd_expected = sum(counts[k] for k in counts if has_sdp[k])
+        pending = n_fwd_expected
+        while True:
+            alive = any(t.is_alive() for t in threads)
+            if not alive and t_inserted is None:
+                t_inserted = time.monotonic()
+            with self.stack.engine.connect() as c:
                 by_status = {
                     s: int(n)
                     for s, n in c.execute(
-                        text("SELECT status, count(*) FROM forwardings GROUP BY status")
+                        text(
+                            "SELECT status, count(*) FROM forwardings WHERE external_shipment_reference "
+                            "LIKE :p GROUP BY status"
+                        ),
+                        {"p": prefix + "%"},
                     ).all()
                 }
-            pending = sum(n for s, n in by_status.items() if s not in FINAL)
+            n_final = sum(n for s, n in by_status.items() if s in FINAL)
+            sent_ok = sum(1 for s in status if s == "OK")
+            ok_sdp = (
+                sum(1 for i, s in enumerate(status) if s == "OK" and has_sdp[plan[i]]) if not alive else None
+            )
+            if not alive and ok_sdp is not None and n_final >= ok_sdp:
+                pending = 0
+                break
             now = time.monotonic()
-            if pending == 0:
+            if now >= mass_deadline or self.stopping.is_set():
+                pending = (ok_sdp if ok_sdp is not None else n_fwd_expected) - n_final
                 break
-            if by_status != last_seen:
-                last_seen, last_change = by_status, now
-            elif now - last_change >= self.args.stall:
-                print(f"  STALLED: no status change for {self.args.stall:.0f}s: {by_status}", flush=True)
-                self.results["timed_out"] = True
-                self.results["stalled"] = True
-                break
-            if self.remaining() <= 0 or self.stopping.is_set():
-                print(f"  TIMEOUT waiting for final statuses: {by_status}", flush=True)
-                self.results["timed_out"] = True
-                break
-            if now - last_print >= 10:
-                last_print = now
-                print(f"  forwardings after {now - self.t_first:.0f}s: {by_status}", flush=True)
-            time.sleep(self.args.poll)
-        self.t_all_final = time.monotonic()
-        self.cpu_final = self.monitor.snapshot() if self.monitor else {}
-        self.results["forwardings_by_status"] = by_status
-        self.results["forwardings_expected"] = expected
-
-    # -- phase 3: numbers --------------------------------------------------------------------------
-    def collect(self) -> None:
-        assert self.stack is not None
-        F, S = orm.Forwarding, orm.SdpStatusChange
-        last_change = func.max(S.status_date)
-        with self.stack.engine.connect() as c:
-            rows = c.execute(
-                select(F.id, F.status, F.created_at, F.vendor_orgnr, F.message_id, F.attempts, last_change)
-                .outerjoin(S, S.forwarding_id == F.id)
-                .where(F.external_shipment_reference.like(f"bench-{self.run_id}-%"))
-                .group_by(F.id, F.status, F.created_at, F.vendor_orgnr, F.message_id, F.attempts)
-            ).all()
-            n_corr = c.execute(text("SELECT count(*) FROM correspondences")).scalar()
-            n_altinn = c.execute(
-                text("SELECT count(*) FROM correspondences WHERE altinn_status IS NOT NULL")
-            ).scalar()
-
-        def as_dt(v: Any) -> dt.datetime:
-            if isinstance(v, str):
-                v = dt.datetime.fromisoformat(v)
-            return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
-
-        final_rows = [r for r in rows if r[1] in FINAL and r[6] is not None]
-        t2f_all = [(as_dt(r[6]) - as_dt(r[2])).total_seconds() for r in final_rows]
-        t2f_vendor = [
-            (as_dt(r[6]) - as_dt(r[2])).total_seconds()
-            for r in final_rows
-            if r[1] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
-        ]
-        t2f_delivered = [
-            (as_dt(r[6]) - as_dt(r[2])).total_seconds() for r in final_rows if r[1] == "Delivered_EndUser"
-        ]
-        last_final = max((as_dt(r[6]) for r in final_rows), default=None)
-        first_created = min((as_dt(r[2]) for r in rows), default=None)
-
-        stats = get_json(self.stack.sim_url + "/_sim/stats")
-        krr = stats["krr"]
-        vendors = stats["postbox"]["vendors"]
-        delivered_msgs: dict[str, int] = {}
-        vendor_out: dict[str, Any] = {}
-        for orgnr, v in vendors.items():
-            delivered_msgs.update(v["delivered"])
-            counts = Counter(v["delivered"].values())
-            vendor_out[orgnr] = {
-                "sends": v["sends"],
-                "accepted": v["accepted"],
-                "duplicates": v["duplicates"],
-                "rejected": v["rejected"],
-                "server_failures": v["server_failures"],
-                "delivered_messages": len(v["delivered"]),
-                "delivered_count_histogram": {str(k): n for k, n in sorted(counts.items())},
-                "queued_receipts_left": v["queued_receipts"],
-            }
-        not_once = {m: n for m, n in delivered_msgs.items() if n != 1}
-        delivered_fwd = [r for r in rows if r[1] == "Delivered_EndUser"]
-        missing = [r[4] for r in delivered_fwd if delivered_msgs.get(r[4]) != 1]
-        t_final = self.t_all_final - self.t_first
-        delivered_span = None
-        if t2f_delivered and last_final is not None:
-            delivered_span = (last_final - self.wall_first).total_seconds()
-        n_vendor = len(t2f_vendor)
-        self.results["delivery"] = {
-            "forwardings": len(rows),
-            "first_insert_to_all_final_s": round(t_final, 2),
-            "first_insert_to_last_final_status_date_s": round(delivered_span, 2)
-            if delivered_span is not None
-            else None,
-            "after_last_insert_to_all_final_s": round(self.t_all_final - self.t_inserts_done, 2),
-            "vendor_final_per_s_over_run": round(n_vendor / t_final, 1) if t_final > 0 else None,
-            "insert_to_final_s_all": dist(t2f_all, 1.0, 2),
-            "insert_to_final_s_vendor_outcome": dist(t2f_vendor, 1.0, 2),
-            "insert_to_final_s_delivered": dist(t2f_delivered, 1.0, 2),
-            "attempts_histogram": dict(sorted(Counter(str(r[5]) for r in rows).items())),
-            "first_forwarding_created": first_created.isoformat() if first_created else None,
-            "correspondences": n_corr,
-            "altinn_inbox_copies": n_altinn,
-        }
-        self.results["krr"] = {
-            "calls": krr["calls"],
-            "requests": krr["requests"],
-            "ids_looked_up": sum(krr["batch_sizes"]),
-            "max_batch": max(krr["batch_sizes"], default=0),
-            "refused": krr["refused"],
-        }
-        self.results["vendors"] = vendor_out
-        self.results["stuck"] = self.stuck_forwardings(delivered_msgs)
-        self.results["exactly_once"] = {
-            "delivered_messages": len(delivered_msgs),
-            "delivered_count_not_1": len(not_once),
-            "examples": dict(list(not_once.items())[:5]),
-            "db_delivered_without_exactly_one_vendor_delivery": len(missing),
-        }
-        self.results["processes"] = {
-            "after_inserts": self.cpu_inserts,
-            "at_all_final": self.cpu_final,
-            "cpu_s_during_inserts": cpu_delta(self.cpu_before, self.cpu_inserts),
-            "cpu_s_total_run": cpu_delta(self.cpu_before, self.cpu_final),
-            "wall_s_inserts": round(self.t_inserts_done - self.t_first, 2),
-            "wall_s_total_run": round(self.t_all_final - self.t_first, 2),
-        }
-
-    def stuck_forwardings(self, delivered_msgs: dict[str, int], limit: int = 5) -> dict[str, Any]:
-        """Forwardings without a final status (after a timeout): how many, and the history of a few."""
-        assert self.stack is not None
-        F, S = orm.Forwarding, orm.SdpStatusChange
-        with self.stack.engine.connect() as c:
-            rows = c.execute(
-                select(F.id, F.reportee, F.status, F.job_state, F.attempts, F.message_id, F.last_error)
-                .where(F.status.not_in(FINAL), F.external_shipment_reference.like(f"bench-{self.run_id}-%"))
-                .order_by(F.id)
-            ).all()
-            examples = []
-            for r in rows[:limit]:
-                hist = c.execute(
-                    select(S.status, S.status_date, S.text).where(S.forwarding_id == r[0]).order_by(S.id)
-                ).all()
-                examples.append(
-                    {
-                        "id": r[0],
-                        "reportee": r[1],
-                        "status": r[2],
-                        "job_state": r[3],
-                        "attempts": r[4],
-                        "vendor_delivered_count": delivered_msgs.get(r[5], 0),
-                        "last_error": r[6],
-                        "history": [[h[0], str(h[1]), h[2]] for h in hist],
-                    }
+            if now - last >= 10:
+                last = now
+                log(
+                    f"{self.db}: mass after {now - t_first:.0f}s: {sent_ok} OK receipts, "
+                    f"{n_final} forwardings final, {dict(sorted(by_status.items()))}"
                 )
-        by = Counter(f"{r[2]}/{r[3]}" for r in rows)
-        return {
-            "count": len(rows),
-            "by_status_job_state": dict(by),
-            "vendor_has_delivered": sum(1 for r in rows if delivered_msgs.get(r[5])),
-            "examples": examples,
+            time.sleep(1.0 if alive else 0.5)
+        t_end = time.monotonic()
+        for t in threads:
+            t.join(70)
+        cpu_bench1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = {
+            "web": round(self.web_cpu() - cpu_web0, 1),
+            "delivery_workers": round(sum(cpu_s(p.pid) for p in self.stack.workers) - cpu_workers0, 1),
+            "simulators": round(cpu_s(self.stack.procs[0].pid) - cpu_sim0, 1),
+            "bench_client": round(
+                cpu_bench1.ru_utime + cpu_bench1.ru_stime - cpu_bench0.ru_utime - cpu_bench0.ru_stime, 1
+            ),
+            "machine_busy": round(machine_busy_s() - busy0, 1),
         }
+        cpu["other_processes"] = round(
+            cpu["machine_busy"] - sum(v for k, v in cpu.items() if k != "machine_busy"), 1
+        )
+        complete = pending == 0 and all(s is not None for s in status)
+        self.check_mass(
+            prefix, plan, status, has_sdp, stats0, t_first, t_end, t_inserted, complete, cpu, errors
+        )
 
-    # -- report ------------------------------------------------------------------------------------
-    def report(self) -> Path:
-        args = self.args
-        self.results["config"] = {
-            "letters": args.letters,
-            "concurrency": args.concurrency,
-            "client": args.client,
-            "db": args.db,
-            "web_workers": args.web_workers,
-            "web_threads": args.web_threads,
-            "delivery_workers": args.workers,
-            "worker_concurrency": args.worker_concurrency,
-            "slow": args.slow,
-            "log_level": args.log_level,
-            "env": args.env or [],
-            "whatif": args.whatif or [],
-            "cpus": os.cpu_count(),
-            "code": self.code_version,
-            "python": sys.version.split()[0],
-            "started": self.wall_first.isoformat() if hasattr(self, "wall_first") else None,
+    def check_mass(
+        self,
+        prefix: str,
+        plan: list[str],
+        status: list[str | None],
+        has_sdp: dict[str, bool],
+        stats0: dict[str, Any],
+        t_first: float,
+        t_end: float,
+        t_inserted: float | None,
+        complete: bool,
+        cpu: dict[str, float],
+        errors: Counter[str],
+    ) -> None:
+        assert self.stack is not None
+        stats1 = self.sim_stats()
+        ok_refs = {f"{prefix}{i:07d}" for i, s in enumerate(status) if s == "OK"}
+        with self.stack.engine.connect() as c:
+            stored = {
+                r[0]
+                for r in c.execute(
+                    text(
+                        "SELECT external_shipment_reference FROM correspondences WHERE external_shipment_reference LIKE :p"
+                    ),
+                    {"p": prefix + "%"},
+                )
+            }
+            fwd = c.execute(
+                text(
+                    "SELECT external_shipment_reference, status, message_id, vendor_orgnr FROM forwardings "
+                    "WHERE external_shipment_reference LIKE :p"
+                ),
+                {"p": prefix + "%"},
+            ).all()
+        delivered: dict[str, int] = {}
+        vendor_sends: dict[str, int] = {}
+        before = stats0["postbox"]["vendors"]
+        for orgnr, v in stats1["postbox"]["vendors"].items():
+            b = before.get(orgnr, {"sends": 0, "delivered": {}, "duplicates": 0})
+            vendor_sends[orgnr] = v["sends"] - b["sends"]
+            for mid, n in v["delivered"].items():
+                n_new = n - b["delivered"].get(mid, 0)
+                if n_new:
+                    delivered[mid] = delivered.get(mid, 0) + n_new
+        by_ref: dict[str, list[tuple[str, str | None]]] = {}
+        for ref, st, mid, _vendor in fwd:
+            by_ref.setdefault(ref, []).append((st, mid))
+        # lost: an OK receipt without the letter stored, a forwarding the service calls delivered that
+        # the vendor never got, a letter with SdpOptions stored without a forwarding
+        not_stored = len(ok_refs - stored)
+        delivered_not_at_vendor = sum(
+            1
+            for st, mid in (x for v in by_ref.values() for x in v)
+            if st == "Delivered_EndUser" and not delivered.get(mid or "")
+        )
+        sdp_refs = {f"{prefix}{i:07d}" for i, s in enumerate(status) if s == "OK" and has_sdp[plan[i]]}
+        no_forwarding = len(sdp_refs - set(by_ref))
+        lost = not_stored + delivered_not_at_vendor + no_forwarding
+        # delivered twice: a message id the vendor delivered more than once, or a letter with more
+        # than one delivered message
+        mids_of_ref = {ref: [mid for _, mid in v if mid] for ref, v in by_ref.items()}
+        twice_mid = sum(1 for n in delivered.values() if n > 1)
+        twice_ref = sum(1 for mids in mids_of_ref.values() if sum(1 for m in mids if delivered.get(m)) > 1)
+        known_mids = {m for mids in mids_of_ref.values() for m in mids}
+        unknown_deliveries = sum(1 for m in delivered if m not in known_mids)
+        delivered_twice = twice_mid + twice_ref
+        final = Counter(st for ref_f in by_ref.values() for st, _ in ref_f)
+        n_not_final = sum(n for s, n in final.items() if s not in FINAL)
+        letters_ok = len(ok_refs)
+        letters_final = letters_ok - sum(
+            1 for ref, v in by_ref.items() if ref in ok_refs and any(st not in FINAL for st, _ in v)
+        )
+        elapsed = t_end - t_first
+        k0, k1 = stats0["krr"], stats1["krr"]
+        krr_calls = k1["calls"] - k0["calls"]
+        krr_ids = sum(k1["batch_sizes"][len(k0["batch_sizes"]) :])
+        http0, http1 = stats0.get("http", {}), stats1.get("http", {})
+        conns = {
+            "accepted": http1.get("connections_accepted", 0) - http0.get("connections_accepted", 0),
+            "requests": {
+                area: n - http0.get("requests", {}).get(area, 0)
+                for area, n in http1.get("requests", {}).items()
+            },
         }
-        outdir = REPO / "var" / "bench"
-        outdir.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        whatif = "".join(f"-{w}" for w in args.whatif or [])
-        path = outdir / f"{stamp}-{args.db}-{args.client}-{args.letters}{whatif}.json"
-        path.write_text(json.dumps(self.results, indent=2, default=str))
-        print_report(self.results)
-        print(f"\nresults: {path}")
-        return path
+        receipts = Counter(s or "not sent" for s in status)
+        self.results["mass"] = {
+            "letters_planned": len(plan),
+            "receipts": dict(receipts),
+            "receipts_by_kind": {
+                k: dict(Counter(status[i] or "not sent" for i in range(len(plan)) if plan[i] == k))
+                for k in dict.fromkeys(plan)
+            },
+            "receipt_errors": dict(errors.most_common(5)),
+            "complete": complete,
+            "seconds": round(elapsed, 1),
+            "insert_seconds": round((t_inserted or t_end) - t_first, 1),
+            "insert_per_s": round(letters_ok / ((t_inserted or t_end) - t_first), 1),
+            "letters_ok": letters_ok,
+            "letters_final": letters_final,
+            "letters_final_per_s": round(letters_final / elapsed, 1) if elapsed else None,
+            "forwardings": len(fwd),
+            "forwardings_by_status": dict(final),
+            "forwardings_not_final": n_not_final,
+            "krr_calls": krr_calls,
+            "krr_ids": krr_ids,
+            "krr_max_batch": max(k1["batch_sizes"][len(k0["batch_sizes"]) :], default=0),
+            "vendor_sends": vendor_sends,
+            "vendor_delivered_messages": len(delivered),
+            "lost": {
+                "ok_receipt_not_stored": not_stored,
+                "delivered_in_db_not_at_vendor": delivered_not_at_vendor,
+                "sdp_letter_without_forwarding": no_forwarding,
+            },
+            "delivered_twice": {"message_id_twice": twice_mid, "letter_two_messages": twice_ref},
+            "vendor_deliveries_unknown_to_db": unknown_deliveries,
+            "simulator_http": conns,
+            "cpu_s": cpu,
+        }
+        self.figures.update(
+            mass_letters=letters_ok,
+            mass_letters_per_s=round(letters_final / elapsed, 1) if elapsed else None,
+            krr_calls=krr_calls,
+            krr_ids=krr_ids,
+            lost=lost,
+            delivered_twice=delivered_twice,
+        )
+        self.mass_refs = sorted(ok_refs)
+        log(
+            f"{self.db}: mass mailing {'complete' if complete else 'INCOMPLETE'}: {letters_ok}/{len(plan)} OK "
+            f"receipts, {letters_final} letters final in {elapsed:.1f}s = {self.figures['mass_letters_per_s']} "
+            f"letters/s; KRR {krr_calls} calls for {krr_ids} ids; vendor sends {vendor_sends}; "
+            f"lost {lost}, delivered twice {delivered_twice}; CPU s {cpu}"
+        )
+        if not complete:
+            self.failures.append(
+                f"mass mailing incomplete after {elapsed:.0f}s (bound --mass-timeout {self.args.mass_timeout:.0f}s): "
+                f"{letters_ok}/{len(plan)} OK receipts, {n_not_final} forwardings not final"
+            )
+        broken = {s: n for s, n in receipts.items() if s not in ("OK", "Rejected", "ValidationFailed")}
+        if broken:  # receipts of the service (Rejected is the answer to some kinds of the mix) are fine
+            self.failures.append(
+                f"mass mailing: answers other than receipts: {broken} {dict(errors.most_common(3))}"
+            )
+        if lost or delivered_twice or unknown_deliveries:
+            self.failures.append(
+                f"mass mailing: lost {lost} {self.results['mass']['lost']}, delivered twice {delivered_twice}, "
+                f"vendor deliveries unknown to the DB {unknown_deliveries}"
+            )
+
+    # -- 4. status at scale --------------------------------------------------------------------
+    def post(self, body: bytes, action: str, timeout: float) -> tuple[float, int, bytes]:
+        assert self.stack is not None
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
+        t0 = time.perf_counter()
+        r = requests.post(self.stack.basic_url, data=body, headers=headers, timeout=timeout)
+        return (time.perf_counter() - t0) * 1000, r.status_code, r.content
+
+    def status_queries(self) -> None:
+        refs = getattr(self, "mass_refs", [])[:10000]
+        out: dict[str, Any] = {}
+        if refs:
+            body = self.envelopes.history(refs)
+            times = []
+            for _ in range(self.args.status_repeats):
+                if self.remaining() < 30:
+                    break
+                ms, code, content = self.post(body, self.envelopes.history_action, self.bound(120))
+                times.append(ms)
+                out["history_http_status"] = code
+                out["history_answer_bytes"] = len(content)
+                out["history_entries"] = len(
+                    re.findall(rb"<(?:\w+:)?(?:StatusV2|SdpStatusDetails)>", content)
+                )
+                answered = set(re.findall(rb">(mass-[0-9a-f]+-[0-9]+)<", content))
+                out["history_references_answered"] = len(answered)
+                out["history_answer_head"] = content[:1500].decode(errors="replace")
+                if code != 200:
+                    self.failures.append(
+                        f"GetCorrespondenceStatusHistoryBasic: HTTP {code}: {content[:300]!r}"
+                    )
+                    break
+            out["history_references"] = len(refs)
+            out["history_ms"] = [round(t, 1) for t in times]
+            if times and out.get("history_http_status") == 200:
+                self.figures["status_history_10k_ms"] = round(statistics.median(times), 1)
+        body = self.envelopes.v3(a.DIGIPOST)
+        times = []
+        for _ in range(self.args.status_repeats):
+            if self.remaining() < 30:
+                break
+            ms, code, content = self.post(body, self.envelopes.v3_action, self.bound(120))
+            times.append(ms)
+            out["v3_http_status"] = code
+            out["v3_answer_bytes"] = len(content)
+            out["v3_sdp_details"] = len(re.findall(rb"<(?:\w+:)?SdpStatusDetails>", content))
+            out["v3_answer_head"] = content[:1500].decode(errors="replace")
+            if code != 200:
+                self.failures.append(f"GetCorrespondenceStatusDetailsBasicV3: HTTP {code}: {content[:300]!r}")
+                break
+        out["v3_reportee"] = a.DIGIPOST
+        out["v3_ms"] = [round(t, 1) for t in times]
+        if times and out.get("v3_http_status") == 200:
+            self.figures["status_v3_ms"] = round(statistics.median(times), 1)
+        self.results["status"] = out
+        log(
+            f"{self.db}: status: history of {len(refs)} references {out.get('history_ms')} ms "
+            f"({out.get('history_references_answered')} references answered); V3 for reportee {a.DIGIPOST} {out['v3_ms']} ms "
+            f"({out.get('v3_sdp_details')} SdpStatusDetails)"
+        )
+
+    # -- 5. memory -----------------------------------------------------------------------------
+    def memory(self) -> None:
+        assert self.stack is not None
+        web = [vm_hwm_mb(p) for p in self.web_workers()]
+        workers = [vm_hwm_mb(p.pid) for p in self.stack.workers]
+        sim = vm_hwm_mb(self.stack.procs[0].pid)
+        self.results["memory_mb"] = {
+            "web_workers_vmhwm": [round(x, 1) for x in web],
+            "delivery_workers_vmhwm": [round(x, 1) for x in workers],
+            "simulators_vmhwm": round(sim, 1),
+            "bench_client_maxrss": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        self.figures["web_rss_mb"] = round(max(web), 1) if web else None
+        self.figures["worker_rss_mb"] = round(max(workers), 1) if workers else None
+
+    def run(self) -> None:
+        try:
+            self.start()
+            self.insert_phases()
+            self.floor()
+            self.drain(self.args.drain_timeout)
+            self.mass()
+            self.status_queries()
+            self.memory()
+        finally:
+            if self.stack is not None and self.stack.procs:
+                try:
+                    self.memory()
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    pass
+            self.stop()
 
 
-def print_report(r: dict[str, Any]) -> None:
-    c = r["config"]
-    ins = r.get("insert", {})
-    d = r.get("delivery", {})
+# ---------------------------------------------------------------------------------------------------
+# report
+
+
+def print_table(runs: list[Run]) -> None:
+    cols = [r.db for r in runs]
     print("\n================ innbyggerpost benchmark ================")
-    print(
-        f"{c['letters']} letters, {c['concurrency']} client threads ({c['client']} client), db={c['db']}, "
-        f"web {c['web_workers']} procs x {c['web_threads']} threads, delivery workers {c['delivery_workers']} x "
-        f"{c['worker_concurrency']} threads, {c['cpus']} CPUs"
-        + (f"; WHAT-IF {c['whatif']}" if c["whatif"] else "")
-        + f"; code {c.get('code', '?')}"
-    )
-    if ins:
-        lat = ins["latency_ms"]
+    for r in runs:
+        s = r.results.get("stack", {})
         print(
-            f"insert:  {ins['answered']}/{ins['sent']} answered, {ins['errors']} errors in {ins['elapsed_s']} s "
-            f"-> {ins['throughput_letters_per_s']} letters/s"
+            f"{r.db}: {s.get('web_processes')} web processes, {s.get('delivery_workers')} delivery worker(s), "
+            f"{s.get('database')}"
         )
-        print(f"         latency ms p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}")
-        w, wo = ins["latency_ms_with_sdp"], ins["latency_ms_without_sdp"]
-        print(
-            f"         with SdpOptions p50 {w['p50']} p95 {w['p95']}; without p50 {wo['p50']} p95 {wo['p95']}"
-        )
-        print(f"         receipts {ins['receipt_status']}")
-        print(f"         letters/s per 10 s: {ins['timeline_letters_per_s_10s']}")
-        for e, n in ins["error_kinds"].items():
-            print(f"         error x{n}: {e}")
-    print(f"mix:     {r.get('mix')}")
-    if d:
-        print(
-            f"final:   {d['forwardings']} forwardings {r.get('forwardings_by_status')}; first insert -> "
-            + ("gave up waiting (STALLED/TIMEOUT) after " if r.get("timed_out") else "all final ")
-            + f"{d['first_insert_to_all_final_s']} s (last status_date at {d['first_insert_to_last_final_status_date_s']} s; "
-            f"{d['after_last_insert_to_all_final_s']} s after the last insert answer)"
-        )
-        for key, label in (
-            ("insert_to_final_s_all", "all forwardings"),
-            ("insert_to_final_s_vendor_outcome", "sent to a vendor"),
-            ("insert_to_final_s_delivered", "Delivered_EndUser"),
-        ):
-            x = d[key]
-            print(
-                f"         insert->final s ({label}, n={x['n']}): p50 {x['p50']}  p95 {x['p95']}  max {x['max']}"
-            )
-        print(
-            f"         send attempts {d['attempts_histogram']}; correspondences {d['correspondences']} "
-            f"(Altinn inbox {d['altinn_inbox_copies']})"
-        )
-    if "krr" in r:
-        k = r["krr"]
-        print(f"KRR:     {k['calls']} calls, {k['ids_looked_up']} ids looked up, max batch {k['max_batch']}")
-    for orgnr, v in r.get("vendors", {}).items():
-        print(
-            f"vendor {orgnr}: sends {v['sends']} accepted {v['accepted']} duplicates {v['duplicates']} "
-            f"rejected {v['rejected']} server_failures {v['server_failures']} delivered {v['delivered_messages']} "
-            f"(delivered-count histogram {v['delivered_count_histogram']})"
-        )
-    if "exactly_once" in r:
-        e = r["exactly_once"]
-        print(
-            f"exactly once: delivered count != 1 for {e['delivered_count_not_1']} messages; "
-            f"DB Delivered without exactly one vendor delivery: {e['db_delivered_without_exactly_one_vendor_delivery']}"
-        )
-    st = r.get("stuck") or {}
-    if st.get("count"):
-        print(
-            f"NOT FINAL: {st['count']} forwardings {st['by_status_job_state']}, "
-            f"{st['vendor_has_delivered']} of them delivered at the vendor; examples:"
-        )
-        for ex in st["examples"]:
-            print(
-                f"  forwarding {ex['id']} ({ex['reportee']}) {ex['status']}/{ex['job_state']} "
-                f"attempts {ex['attempts']} vendor delivered x{ex['vendor_delivered_count']}:"
-            )
-            for h in ex["history"]:
-                print(f"      {h[1]}  {h[0]}  {h[2]}")
-    p = r.get("processes")
-    if p:
-        print("processes (peak RSS MiB max/sum over processes; CPU s during inserts / whole run):")
-        for role, v in p["at_all_final"].items():
-            if role == "machine_busy":
-                continue
-            print(
-                f"  {role:16s} x{v['processes']}: peak RSS {v['peak_rss_mib_max']} / {v['peak_rss_mib_sum']} MiB, "
-                f"CPU {p['cpu_s_during_inserts'].get(role)} / {p['cpu_s_total_run'].get(role)} s"
-            )
-        di, dt_ = p["cpu_s_during_inserts"], p["cpu_s_total_run"]
-        if "machine_busy" in di:
-            print(
-                f"  machine: busy {di['machine_busy']} / {dt_['machine_busy']} CPU s of "
-                f"{round(p['wall_s_inserts'] * c['cpus'], 1)} / {round(p['wall_s_total_run'] * c['cpus'], 1)} available; "
-                f"other processes (not this benchmark) {di['other_processes']} / {dt_['other_processes']} s"
-            )
-    for name, prof in (r.get("profile") or {}).items():
-        print(f"py-spy {name}: {prof['samples']} samples ({prof['file']})")
-        print("   self%  function")
-        for f, x in prof["self_top"][:15]:
-            print(f"   {x:5.1f}  {f}")
-        print("   incl%  function")
-        for f, x in prof["inclusive_top"][:30]:
-            print(f"   {x:5.1f}  {f}")
+    rows = [
+        ("inserts with SdpOptions /s", "insert_per_s"),
+        ("  p50 ms", "insert_p50_ms"),
+        ("  p99 ms", "insert_p99_ms"),
+        ("  web CPU ms / letter", "web_cpu_ms_per_insert"),
+        ("floor /s (one core)", "floor_per_s"),
+        ("floor_ratio", "floor_ratio"),
+        ("inserts, 1 MB attachment /s", "insert_1mb_per_s"),
+        ("mass mailing letters", "mass_letters"),
+        ("  letters/s, first insert -> all final", "mass_letters_per_s"),
+        ("  KRR calls", "krr_calls"),
+        ("  KRR ids", "krr_ids"),
+        ("  lost", "lost"),
+        ("  delivered twice", "delivered_twice"),
+        ("status history, 10 000 refs, ms", "status_history_10k_ms"),
+        ("status V3, one reportee, ms", "status_v3_ms"),
+        ("web worker peak RSS MB", "web_rss_mb"),
+        ("delivery worker peak RSS MB", "worker_rss_mb"),
+    ]
+    print(f"{'':42s}" + "".join(f"{c:>14s}" for c in cols))
+    for label, key in rows:
+        print(f"{label:42s}" + "".join(f"{_fmt(r.figures.get(key)):>14s}" for r in runs))
+    extra = [
+        ("inserts without SdpOptions /s", lambda r: r.results.get("insert_no_sdp", {}).get("per_s")),
+        ("  p99 ms", lambda r: r.results.get("insert_no_sdp", {}).get("p99_ms")),
+        ("inserts with SdpOptions, max ms", lambda r: r.results.get("insert_sdp", {}).get("max_ms")),
+        ("1 MB inserts p99 ms", lambda r: r.results.get("insert_1mb", {}).get("p99_ms")),
+        ("mass: insert phase letters/s", lambda r: r.results.get("mass", {}).get("insert_per_s")),
+        ("mass: vendor sends", lambda r: sum(r.results.get("mass", {}).get("vendor_sends", {}).values())),
+        ("mass: CPU s web", lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("web")),
+        (
+            "mass: CPU s delivery workers",
+            lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("delivery_workers"),
+        ),
+        ("mass: CPU s simulators", lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("simulators")),
+        (
+            "mass: CPU s bench client",
+            lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("bench_client"),
+        ),
+        (
+            "mass: CPU s other processes",
+            lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("other_processes"),
+        ),
+    ]
+    for label, fn in extra:
+        vals = []
+        for r in runs:
+            try:
+                vals.append(fn(r))
+            except (AttributeError, TypeError):
+                vals.append(None)
+        print(f"{label:42s}" + "".join(f"{_fmt(v):>14s}" for v in vals))
+    for r in runs:
+        for name, prof in (r.results.get("profile") or {}).items():
+            print(f"\npy-spy {r.db} {name}: {prof['samples']} samples ({prof['file']}, flame graph .svg)")
+            for f, x in prof["self_top"][:12]:
+                print(f"   self {x:5.1f}%  {f}")
+        for f in r.failures:
+            print(f"FAILED ({r.db}): {f}")
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
 
 
 def main(argv: list[str] | None = None) -> int:
-    cpus = os.cpu_count() or 1
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--letters", type=int, default=10000)
-    p.add_argument("--concurrency", type=int, default=16, help="client threads")
-    p.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    p.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    p.add_argument("--letters", type=int, help="letters of the mass mailing (default 100000; --quick 2000)")
+    p.add_argument("--quick", action="store_true", help="a short run: 2000 letters, 5 s per insert phase")
+    p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive client connections")
+    p.add_argument("--insert-seconds", type=float, help="seconds per insert phase (default 20; --quick 5)")
     p.add_argument(
-        "--web-workers", type=int, help="gunicorn processes (default: the product's, min(4, 2*cores))"
+        "--warmup-seconds", type=float, help="warm-up before each insert phase (default 3; --quick 1)"
     )
-    p.add_argument("--web-threads", type=int, help="gunicorn threads per process (default: the product's)")
-    p.add_argument("--workers", type=int, default=1, help="delivery worker processes")
     p.add_argument(
-        "--worker-concurrency",
-        type=int,
-        help="deliveries in flight per delivery worker (default: the product's)",
+        "--floor-seconds", type=float, help="seconds of the floor measurement (default 3; --quick 1)"
     )
-    p.add_argument("--client", choices=["zeep", "raw"], default="zeep")
-    p.add_argument("--slow", action="store_true", help="include the slow (2 s) Digipost person")
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds for the whole run")
     p.add_argument(
-        "--stall",
-        type=float,
-        default=120.0,
-        help="stop waiting when no forwarding changed status for this many seconds (stuck letters)",
+        "--mass-timeout", type=float, help="bound of the mass mailing, seconds (default 360; --quick 240)"
     )
-    p.add_argument("--poll", type=float, default=0.5, help="seconds between final-status polls")
+    p.add_argument(
+        "--drain-timeout", type=float, default=90.0, help="bound of the wait for insert-phase letters"
+    )
+    p.add_argument("--status-repeats", type=int, default=3, help="calls per status query (the median counts)")
+    p.add_argument("--timeout", type=float, default=1140.0, help="bound of the whole run, seconds")
+    p.add_argument("--web-workers", type=int, help="gunicorn processes (default: product's; PostgreSQL 2)")
+    p.add_argument("--workers", type=int, help="delivery worker processes (default SQLite 1, PostgreSQL 2)")
     p.add_argument("--seed", type=int, default=1, help="shuffle seed of the letter mix")
     p.add_argument("--log-level", default="WARNING", help="INNBYGGERPOST_LOG_LEVEL of the stack")
-    p.add_argument(
-        "--env", action="append", metavar="NAME=VALUE", help="extra setting for the stack (repeatable)"
-    )
+    p.add_argument("--env", action="append", metavar="NAME=VALUE", help="extra setting for the stack")
     p.add_argument(
         "--whatif",
         action="append",
@@ -1097,55 +1323,96 @@ def main(argv: list[str] | None = None) -> int:
         help="measure a suggested fix without changing the service (tests/bench/whatif/sitecustomize.py)",
     )
     p.add_argument("--profile", action="store_true", help="py-spy the web and delivery workers")
-    p.add_argument(
-        "--profile-idle", action="store_true", help="py-spy --idle: wall-clock (waits included), not only CPU"
-    )
     p.add_argument("--profile-rate", type=int, default=50, help="py-spy samples per second")
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, SQLite file)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directories (logs, SQLite)")
+    p.add_argument("--out", help="results JSON file (default var/bench/<stamp>-<db>.json)")
     args = p.parse_args(argv)
-    fill_product_defaults(args, cpus)
+    q = args.quick
+    args.letters = args.letters if args.letters is not None else (2000 if q else 100000)
+    args.insert_seconds = args.insert_seconds if args.insert_seconds is not None else (5.0 if q else 20.0)
+    args.warmup_seconds = args.warmup_seconds if args.warmup_seconds is not None else (1.0 if q else 3.0)
+    args.floor_seconds = args.floor_seconds if args.floor_seconds is not None else (1.0 if q else 3.0)
+    args.mass_timeout = args.mass_timeout if args.mass_timeout is not None else (240.0 if q else 360.0)
+    args.stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    args.outdir = REPO / "var" / "bench"
+    args.outdir.mkdir(parents=True, exist_ok=True)
 
-    bench = Bench(args)
+    stopping = threading.Event()
+    start = time.monotonic()
+    deadline = start + args.timeout
 
     def _term(signum: int, _frame: object) -> None:
+        stopping.set()
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, _term)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
+    signal.signal(signal.SIGINT, _term)
+
+    def watchdog() -> None:  # a phase stuck past the whole run's bound: stop everything
+        while not stopping.wait(5):
+            if time.monotonic() > deadline + 60:
+                print("benchmark: over --timeout; stopping", file=sys.stderr, flush=True)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    code = code_version()
+    log(
+        f"innbyggerpost benchmark on {code}: db {','.join(dbs)}, {args.letters} letters, {args.connections} "
+        f"connections, {args.insert_seconds:.0f}s per insert phase, bound {args.timeout:.0f}s; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
+    runs: list[Run] = []
     rc = 0
     try:
-        bench.start()
-        letters = bench.plan()
-        bench.insert_phase(letters)
-        ins = bench.results["insert"]
-        print(
-            f"inserts done: {ins['answered']} in {ins['elapsed_s']} s = {ins['throughput_letters_per_s']} letters/s; "
-            "waiting for final statuses",
-            flush=True,
-        )
-        bench.wait_final()
-        bench.collect()
+        for i, db in enumerate(dbs):
+            # the later databases get their share of the remaining time
+            share = (deadline - time.monotonic()) / (len(dbs) - i)
+            run = Run(db, args, time.monotonic() + share, stopping)
+            runs.append(run)
+            run.run()
     except KeyboardInterrupt:
-        bench.stopping.set()
-        print(
-            "\ninterrupted: stopping everything (no report; use --timeout for a bounded run)", file=sys.stderr
-        )
+        stopping.set()
+        print("\ninterrupted: everything started was stopped", file=sys.stderr)
         rc = 130
-    finally:
-        bench.stop()
-    if rc:
-        return rc
-    bench.report()
-    r = bench.results
-    if r.get("timed_out") or r["insert"]["timed_out"] or r.get("stuck", {}).get("count"):
-        rc = 2
-    if (
-        r["exactly_once"]["delivered_count_not_1"]
-        or r["exactly_once"]["db_delivered_without_exactly_one_vendor_delivery"]
-    ):
-        rc = 3
-    if r["insert"]["errors"]:
-        rc = rc or 4
+    except Exception as exc:  # noqa: BLE001 - report what was measured, then fail
+        stopping.set()
+        print(f"\nbenchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if runs:
+            runs[-1].failures.append(f"{type(exc).__name__}: {exc}")
+        rc = 1
+    stopping.set()
+    by_db = {r.db: r for r in runs}
+    full = {
+        "code": code,
+        "started": args.stamp,
+        "seconds": round(time.monotonic() - start, 1),
+        "cpus": os.cpu_count(),
+        "args": {k: v for k, v in vars(args).items() if k not in ("outdir",)},
+        "runs": {r.db: {"figures": r.figures, "results": r.results, "failures": r.failures} for r in runs},
+    }
+    out = Path(args.out) if args.out else args.outdir / f"{args.stamp}-{args.db}.json"
+    out.write_text(json.dumps(full, indent=2, default=str))
+    print_table(runs)
+    print(f"\nfull results: {out}; took {time.monotonic() - start:.0f}s")
+    for r in runs:
+        if rc:
+            break
+        m = r.results.get("mass", {})
+        if any("mass mailing incomplete" in f for f in r.failures):
+            rc = 2
+        elif (
+            r.figures.get("lost") or r.figures.get("delivered_twice") or any("lost" in f for f in r.failures)
+        ):
+            rc = 3
+        elif r.failures:
+            rc = 4
+        elif not m:
+            rc = 1
+    line: dict[str, Any] = dict(by_db["sqlite"].figures) if "sqlite" in by_db else {k: None for k in KEYS}
+    line["postgres"] = dict(by_db["postgresql"].figures) if "postgresql" in by_db else None
+    print(json.dumps(line), flush=True)
     return rc
 
 

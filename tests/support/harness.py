@@ -64,7 +64,9 @@ def _http_ok(url: str) -> bool:
 class Postgres:
     """A throw-away PostgreSQL cluster (as the ``postgres`` user when we are root: it refuses root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        # durable: fsync on (PostgreSQL's default; the benchmark); tests run with fsync=off
+        self.durable = durable
         self.dir = Path(tempfile.mkdtemp(prefix="innbyggerpost-pg-"))
         self.port = free_port()
         self.as_root = os.geteuid() == 0
@@ -93,9 +95,9 @@ class Postgres:
             "-E",
             "UTF8",
         )
-        opts = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        )
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            opts += " -c fsync=off"
         self._run(
             str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"
         )
