@@ -817,6 +817,8 @@ class Run:
             "seconds": round(elapsed, 2),
             "per_s": round(per_s, 1),
             "cpu_ms_per_letter": round(cpu * 1000 / n, 3),
+            # what one core could do if the commit did not wait for the disk (fsync)
+            "cpu_bound_per_s": round(n / cpu, 1) if cpu > 0 else None,
             "durability": durability,
         }
         self.figures["floor_per_s"] = round(per_s, 1)
