@@ -147,7 +147,7 @@ class Settings:
     # Web server (gunicorn, deploy/gunicorn.conf.py)
     bind: str = env("BIND", "127.0.0.1:8080")
     web_workers: int = env("WEB_WORKERS", os.cpu_count() or 1)
-    web_threads: int = env("WEB_THREADS", 16)
+    web_threads: int = env("WEB_THREADS", 32)
     web_timeout: int = env("WEB_TIMEOUT", 60)
     access_log: str = env("ACCESS_LOG", "")
     log_level: str = env("LOG_LEVEL", "INFO", _choice("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -17,11 +19,59 @@ class NotDurable(RuntimeError):
     """The database would acknowledge commits it could lose (PostgreSQL fsync/synchronous_commit off)."""
 
 
+class _WriterQueue:
+    """One SQLite writer at a time across every process and thread, waiting in the kernel.
+
+    SQLite's own lock is taken by polling: a writer that finds the database locked sleeps (1, 2, 5
+    ... up to 100 ms) and tries again, so a process that writes continuously (a web process's group
+    commit under a mass mailing) wins nearly every time and the delivery worker starves. Here each
+    write transaction first takes an exclusive ``flock`` on ``<database>.writelock`` (one open file
+    per connection: flock locks belong to open files, so threads of one process queue as well),
+    blocking in the kernel, and lets it go after COMMIT or ROLLBACK. SQLite's lock then never has
+    to be waited for by writers.
+    """
+
+    @staticmethod
+    def _key(conn: Any) -> int:
+        # The pool hands the dialect either the DBAPI connection or its proxy: key by the former.
+        return id(getattr(conn, "dbapi_connection", None) or conn)
+
+    def __init__(self, db_path: str) -> None:
+        self.path = db_path + ".writelock"
+        self._files: dict[int, Any] = {}
+        self._held: set[int] = set()
+
+    def opened(self, dbapi_conn: Any) -> None:
+        self._files[self._key(dbapi_conn)] = open(self.path, "a+b")  # noqa: SIM115 - closed in closed()
+
+    def closed(self, dbapi_conn: Any) -> None:
+        key = self._key(dbapi_conn)
+        fh = self._files.pop(key, None)
+        self._held.discard(key)
+        if fh is not None:
+            fh.close()
+
+    def acquire(self, dbapi_conn: Any) -> None:
+        key = self._key(dbapi_conn)
+        fh = self._files.get(key)
+        if fh is not None and key not in self._held:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            self._held.add(key)
+
+    def release(self, dbapi_conn: Any) -> None:
+        key = self._key(dbapi_conn)
+        if key in self._held:
+            self._held.discard(key)
+            fcntl.flock(self._files[key].fileno(), fcntl.LOCK_UN)
+
+
 def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        queue: _WriterQueue | None = None
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            queue = _WriterQueue(path)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         synchronous = sqlite_synchronous.upper()
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
@@ -39,13 +89,42 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            if queue is not None:
+                queue.opened(dbapi_conn)
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
             # Writers take the lock at BEGIN; readers (WAL snapshots) never wait for writers.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
+            if not read_only and queue is not None:
+                queue.acquire(conn.connection.dbapi_connection)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
+        if queue is not None:
+            dialect = engine.dialect
+            do_commit, do_rollback, do_close = dialect.do_commit, dialect.do_rollback, dialect.do_close
+
+            def _commit(dbapi_conn: Any) -> None:
+                try:
+                    do_commit(dbapi_conn)
+                finally:
+                    queue.release(dbapi_conn)
+
+            def _rollback(dbapi_conn: Any) -> None:
+                try:
+                    do_rollback(dbapi_conn)
+                finally:
+                    queue.release(dbapi_conn)
+
+            def _close(dbapi_conn: Any) -> None:
+                try:
+                    do_close(dbapi_conn)
+                finally:
+                    queue.closed(dbapi_conn)
+
+            dialect.do_commit = _commit  # type: ignore[method-assign,assignment]
+            dialect.do_rollback = _rollback  # type: ignore[method-assign,assignment]
+            dialect.do_close = _close  # type: ignore[method-assign,assignment]
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
