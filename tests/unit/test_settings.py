@@ -1,0 +1,39 @@
+"""Settings (service/config.py): the one place that reads the environment."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+
+import pytest
+
+from service.config import Settings, SettingsError, load
+from tests.support.reference import REPO_ROOT
+
+
+def _variables() -> set[str]:
+    source = (REPO_ROOT / "service" / "config.py").read_text()
+    return set(re.findall(r'env\(\s*"([A-Z_]+)"', source))
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(v for v in _variables() if f"INNBYGGERPOST_{v}" not in section)
+    assert missing == [], f"not in README's Configuration table: {missing}"
+    assert len(_variables()) == len(fields(Settings))
+
+
+def test_a_bad_value_names_its_variable() -> None:
+    with pytest.raises(SettingsError, match="INNBYGGERPOST_READ_TIMEOUT='soon'"):
+        load({"INNBYGGERPOST_READ_TIMEOUT": "soon"})
+    with pytest.raises(SettingsError, match="INNBYGGERPOST_DEMO_MODE"):
+        load({"INNBYGGERPOST_DEMO_MODE": "perhaps"})
+    with pytest.raises(SettingsError, match="INNBYGGERPOST_VENDOR_ENDPOINTS"):
+        load({"INNBYGGERPOST_VENDOR_ENDPOINTS": "984661185"})
+
+
+def test_values_are_read_from_the_given_environment() -> None:
+    s = load({"INNBYGGERPOST_READ_TIMEOUT": "2.5", "INNBYGGERPOST_VENDOR_ENDPOINTS": "1=http://a,2=http://b"})
+    assert s.read_timeout == 2.5 and s.vendor_endpoints == {"1": "http://a", "2": "http://b"}
+    assert load({}).read_timeout == 10.0
