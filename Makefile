@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON311 := $(shell command -v python3.11 2>/dev/null || (python3 -c 'import sys; exit(sys.version_info[:2] != (3, 11))' 2>/dev/null && command -v python3))
 
-.PHONY: run test lint bench venv clean generate wsdl system-deps
+.PHONY: run test lint bench chaos venv clean generate wsdl system-deps
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@if [ -z "$(PYTHON311)" ]; then echo "innbyggerpost needs Python 3.11 (spyne 2.14 does not import on 3.12+): install python3.11 and retry" >&2; exit 1; fi
@@ -33,6 +33,10 @@ test: venv system-deps lint
 # make bench BENCH_ARGS='--quick --db sqlite' (python tests/bench/run_bench.py --help)
 bench: venv system-deps
 	$(PY) tests/bench/run_bench.py $(BENCH_ARGS)
+
+# Real faults against real processes (not part of make test): CHAOS_ARGS=--quick, --scenario NAME
+chaos: venv system-deps
+	$(PY) tests/chaos/run_chaos.py $(CHAOS_ARGS)
 
 # Regenerate every generated file (contract models, operation table, golden WSDLs) from the published
 # Altinn 2 WSDLs; tests/unit/test_generated_current.py proves the checked-in output is current.
