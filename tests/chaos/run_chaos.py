@@ -552,6 +552,7 @@ class Runner:
             KRR_BREAKER_COOLDOWN_SECONDS="3",
         )
         sender = Sender(s.basic_url)
+        drive(sender, make_letters("chaos-a", 12, [(a.DIGIPOST, None)]), 4, time.monotonic() + 60)  # warm-up
         base = make_letters("chaos-a", self.n(60, 30), [(a.DIGIPOST, None)])
         drive(sender, base, 4, time.monotonic() + 60)
         baseline = [att.latency for x in base for att in x.attempts if att.kind == "receipt"]
@@ -784,7 +785,7 @@ class Runner:
     def kill_delivery(self, r: Result) -> None:
         s = self.stack(WEB_WORKERS="2", WORKER_CONCURRENCY="8", CALL_ATTEMPTS="1", READ_TIMEOUT="6")
         sender = Sender(s.basic_url)
-        letters = make_letters("chaos-e", self.n(120, 40), [(a.SLOW, a.sdp()), (a.DIGIPOST, a.sdp())])
+        letters = make_letters("chaos-e", self.n(120, 40), [(a.SLOW, a.sdp())])
         drive(sender, letters, 8, time.monotonic() + 120)
         kills = self.n(6, 3)
         counters = "arrivals" in next(iter(s.vendors().values()))
@@ -802,19 +803,21 @@ class Runner:
 
             try:
                 if counters:
-                    wait_until(flying, 30, "a send in flight")
-                else:  # without the simulator's arrival counters: claimed jobs of slow letters
-                    wait_until(
-                        lambda: s.count("SELECT count(*) FROM forwardings WHERE claimed_by IS NOT NULL"),
+                    flying_now = wait_until(flying, 30, "a send in flight", interval=0.05)
+                else:  # without the simulator's arrival counters: the new worker's first answered
+                    sends0 = sum(v["sends"] for v in s.vendors().values())  # send, then most of the
+                    wait_until(  # next send's 2 s vendor delay
+                        lambda sends0=sends0: sum(v["sends"] for v in s.vendors().values()) > sends0,
                         30,
-                        "a claimed job",
+                        "the new worker sending",
                         interval=0.05,
                     )
-                    time.sleep(0.5)
+                    time.sleep(0.8)
+                    flying_now = 0
             except AssertionError:
                 break  # nothing left to send
             s.stop_worker(worker, kill=True)
-            in_flight_at_kill.append(flying())
+            in_flight_at_kill.append(flying_now)
             log(
                 f"  kill -9 delivery worker ({k + 1}/{kills}), in flight at the vendor: {in_flight_at_kill[-1]}"
             )
@@ -835,7 +838,9 @@ class Runner:
         r.account(s, "chaos-e", letters, recovery=time.monotonic() - last)
         r.figures["kills"] = len(in_flight_at_kill)
         r.figures["in_flight_at_kill"] = in_flight_at_kill if counters else "n/a"
-        resends = sum(v["duplicates"] for v in s.vendors().values())
+        vendors = s.vendors().values()
+        resends = sum(v["duplicates"] for v in vendors)
+        r.figures["vendor_sends"] = sum(v["sends"] for v in vendors)
         r.figures["vendor_duplicates"] = resends
         if counters:
             r.check(
