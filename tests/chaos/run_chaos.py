@@ -793,14 +793,17 @@ class Runner:
         in_flight_at_kill: list[int] = []
         worker = s.start_worker()
         for k in range(kills):
+            snap = {  # sends that arrived before this worker started (earlier workers' sends)
+                (o, m): n for o, vv in s.vendors().items() for m, n in vv.get("arrivals", {}).items()
+            }
 
-            def flying() -> int:
-                v = s.vendors()
-                if counters:
-                    return sum(
-                        n - vv["answers"].get(m, 0) for vv in v.values() for m, n in vv["arrivals"].items()
-                    )
-                return 0
+            def flying(snap: dict[tuple[str, str], int] = snap) -> int:
+                """Sends of the current worker that arrived at the vendor and are not answered yet."""
+                return sum(
+                    max(0, n - max(vv["answers"].get(m, 0), snap.get((o, m), 0)))
+                    for o, vv in s.vendors().items()
+                    for m, n in vv.get("arrivals", {}).items()
+                )
 
             try:
                 if counters:
@@ -840,7 +843,9 @@ class Runner:
         r.figures["kills"] = len(in_flight_at_kill)
         r.figures["in_flight_at_kill"] = in_flight_at_kill if counters else "n/a"
         vendors = s.vendors().values()
-        resends = sum(v["duplicates"] for v in vendors)
+        resends = sum(
+            sum(1 for n in v["arrivals"].values() if n > 1) if counters else v["duplicates"] for v in vendors
+        )
         r.figures["vendor_sends"] = sum(v["sends"] for v in vendors)
         r.figures["vendor_duplicates"] = resends
         if counters:
