@@ -687,18 +687,7 @@ class Runner:
             outages.append(time.monotonic())
         join_bg(t, 400)
         recov = [first_ok_after(letters, o) for o in outages]
-        wait_until(
-            lambda: (
-                s.count(
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE 'chaos-c-%' "
-                    "AND status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed')"
-                )
-                == 0
-            ),
-            180,
-            "every forwarding final",
-            interval=1,
-        )
+        self._wait_final(r, s, "chaos-c", self.n(180, 90))
         r.account(s, "chaos-c", letters, recovery=max((x for x in recov if x is not None), default=None))
         failed = sum(v for k, v in r.figures["faults"].items())
         r.check("the outage was seen by clients", failed > 0, f"{failed} failed requests")
@@ -708,6 +697,25 @@ class Runner:
             f"first OK after each outage: {[x and round(x, 2) for x in recov]} s",
         )
         self._final_once(r, s, "chaos-c")
+
+    def _wait_final(self, r: Result, s: ChaosStack, prefix: str, timeout: float) -> None:
+        """Until every forwarding of the scenario is final (bounded); what is left is reported."""
+        sql = (
+            "SELECT status, job_state, count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
+            "AND status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed') GROUP BY status, job_state"
+        )
+
+        def left() -> list[Any]:
+            with s.engine.connect() as c:
+                return list(c.execute(text(sql), {"p": prefix + "-%"}).all())
+
+        try:
+            wait_until(lambda: not left(), timeout, "every forwarding final", interval=0.5)
+        except AssertionError:
+            alive = sum(1 for w in s.workers if w.poll() is None)
+            r.notes.append(
+                f"not final after {timeout} s: {[tuple(x) for x in left()]}, delivery workers alive: {alive}"
+            )
 
     def _final_once(self, r: Result, s: ChaosStack, prefix: str) -> None:
         with s.engine.connect() as c:
@@ -763,18 +771,7 @@ class Runner:
                 s.start_service()
             events.append(time.monotonic())
         join_bg(t, 400)
-        wait_until(
-            lambda: (
-                s.count(
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE 'chaos-d-%' "
-                    "AND status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed')"
-                )
-                == 0
-            ),
-            180,
-            "every forwarding final",
-            interval=1,
-        )
+        self._wait_final(r, s, "chaos-d", self.n(180, 90))
         recov = [first_ok_after(letters, e) for e in events]
         r.account(s, "chaos-d", letters, recovery=recov[-1])
         r.check("the database file survived", db.exists() and db.stat().st_size > 0, str(db.name))
@@ -827,18 +824,7 @@ class Runner:
             )
             worker = s.start_worker()
         last = time.monotonic()
-        wait_until(
-            lambda: (
-                s.count(
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE 'chaos-e-%' "
-                    "AND status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed')"
-                )
-                == 0
-            ),
-            240,
-            "every forwarding final",
-            interval=0.5,
-        )
+        self._wait_final(r, s, "chaos-e", 240)
         r.account(s, "chaos-e", letters, recovery=time.monotonic() - last)
         r.figures["kills"] = len(in_flight_at_kill)
         r.figures["in_flight_at_kill"] = in_flight_at_kill if counters else "n/a"
@@ -876,21 +862,10 @@ class Runner:
         letters = make_letters("chaos-f", self.n(24, 12), [(a.SLOW, a.sdp())])
         drive(sender, letters, 4, time.monotonic() + 60)
         before = sum(v["sends"] for v in s.vendors().values())
-        workers = [s.start_worker(), s.start_worker()]
+        for _ in range(2):
+            s.start_worker()
         t0 = time.monotonic()
-        wait_until(
-            lambda: (
-                s.count(
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE 'chaos-f-%' "
-                    "AND status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed')"
-                )
-                == 0
-                or not any(w.poll() is None for w in workers)
-            ),
-            240,
-            "every forwarding final",
-            interval=0.5,
-        )
+        self._wait_final(r, s, "chaos-f", 240)
         sends = sum(v["sends"] for v in s.vendors().values()) - before
         r.account(s, "chaos-f", letters, recovery=None)
         r.figures["vendor_sends"] = sends
