@@ -325,6 +325,7 @@ def drive(
     max_attempts: int = 40,
     retry: set[str] | None = None,
     on_done: Callable[[Letter], None] | None = None,
+    until: Callable[[], bool] | None = None,
 ) -> None:
     """Send every letter from ``concurrency`` threads; retry the same reference on retryable outcomes
     (backoff 0.2 s doubling to 2 s, or the Retry-After) until a receipt, ``max_attempts`` or ``deadline``."""
@@ -333,7 +334,7 @@ def drive(
     lock = threading.Lock()
 
     def one() -> None:
-        while not STOP.is_set() and time.monotonic() < deadline:
+        while not STOP.is_set() and time.monotonic() < deadline and not (until and until()):
             with lock:
                 letter = next(it, None)
             if letter is None:
@@ -558,15 +559,15 @@ class Runner:
         drive(sender, base, 4, time.monotonic() + 60)
         baseline = [att.latency for x in base for att in x.attempts if att.kind == "receipt"]
         s.krr_control(reset=True, mode="hold", slow_seconds=60)
-        hold_end = time.monotonic() + self.n(20, 10)
-        needing = make_letters("chaos-a", self.n(400, 150), [(a.DIGIPOST, a.sdp()), (a.EBOKS, a.sdp())])
-        plain = make_letters("chaos-a", self.n(2000, 600), [(a.DIGIPOST, None)])
+        hold_end = time.monotonic() + self.n(30, 10)
+        needing = make_letters("chaos-a", self.n(1200, 150), [(a.DIGIPOST, a.sdp()), (a.EBOKS, a.sdp())])
+        plain = make_letters("chaos-a", self.n(6000, 600), [(a.DIGIPOST, None)])
         health: list[float] = []
         circuit_seen: list[str] = []
 
         def during_hold() -> None:
             # the SdpOptions letters: retried on KRR faults until the release, then until stored
-            drive(sender, needing, 8, time.monotonic() + self.n(60, 40), max_attempts=200)
+            drive(sender, needing, 8, time.monotonic() + self.n(90, 40), max_attempts=300)
 
         t_need = in_background(during_hold)
         t_plain = in_background(lambda: drive(sender, plain, 4, hold_end, max_attempts=3))
@@ -621,9 +622,9 @@ class Runner:
         s = self.stack(WEB_WORKERS="2")
         sender = Sender(s.basic_url)
         letters = make_letters(
-            "chaos-b", self.n(1500, 300), [(a.DIGIPOST, a.sdp()), (a.EBOKS, None), (a.NO_POSTBOX, a.sdp())]
+            "chaos-b", self.n(6000, 300), [(a.DIGIPOST, a.sdp()), (a.EBOKS, None), (a.NO_POSTBOX, a.sdp())]
         )
-        kills = self.n(5, 3)
+        kills = self.n(6, 3)
         t = in_background(lambda: drive(sender, letters, self.n(24, 12), time.monotonic() + 300))
         killed_at: list[float] = []
         for k in range(kills):
@@ -661,7 +662,7 @@ class Runner:
         pg = self.clusters[-1]
         s.start_worker()
         sender = Sender(s.basic_url)
-        letters = make_letters("chaos-c", self.n(1200, 300), [(a.DIGIPOST, a.sdp()), (a.EBOKS, None)])
+        letters = make_letters("chaos-c", self.n(5000, 300), [(a.DIGIPOST, a.sdp()), (a.EBOKS, None)])
         t = in_background(lambda: drive(sender, letters, self.n(16, 8), time.monotonic() + 300))
         outages: list[float] = []
         for k, how in enumerate(("stop+start", "restart")):
@@ -741,7 +742,7 @@ class Runner:
         s = self.stack(WEB_WORKERS="2")
         s.start_worker()
         sender = Sender(s.basic_url)
-        letters = make_letters("chaos-d", self.n(1200, 300), [(a.DIGIPOST, a.sdp()), (a.EBOKS, None)])
+        letters = make_letters("chaos-d", self.n(5000, 300), [(a.DIGIPOST, a.sdp()), (a.EBOKS, None)])
         t = in_background(
             lambda: drive(sender, letters, self.n(16, 8), time.monotonic() + 300, max_attempts=60)
         )
@@ -783,7 +784,7 @@ class Runner:
     def kill_delivery(self, r: Result) -> None:
         s = self.stack(WEB_WORKERS="2", WORKER_CONCURRENCY="8", CALL_ATTEMPTS="1", READ_TIMEOUT="6")
         sender = Sender(s.basic_url)
-        letters = make_letters("chaos-e", self.n(120, 40), [(a.SLOW, a.sdp())])
+        letters = make_letters("chaos-e", self.n(240, 40), [(a.SLOW, a.sdp())])
         drive(sender, letters, 8, time.monotonic() + 120)
         kills = self.n(6, 3)
         counters = "arrivals" in next(iter(s.vendors().values()))
@@ -859,7 +860,7 @@ class Runner:
         )
         s = self.stack(**settings)
         sender = Sender(s.basic_url)
-        letters = make_letters("chaos-f", self.n(24, 12), [(a.SLOW, a.sdp())])
+        letters = make_letters("chaos-f", self.n(40, 12), [(a.SLOW, a.sdp())])
         drive(sender, letters, 4, time.monotonic() + 60)
         before = sum(v["sends"] for v in s.vendors().values())
         for _ in range(2):
@@ -887,9 +888,9 @@ class Runner:
         drive(sender, base, 16, time.monotonic() + self.n(10, 5))  # sustainable: 2 processes x ~8
         base = [x for x in base if x.attempts]
         b99 = pct([att.latency for x in base for att in x.attempts if att.kind == "receipt"], 99)
-        conns = self.n(384, 256)
+        conns = self.n(512, 256)
         crowd = make_letters("chaos-g", 100_000, [(a.DIGIPOST, None)])
-        end = time.monotonic() + self.n(40, 15)
+        end = time.monotonic() + self.n(60, 15)
         health: list[float] = []
         t = in_background(lambda: drive(sender, crowd, conns, end, max_attempts=20))
         while time.monotonic() < end and not STOP.is_set():
@@ -934,20 +935,27 @@ class Runner:
             x.owner = other
         drive(sender, base, 1, time.monotonic() + 60)
         b50 = pct([att.latency for x in base for att in x.attempts if att.kind == "receipt"], 50)
-        end = time.monotonic() + self.n(30, 12)
+        end = time.monotonic() + self.n(60, 30)
         refused_before = s.metric("innbyggerpost_login_refused_total") if FEATURES["login_throttle"] else 0
         # The flood comes from another process (as an attacker's would): its client threads must not
         # slow the measuring client through this process's GIL.
         ctx = multiprocessing.get_context("fork")
         out: Any = ctx.Queue()
-        flooder = ctx.Process(target=_flood, args=(s.basic_url, end, 8, out), daemon=True)
+        flooder = ctx.Process(target=_flood, args=(s.basic_url, end, 8, FLOOD_ATTEMPTS, out), daemon=True)
         flooder.start()
         during = make_letters("chaos-h", 100_000, [(a.ORGANISATION, None)])
         for x in during:
             x.owner = other
         wait_until(lambda: flooder.is_alive(), 5, "the flood started")
-        time.sleep(1)  # the flood is under way (its own counts below show it)
-        drive(sender, during, 1, end)
+        if FEATURES["login_throttle"]:  # the flood under way: the user is locked, refusals counted
+            wait_until(
+                lambda: s.metric("innbyggerpost_login_refused_total") > refused_before,
+                30,
+                "the flood under way",
+            )
+        else:
+            time.sleep(1)
+        drive(sender, during, 1, end, until=lambda: not flooder.is_alive())
         try:
             auth: Counter[str] = Counter(out.get(timeout=60))
         finally:
@@ -989,11 +997,14 @@ class Runner:
             r.check("throttle refusals", None, "login throttle not on this tree")
 
 
-def _flood(url: str, end: float, threads: int, out: Any) -> None:
-    """Child process: wrong passwords for DEMO's system user from ``threads`` clients until ``end``."""
+FLOOD_ATTEMPTS = 2000  # issue 8's flood: 8 clients, 2 000 wrong passwords
+
+
+def _flood(url: str, end: float, threads: int, attempts: int, out: Any) -> None:
+    """Child process: ``attempts`` wrong passwords for DEMO's system user from ``threads`` clients."""
     sender = Sender(url)
     wrong = (a.DEMO[0], "not-the-password", a.DEMO[2], a.DEMO[3])
-    flood = make_letters("chaos-hx", 500_000, [(a.ORGANISATION, None)])
+    flood = make_letters("chaos-hx", attempts, [(a.ORGANISATION, None)])
     for x in flood:
         x.owner = wrong
     drive(sender, flood, threads, end, max_attempts=1, retry=set())
