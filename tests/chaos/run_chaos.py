@@ -988,9 +988,9 @@ class Runner:
         )
         if FEATURES["login_throttle"]:
             r.check("throttle refusals", bool(refused and refused > 0), f"{refused} refused without a hash")
-            r.check(  # before the throttle: 5-8 times slower (issue 8); on 2 shared cores 1-4x measured
-                "the other owner is not starved (p50 ratio < 5)",
-                ratio is not None and ratio < 5.0,
+            r.check(  # before the throttle: 5-8 times slower (issue 8)
+                "the other owner is not starved (p50 ratio <= 3)",
+                ratio is not None and ratio <= 3.0,
                 f"p50 {ms(d50)} ms during the flood vs {ms(b50)} ms before",
             )
         else:
