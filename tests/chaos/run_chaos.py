@@ -1095,6 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 getattr(runner, method)(r)
             except KeyboardInterrupt:
+                STOP.set()  # the client threads end their loops
                 r.error = "interrupted"
                 interrupted = True
                 raise
@@ -1105,6 +1106,7 @@ def main(argv: list[str] | None = None) -> int:
                 r.figures["seconds"] = round(time.monotonic() - t, 1)
                 runner.cleanup()
     except KeyboardInterrupt:
+        STOP.set()
         interrupted = True
         log("interrupted: everything started was stopped")
     finally:
