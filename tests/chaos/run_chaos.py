@@ -1080,6 +1080,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started in the background (SIGINT ignored there)
     signal.signal(signal.SIGALRM, on_signal)
     signal.alarm(int(timeout))
     log(f"chaos run ({'quick' if args.quick else 'default'}), features on this tree: {FEATURES}")
