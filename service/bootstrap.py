@@ -139,6 +139,7 @@ class Container:
                 self.secret_box,
                 LoginThrottle(s.login_failures_max, s.login_failure_window_seconds, s.login_lockout_seconds),
                 s.password_hash_concurrency,
+                s.login_refusal_delay_seconds,
             ),
         )
 

@@ -98,6 +98,7 @@ class Settings:
     login_failure_window_seconds: float = env("LOGIN_FAILURE_WINDOW_SECONDS", 300.0)
     login_lockout_seconds: float = env("LOGIN_LOCKOUT_SECONDS", 60.0)
     password_hash_concurrency: int = env("PASSWORD_HASH_CONCURRENCY", 2)
+    login_refusal_delay_seconds: float = env("LOGIN_REFUSAL_DELAY_SECONDS", 0.25)
     # SOAP requests one web process admits at once (0: INNBYGGERPOST_WEB_THREADS); more get the busy
     # fault at once (load shedding, service/entrypoints/soap/shedding.py).
     max_pending_requests: int = env("MAX_PENDING_REQUESTS", 0)

@@ -200,7 +200,11 @@ class Authenticator:
         secret_box: SecretBox | None = None,
         throttle: LoginThrottle | None = None,
         hash_concurrency: int = 2,
+        refusal_delay: float = 0.0,
     ) -> None:
+        # A locked-out login is answered after this delay (a tarpit): each attacking connection then
+        # costs a sleeping thread instead of a core's worth of parsing and refusing.
+        self._refusal_delay = refusal_delay
         self._uow_factory = uow_factory
         self._secret_box = secret_box
         self.throttle = throttle or LoginThrottle()
@@ -242,6 +246,8 @@ class Authenticator:
                 return hit[1]
         keys = self.throttle.keys(username, client)
         if self.throttle.locked(keys):
+            if self._refusal_delay > 0:
+                time.sleep(self._refusal_delay)
             return None
         loaded = self._load(username)
         with self._hashing:
