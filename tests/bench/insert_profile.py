@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import os
 import pstats
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,13 +23,8 @@ from zeep import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from service.adapters.migrate import upgrade  # noqa: E402
-from service.bootstrap import bootstrap  # noqa: E402
-from service.config import load  # noqa: E402
-from service.entrypoints.cli import ensure_demo_owners  # noqa: E402
-from service.entrypoints.soap.app import make_wsgi_app  # noqa: E402
+from tests.bench.inprocess import basic_app  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
-from tests.support.fakes import FakeRegistry, person_with_postbox  # noqa: E402
 from tests.support.reference import BASIC_WSDL, altinn_reference  # noqa: E402
 
 REF = "@@REFERENCE@@"
@@ -62,36 +54,12 @@ def main() -> int:
     p.add_argument("--no-sdp", action="store_true")
     p.add_argument("--profile", action="store_true")
     args = p.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="innbyggerpost-prof-"))
-    url = f"sqlite:///{work}/p.db"
-    env = {**os.environ, "INNBYGGERPOST_DATABASE_URL": url, "INNBYGGERPOST_SECRET_KEY_FILE": str(work / "k")}
-    settings = load(env)
-    upgrade(url)
-    container = bootstrap(
-        settings, registry=FakeRegistry(persons={a.DIGIPOST: person_with_postbox(a.DIGIPOST)})
-    )
-    ensure_demo_owners(settings)
-    app = make_wsgi_app(container)
+    post = basic_app()
     head, tail = envelope(not args.no_sdp)
-    path = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
 
     def call(i: int) -> bytes:
-        body = head + f"prof-{i}".encode() + tail
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path,
-            "CONTENT_TYPE": "text/xml; charset=utf-8",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "SERVER_NAME": "x",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-            "HTTP_SOAPACTION": '"x"',
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        status: list[str] = []
-        out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
-        if not status[0].startswith("200") or b">OK<" not in out:
+        out = post(head + f"prof-{i}".encode() + tail)
+        if b">OK<" not in out:
             raise RuntimeError(out[:400])
         return out
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from lxml import etree
@@ -23,13 +21,8 @@ from zeep import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from service.adapters.migrate import upgrade  # noqa: E402
-from service.bootstrap import bootstrap  # noqa: E402
-from service.config import load  # noqa: E402
-from service.entrypoints.cli import ensure_demo_owners  # noqa: E402
-from service.entrypoints.soap.app import make_wsgi_app  # noqa: E402
+from tests.bench.inprocess import basic_app  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
-from tests.support.fakes import FakeRegistry, person_with_postbox  # noqa: E402
 from tests.support.reference import BASIC_WSDL, altinn_reference  # noqa: E402
 
 PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
@@ -46,20 +39,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--mb", type=float, default=21.0, help="attachment size in MiB (21 MiB: a 28 MiB request)")
     args = p.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="innbyggerpost-mem-"))
-    url = f"sqlite:///{work}/m.db"
-    env = {
-        **os.environ,
-        "INNBYGGERPOST_DATABASE_URL": url,
-        "INNBYGGERPOST_SECRET_KEY_FILE": str(work / "k"),
-        "INNBYGGERPOST_MAX_REQUEST_BYTES": str(40 * 1024 * 1024),
-    }
-    settings = load(env)
-    upgrade(url)
-    ensure_demo_owners(settings)
-    app = make_wsgi_app(
-        bootstrap(settings, registry=FakeRegistry(persons={a.DIGIPOST: person_with_postbox(a.DIGIPOST)}))
-    )
+    send = basic_app(MAX_REQUEST_BYTES=str(40 * 1024 * 1024))
     client = Client(str(altinn_reference(BASIC_WSDL)))
     svc = client.create_service(a.BASIC_BINDING, "http://127.0.0.1/")
 
@@ -81,23 +61,6 @@ def main() -> int:
             a.letter(a.DIGIPOST, a.sdp(), attachments=att),
         )
         return etree.tostring(env_el, xml_declaration=True, encoding="utf-8")
-
-    def send(data: bytes) -> None:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": PATH,
-            "CONTENT_TYPE": "text/xml; charset=utf-8",
-            "CONTENT_LENGTH": str(len(data)),
-            "wsgi.input": io.BytesIO(data),
-            "SERVER_NAME": "x",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        status: list[str] = []
-        out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
-        if not status[0].startswith("200"):
-            raise RuntimeError(out[:300])
 
     send(body("mem-warm", 1000))
     big = body("mem-big", int(args.mb * 1024 * 1024))

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import ctypes
 import datetime as dt
 import http.client
 import itertools
@@ -76,7 +75,7 @@ from sqlalchemy import text  # noqa: E402
 from zeep import Client  # noqa: E402
 
 from tests.support import altinn as a  # noqa: E402
-from tests.support.harness import Postgres, Stack, wait_until  # noqa: E402
+from tests.support.harness import Postgres, Stack, children, wait_until  # noqa: E402
 from tests.support.reference import BASIC_WSDL, reference_dir  # noqa: E402
 
 FINAL = ("Delivered_EndUser", "Delivery_EndUser_Failed", "NoMailBox", "Reserved")
@@ -274,14 +273,6 @@ def big_letter(size: int) -> dict[str, Any]:
 # processes
 
 
-def _pdeathsig() -> None:
-    """Children die with the benchmark even when it is killed hard (PR_SET_PDEATHSIG = SIGKILL)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
-
-
 class BenchStack(Stack):
     """The harness's stack with the product defaults instead of the tests' tuning."""
 
@@ -294,29 +285,7 @@ class BenchStack(Stack):
         self.env["INNBYGGERPOST_LOG_LEVEL"] = log_level
         self.env.update(env)
 
-    def _cli(self, *args: str, log: str | None = None, env: dict[str, str] | None = None) -> Any:
-        out = open(self.workdir / log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-        return subprocess.Popen(
-            [sys.executable, "-m", "service.entrypoints.cli", *args],
-            cwd=REPO,
-            env={**self.env, **(env or {})},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_pdeathsig,
-        )
-
-
-def children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                out += [int(x) for x in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return out
+    tie_to_parent = True
 
 
 def cpu_s(pid: int) -> float:

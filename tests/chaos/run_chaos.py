@@ -21,7 +21,6 @@ Every loop is bounded in count and time; everything started is stopped on exit, 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import dataclasses
 import json
 import multiprocessing
@@ -55,7 +54,7 @@ from zeep import Client  # noqa: E402
 
 from service.config import Settings  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
-from tests.support.harness import PG_BIN, Postgres, Stack, wait_until  # noqa: E402
+from tests.support.harness import PG_BIN, Postgres, Stack, children, wait_until  # noqa: E402
 from tests.support.reference import BASIC_WSDL, altinn_reference  # noqa: E402
 
 SETTINGS = {f.name for f in dataclasses.fields(Settings)}
@@ -73,26 +72,6 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def _pdeathsig() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
-
-
-def children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                out += [int(x) for x in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
-            except OSError:
-                pass
-    except OSError:
-        pass
-    return out
-
-
 # ---------------------------------------------------------------------------------------------------
 # processes
 
@@ -102,19 +81,9 @@ class ChaosStack(Stack):
 
     def __init__(self, backend: str, database_url: str, workdir: Path, **settings: str) -> None:
         super().__init__(backend, database_url, workdir)
-        self.env["INNBYGGERPOST_METRICS_DIR"] = str(workdir / "metrics")
         self.env.update({f"INNBYGGERPOST_{k}": v for k, v in settings.items()})
 
-    def _cli(self, *args: str, log: str | None = None, env: dict[str, str] | None = None) -> Any:
-        out = open(self.workdir / log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-        return subprocess.Popen(
-            [sys.executable, "-m", "service.entrypoints.cli", *args],
-            cwd=REPO,
-            env={**self.env, **(env or {})},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_pdeathsig,
-        )
+    tie_to_parent = True
 
     @property
     def web(self) -> subprocess.Popen[bytes]:

@@ -5,6 +5,7 @@ Everything listens on free ports on 127.0.0.1 and is stopped by the fixtures in 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -59,6 +60,29 @@ def _http_ok(url: str) -> bool:
         return e.code < 500 or e.code == 503
     except OSError:
         return False
+
+
+def die_with_parent() -> None:
+    """In a child before exec: die when the parent does, even when it is killed hard
+    (``PR_SET_PDEATHSIG`` = SIGKILL), so a benchmark or chaos run never leaves processes behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        pass
+
+
+def children(pid: int) -> list[int]:
+    """The child process ids of ``pid`` (from /proc)."""
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                out += [int(x) for x in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
 
 
 class Postgres:
@@ -166,6 +190,9 @@ class Stack:
             "PYTHONWARNINGS": "ignore",
         }
 
+    # The processes die with the process that started them (benchmark and chaos runs set it).
+    tie_to_parent = False
+
     def _cli(
         self, *args: str, log: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
@@ -176,6 +203,7 @@ class Stack:
             env={**self.env, **(env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent if self.tie_to_parent else None,
         )
 
     def start(self) -> Stack:
