@@ -145,6 +145,24 @@ class Settings:
     delivery_backoff_max_seconds: float = env("DELIVERY_BACKOFF_MAX_SECONDS", 600.0)
     claim_lease_seconds: float = env("CLAIM_LEASE_SECONDS", 60.0)
     receipt_deadline_seconds: float = env("RECEIPT_DEADLINE_SECONDS", 86400.0)
+    # Altinn notifications (e-mail over SMTP, SMS through an HTTP gateway; README "Notifications")
+    notification_templates_dir: str = env(
+        "NOTIFICATION_TEMPLATES_DIR", str(Path(__file__).parent / "notification_templates")
+    )
+    notification_reminder_days: float = env("NOTIFICATION_REMINDER_DAYS", 7.0)
+    notification_max_attempts: int = env("NOTIFICATION_MAX_ATTEMPTS", 6)
+    inbox_url: str = env("INBOX_URL", "")
+    smtp_host: str = env("SMTP_HOST", "127.0.0.1")
+    smtp_port: int = env("SMTP_PORT", 8025)
+    smtp_starttls: bool = env("SMTP_STARTTLS", False)
+    smtp_username: str = env("SMTP_USERNAME", "")
+    smtp_password: str = env("SMTP_PASSWORD", "")
+    smtp_from: str = env("SMTP_FROM", "ikke-svar@innbyggerpost.invalid")
+    sms_gateway_url: str = env("SMS_GATEWAY_URL", SIM_DEFAULT + "/sms")
+    sms_gateway_token: str = env("SMS_GATEWAY_TOKEN", "")
+    sms_gateway_username: str = env("SMS_GATEWAY_USERNAME", "")
+    sms_gateway_password: str = env("SMS_GATEWAY_PASSWORD", "")
+    sms_sender: str = env("SMS_SENDER", "Innbygger")
     # Web server (gunicorn, deploy/gunicorn.conf.py)
     bind: str = env("BIND", "127.0.0.1:8080")
     web_workers: int = env("WEB_WORKERS", os.cpu_count() or 1)
@@ -159,6 +177,11 @@ class Settings:
     sim_seed: str = env("SIM_SEED", "")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
+
+    @property
+    def notification_inbox_url(self) -> str:
+        """Where notification texts point (``{inbox_url}``): the setting, else PUBLIC_URL + /inbox/."""
+        return self.inbox_url or self.public_url.rstrip("/") + "/inbox/"
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:

@@ -2,7 +2,8 @@
 
 Paths: ``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
-``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues).
+``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues); the notification
+simulators' routes (``/sms``, ``/_sim/outbox``, ...) are in ``notify.py``.
 
 Server: waitress, a threaded HTTP/1.1 server with keep-alive (persistent connections), in ONE
 process, so the simulators' in-memory state (counters, de-duplication, receipt queues) is shared
@@ -23,6 +24,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .krr import krr_control, krr_state_json, make_krr_app
+from .notify import handles as notify_handles
+from .notify import make_notify_app
 from .postbox import PostboxSimState, make_postbox_router
 from .seed import Seed, load_seed
 
@@ -86,6 +89,7 @@ def make_app(
     postbox_state = PostboxSimState()
     postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
+    notify = make_notify_app()  # SMS gateway /sms, /_sim/outbox(.json), /_sim/smtp, /_sim/sms
 
     def json_response(
         start_response: Callable[..., Any], payload: Any, status: str = "200 OK"
@@ -103,6 +107,8 @@ def make_app(
             return krr(environ, start_response)
         if area == "postbox":
             return postbox(environ, start_response)
+        if notify_handles(path):
+            return notify(environ, start_response)
         if path == "/_sim/stats":
             return json_response(
                 start_response,

@@ -13,7 +13,8 @@ naming the problem instead of a silently invalid answer).
 Behaviour (``HentPersoner``), per requested ``personidentifikator`` from ``simulators.seed``:
 
 - ``AKTIV``: ``reservasjon`` and ``status``; ``varslingsstatus`` (informasjonsbehov
-  ``VarslingsStatus``: ``KAN_VARSLES`` when not reserved and an e-mail or mobile is seeded);
+  ``VarslingsStatus``: the seed's ``varslingsstatus`` if given, else ``KAN_VARSLES`` when not
+  reserved and an e-mail or mobile is seeded);
   ``Kontaktinformasjon`` (``Kontaktinfo``) and ``SikkerDigitalPostAdresse`` (``SikkerDigitalPost``,
   only when both postbox address and vendor are seeded), as seeded.
 - ``SLETTET`` / ``IKKE_REGISTRERT`` (and ids not in the seed: ``default_person``): only
@@ -560,7 +561,8 @@ class KrrSimulatorApp:
         sub(person, "status", p.status)
         if "VarslingsStatus" in behov:
             kan = reservasjon == "NEI" and bool(p.epost or p.mobil)
-            sub(person, "varslingsstatus", "KAN_VARSLES" if kan else "KAN_IKKE_VARSLES")
+            status = p.varslingsstatus or ("KAN_VARSLES" if kan else "KAN_IKKE_VARSLES")
+            sub(person, "varslingsstatus", status)
         if "Kontaktinfo" in behov and (p.mobil or p.epost):
             kontakt = sub(person, "Kontaktinformasjon")
             if p.mobil:

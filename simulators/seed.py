@@ -44,6 +44,8 @@ class SeedPerson:
     mobil: str | None = None
     postkasseadresse: str | None = None
     vendor: str | None = None
+    # KAN_VARSLES | KAN_IKKE_VARSLES; None: KAN_VARSLES when not reserved and a contact is seeded
+    varslingsstatus: str | None = None
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 

@@ -258,3 +258,36 @@ class WorkerHeartbeat(Base):
     worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
     jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NotificationRow(Base):
+    """An Altinn notification message (outbox): one per channel of a ``ReceiverEndPoint``, plus a
+    reminder row for ``...MedRevarsel`` types. ``channel``/``recipient`` NULL: the address comes from
+    KRR, looked up by the worker. ``state``: pending -> sent | failed | no_address | skipped."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notif_job", "state", "next_attempt_at"),
+        Index("ix_notif_corr", "correspondence_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    correspondence_id: Mapped[int] = mapped_column(ForeignKey("correspondences.id"))
+    notification_index: Mapped[int] = mapped_column(Integer)  # position in Notifications
+    endpoint_index: Mapped[int] = mapped_column(Integer)  # position in ReceiverEndPoints
+    reminder_of: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"), nullable=True)
+    transport_type: Mapped[str] = mapped_column(String(20))  # as requested (TransportType)
+    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)  # Email | SMS
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    from_address: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    notification_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    language_code: Mapped[str] = mapped_column(String(4))
+    text_tokens: Mapped[list[list]] = mapped_column(JSON)  # [[TokenNum, TokenValue], ...]
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)  # Message-ID / SMS reference
+    state: Mapped[str] = mapped_column(String(20))
+    status_text: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from . import notifications as dn
 from .forwarding import Decision
 from .model import BinaryAttachment, CorrespondenceStatus, InsertCorrespondence, SdpOptions, SdpStatus
 from .ports import Person
 from .receipt import Receipt
+from .validation import reportee_kind
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class InsertPlan:
     receipt: Receipt  # with its sub-receipt, ids not yet assigned
     correspondence: NewCorrespondence | None
     forwarding: NewForwarding | None
+    # The letter's Notifications (outbox rows committed with it); only with an Altinn inbox copy.
+    notifications: tuple[dn.Planned, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -146,7 +150,13 @@ def plan(
     if req.sdp_options is not None:
         krr: dict[str, str | None] = {}
         if person is not None:
-            krr = {"epostadresse": person.epostadresse, "mobiltelefonnummer": person.mobiltelefonnummer}
+            krr = {
+                "epostadresse": person.epostadresse,
+                "mobiltelefonnummer": person.mobiltelefonnummer,
+                # for the Altinn notifications of a BackupAltinn copy made later (service_layer/notify.py)
+                "status": person.status,
+                "varslingsstatus": person.varslingsstatus,
+            }
         fwd = NewForwarding(
             sdp_options=req.sdp_options,
             krr_contact=krr,
@@ -157,6 +167,17 @@ def plan(
             status=decision.sdp_status or SdpStatus.UNKNOWN,
             status_text=decision.sub_receipt_text or "",
             forward=decision.forward,
+        )
+    notes: tuple[dn.Planned, ...] = ()
+    if corr is not None and dn.notifiable(corr.altinn_status):
+        notes = tuple(
+            dn.plan_for_letter(
+                corr.contract_fields.get("Notifications"),
+                reportee_kind(req.reportee) or "person",
+                person,
+                corr.visible_date_time,
+                now,
+            )
         )
     return InsertPlan(
         owner_id=owner_id,
@@ -169,4 +190,5 @@ def plan(
         receipt=receipt,
         correspondence=corr,
         forwarding=fwd,
+        notifications=notes,
     )

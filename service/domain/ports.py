@@ -124,3 +124,38 @@ class PostboxVendor(Protocol):
     def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]: ...
 
     def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None: ...
+
+
+# -- Altinn notifications: e-mail and SMS ---------------------------------------------------------
+class ChannelUnavailable(Exception):
+    """The SMTP server / SMS gateway could not take the message now (after the adapter's bounded
+    retries): try again later."""
+
+
+class ChannelRefused(Exception):
+    """The SMTP server / SMS gateway refused the message permanently (bad address, 5xx): do not retry."""
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    to: str
+    subject: str
+    body: str
+    from_address: str | None = None  # None: the configured sender
+    message_id: str = ""  # ours, the same on every attempt (Message-ID header)
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    to: str
+    text: str
+    sender: str | None = None  # None: the configured sender
+    reference: str = ""  # ours, the same on every attempt
+
+
+class EmailSender(Protocol):
+    def send_email(self, message: EmailMessage) -> None: ...
+
+
+class SmsGateway(Protocol):
+    def send_sms(self, message: SmsMessage) -> None: ...

@@ -29,12 +29,24 @@ class StatusFilter:
 
 
 @dataclass(frozen=True)
+class NotificationView:
+    """The contract's status ``Notification`` (Recipient, SentDate, TransportType): a message sent
+    (``SentDate`` set), or one given up or without an address (no ``SentDate``; no ``Recipient``
+    when there was no address). Messages still waiting are not listed."""
+
+    recipient: str | None
+    sent_date: datetime | None
+    transport_type: str
+
+
+@dataclass(frozen=True)
 class StatusV2View:
     correspondence_id: int
     created_date: datetime
     reportee: str
     senders_reference: str
     status_changes: tuple[tuple[datetime, str], ...]
+    notifications: tuple[NotificationView, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,10 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from simulators.app import serve
+    from simulators.notify import start_smtp_catcher
 
+    if args.smtp_port:
+        start_smtp_catcher(args.host, args.smtp_port)
     serve(
         args.host,
         args.port,
@@ -135,13 +138,14 @@ def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     ensure_demo_owners(settings)
     exe = [sys.executable, "-m", "service.entrypoints.cli"]
     procs = [
-        subprocess.Popen(exe + ["simulate", "--port", "8090"]),
+        subprocess.Popen(exe + ["simulate", "--port", "8090", "--smtp-port", "8025"]),
         subprocess.Popen(exe + ["serve", "--bind", "127.0.0.1:8080"]),
         subprocess.Popen(exe + ["worker"]),
     ]
     print(
         "innbyggerpost: service http://127.0.0.1:8080/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
-        "  (simulators on :8090, delivery worker running; Ctrl-C stops all)\n"
+        "  (simulators on :8090, SMTP catcher on :8025, caught notifications on"
+        " http://127.0.0.1:8090/_sim/outbox, delivery worker running; Ctrl-C stops all)\n"
         "innbyggerpost: inbox http://127.0.0.1:8080/inbox/ (demo sign-in)",
         flush=True,
     )
@@ -219,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run the KRR and postbox-vendor simulators")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8090)
+    sim.add_argument("--smtp-port", type=int, default=8025, help="SMTP catcher port (0: none)")
     sim.add_argument("--seed", help="seed file (default simulators/seed.json or INNBYGGERPOST_SIM_SEED)")
     sim.add_argument(
         "--require-signature", action="store_true", help="KRR simulator requires WS-Security signatures"

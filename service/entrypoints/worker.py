@@ -28,8 +28,9 @@ from typing import Protocol
 
 from ..bootstrap import bootstrap
 from ..config import Settings
-from ..domain.ports import PostboxVendor, VendorUnavailable
+from ..domain.ports import ContactRegistry, PostboxVendor, VendorUnavailable
 from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome
+from ..service_layer.notify import Notifier
 from ..service_layer.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("innbyggerpost.worker")
@@ -189,6 +190,63 @@ class DeliveryDispatcher:
                     stop.wait(self.poll_seconds)
 
 
+def notifier_from(
+    settings: Settings, uow_factory: UnitOfWorkFactory, registry: ContactRegistry, worker_id: str
+) -> Notifier:
+    """The notification sender of a worker: KRR (the client batches ids itself), SMTP, the SMS gateway."""
+    from clients.sms import HttpSmsGateway
+    from clients.smtp import SmtpEmailSender
+
+    from ..domain.notifications import TemplateLibrary
+    from ..service_layer.notify import NotificationPolicy
+
+    policy = NotificationPolicy(
+        max_attempts=settings.notification_max_attempts,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+        lease_seconds=settings.claim_lease_seconds,
+        reminder_days=settings.notification_reminder_days,
+    )
+    return Notifier(
+        uow_factory,
+        registry,
+        SmtpEmailSender.from_settings(settings),
+        HttpSmsGateway.from_settings(settings),
+        TemplateLibrary.load(settings.notification_templates_dir),
+        policy,
+        worker_id,
+        inbox_url=settings.notification_inbox_url,
+    )
+
+
+class NotificationTask:
+    """Altinn notifications (e-mail/SMS): KRR look-ups for due rows (batched), then the due messages,
+    ``concurrency`` at a time. A send is bounded by the same worst case as a delivery, so its claim
+    lease (``INNBYGGERPOST_CLAIM_LEASE_SECONDS``) never lapses while it runs."""
+
+    name = "notifications"
+
+    def __init__(self, notifier: Notifier, concurrency: int, poll_seconds: float) -> None:
+        self.notifier = notifier
+        self.concurrency = max(1, concurrency)
+        self.poll_seconds = poll_seconds
+
+    def run(self, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="notify") as pool:
+            while not stop.is_set():
+                more = False
+                try:
+                    self.notifier.resolve_addresses()
+                    ids = self.notifier.claim(self.concurrency)
+                    list(pool.map(self.notifier.deliver, ids))
+                    more = len(ids) >= self.concurrency
+                except Exception:
+                    log.exception("notifications loop error; continuing")
+                    stop.wait(1.0)
+                if not more:
+                    stop.wait(self.poll_seconds)
+
+
 def run_worker(
     settings: Settings,
     stop: threading.Event,
@@ -224,6 +282,11 @@ def run_worker(
         dispatcher,
         Periodic("receipts", settings.worker_poll_seconds, receipts),
         Periodic("expiry", 60.0, lambda: delivery.expire_overdue() >= 500),
+        NotificationTask(
+            notifier_from(settings, container.uow_factory, container.krr_client, worker_id),
+            settings.worker_concurrency,
+            settings.worker_poll_seconds,
+        ),
         *extra_tasks,
     ]
     keeper_stop = threading.Event()  # the keeper outlives the other tasks: leases while they finish

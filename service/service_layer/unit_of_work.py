@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.db import make_session_factory
 from ..adapters.inbox_repository import InboxRepository
+from ..adapters.notification_repository import NotificationRepository
 from ..adapters.repositories.correspondences import CorrespondenceRepository
 from ..adapters.repositories.forwardings import ForwardingRepository
 from ..adapters.repositories.monitoring import MonitoringRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
     monitoring: MonitoringRepository
     inbox: InboxRepository
     forwardings: ForwardingRepository
+    notifications: NotificationRepository
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class UnitOfWork:
         self.monitoring = MonitoringRepository(s)
         self.inbox = InboxRepository(s)
         self.forwardings = ForwardingRepository(s)
+        self.notifications = NotificationRepository(s)
         return self
 
     def __exit__(

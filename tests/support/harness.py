@@ -153,6 +153,7 @@ class Stack:
         self.database_url = database_url
         self.workdir = workdir
         self.sim_port = free_port()
+        self.smtp_port = free_port()
         self.web_port = free_port()
         self.sim_url = f"http://127.0.0.1:{self.sim_port}"
         self.url = f"http://127.0.0.1:{self.web_port}"
@@ -184,6 +185,13 @@ class Stack:
             "INNBYGGERPOST_WORKER_HEARTBEAT_SECONDS": "0.3",
             "INNBYGGERPOST_WORKER_STALE_SECONDS": "2",
             "INNBYGGERPOST_MAX_REQUEST_BYTES": str(2 * 1024 * 1024),
+            # notifications: the simulators' SMTP catcher and SMS gateway; reminders due at once
+            "INNBYGGERPOST_SMTP_HOST": "127.0.0.1",
+            "INNBYGGERPOST_SMTP_PORT": str(self.smtp_port),
+            "INNBYGGERPOST_SMS_GATEWAY_URL": f"{self.sim_url}/sms",
+            "INNBYGGERPOST_SMS_GATEWAY_TOKEN": "test-token",
+            "INNBYGGERPOST_NOTIFICATION_REMINDER_DAYS": "0",
+            "INNBYGGERPOST_NOTIFICATION_MAX_ATTEMPTS": "3",
             "INNBYGGERPOST_WEB_WORKERS": "2",
             "INNBYGGERPOST_LOG_LEVEL": "WARNING",
             "INNBYGGERPOST_DEMO_MODE": "1",
@@ -210,7 +218,11 @@ class Stack:
         for args in (("migrate",), ("demo-owners",)):
             p = self._cli(*args, log="setup.log")
             assert p.wait(120) == 0, (self.workdir / "setup.log").read_text()
-        self.procs.append(self._cli("simulate", "--port", str(self.sim_port), log="sim.log"))
+        self.procs.append(
+            self._cli(
+                "simulate", "--port", str(self.sim_port), "--smtp-port", str(self.smtp_port), log="sim.log"
+            )
+        )
         self.procs.append(self._cli("serve", "--bind", f"127.0.0.1:{self.web_port}", log="web.log"))
         wait_until(lambda: _http_ok(self.sim_url + "/_sim/stats"), 30, "simulators")
         wait_until(lambda: _http_ok(self.url + "/metrics"), 30, "service")
@@ -269,6 +281,20 @@ class Stack:
                 return dict(json.loads(r.read()))
         except urllib.error.HTTPError as e:
             return dict(json.loads(e.read()))
+
+    def outbox(self) -> dict[str, Any]:
+        """What the SMTP catcher and the SMS-gateway simulator caught (``/_sim/outbox.json``)."""
+        with urllib.request.urlopen(self.sim_url + "/_sim/outbox.json", timeout=5) as r:
+            return json.loads(r.read())
+
+    def sim_post(self, path: str, **payload: Any) -> dict[str, Any]:
+        req = urllib.request.Request(
+            self.sim_url + path,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
 
     def krr_control(self, **payload: Any) -> dict[str, Any]:
         req = urllib.request.Request(

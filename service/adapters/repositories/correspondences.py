@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ...domain.insert import InsertPlan
 from ...domain.receipt import Receipt
 from .. import orm
+from ..notification_repository import NotificationRepository
 
 R = cast(Table, orm.Receipt.__table__)
 C = cast(Table, orm.Correspondence.__table__)
@@ -156,6 +157,8 @@ class CorrespondenceRepository:
                     insert(CS),
                     {"correspondence_id": corr_id, "status": letter.altinn_status, "status_date": now},
                 )
+            if plan.notifications:  # committed with the letter (service_layer/notify.py sends them)
+                NotificationRepository(s).add_planned(corr_id, plan.notifications, letter.language_code, now)
         fwd = plan.forwarding
         if fwd is not None:
             options = fwd.sdp_options.to_record()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ...domain.lifecycle import Forwarding, JobState, KrrContact, Letter, StoredAttachment
 from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
 from .. import orm
+from ..notification_repository import NotificationRepository
 
 F = orm.Forwarding
 C = orm.Correspondence
@@ -284,6 +285,11 @@ class ForwardingRepository:
                     }
                     for f in copies
                 ],
+            )
+            # the copy's Altinn notifications, committed with it (service_layer/notify.py sends them)
+            NotificationRepository(self.session).schedule_backup_copies(
+                [f.correspondence_id for f in copies if f.correspondence_id is not None],
+                min(f.altinn_copy_created for f in copies if f.altinn_copy_created is not None),
             )
         for f in fwds:
             f.new_changes.clear()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.status import SdpDetailsView, StatusFilter, StatusV2View
 from .. import orm
+from ..notification_repository import NotificationRepository
 
 C, F = orm.Correspondence, orm.Forwarding
 CS, FS = orm.CorrespondenceStatusChange, orm.SdpStatusChange
@@ -57,9 +58,15 @@ class StatusRepository:
                 .order_by(CS.id)
             ):
                 changes.setdefault(cid, []).append((date, status))
+        notes = NotificationRepository(self.session).status_views(ids)
         return [
             StatusV2View(
-                r.id, r.created_at, r.reportee, r.external_shipment_reference, tuple(changes.get(r.id, ()))
+                r.id,
+                r.created_at,
+                r.reportee,
+                r.external_shipment_reference,
+                tuple(changes.get(r.id, ())),
+                notes.get(r.id, ()),
             )
             for r in rows
         ]

@@ -190,7 +190,14 @@ def _status_v2(s: StatusV2View) -> Any:
     return T.StatusV2(
         CorrespondenceID=s.correspondence_id,
         CreatedDate=s.created_date,
-        Notifications=T.ArrayOfNotification(Notification=[]),
+        Notifications=T.ArrayOfNotification(
+            Notification=[
+                T.StatusNotification(
+                    Recipient=n.recipient, SentDate=n.sent_date, TransportType=n.transport_type
+                )
+                for n in s.notifications
+            ]
+        ),
         Reportee=s.reportee,
         SendersReference=s.senders_reference,
         StatusChanges=T.ArrayOfStatusChangeV2(
