@@ -3,8 +3,8 @@ SMS gateway (``POST /sms`` on the simulator's HTTP port, the request shape of ``
 
 What they caught: ``GET /_sim/outbox`` (HTML) and ``GET /_sim/outbox.json``.
 Failure injection (JSON bodies):
-- ``POST /_sim/smtp {"refuse": N}``: the next N messages are refused at DATA with ``451`` (temporary),
-  then accepted again;
+- ``POST /_sim/smtp {"refuse": N, "reject_recipients": [...]}``: the next N messages are refused at
+  DATA with ``451`` (temporary), then accepted again; the listed addresses get ``550`` (permanent);
 - ``POST /_sim/sms {"fail": N, "status": 503}``: the next N gateway requests answer that status
   (``"fail": -1``: every request until changed);
 - ``POST /_sim/outbox/clear``: forget what was caught and zero the counters.
@@ -56,6 +56,7 @@ class NotifySimState:
     emails: list[CaughtEmail] = field(default_factory=list)
     sms: list[CaughtSms] = field(default_factory=list)
     smtp_refuse_remaining: int = 0
+    smtp_reject_recipients: set[str] = field(default_factory=set)  # answered 550 at RCPT
     smtp_refused: int = 0
     sms_fail_remaining: int = 0
     sms_fail_status: int = 503
@@ -69,6 +70,7 @@ class NotifySimState:
             self.emails.clear()
             self.sms.clear()
             self.smtp_refuse_remaining = self.smtp_refused = 0
+            self.smtp_reject_recipients.clear()
             self.sms_fail_remaining = self.sms_requests = self.sms_failed = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +104,15 @@ class _Handler:
     def __init__(self, state: NotifySimState) -> None:
         self.state = state
 
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd API
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        with self.state.lock:
+            if address.lower() in self.state.smtp_reject_recipients:
+                return "550 5.1.1 Simulated: no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
         with self.state.lock:
             if self.state.smtp_refuse_remaining > 0:
@@ -110,7 +121,7 @@ class _Handler:
                 return "451 4.3.0 Simulated temporary failure, try again later"
         msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         part = msg.get_body(preferencelist=("plain", "html")) if msg.is_multipart() else msg
-        body = part.get_content() if part is not None else ""
+        body = (part.get_content() if part is not None else "").replace("\r\n", "\n")
         with self.state.lock:
             self.state.emails.append(
                 CaughtEmail(
@@ -131,12 +142,13 @@ class _Handler:
 _controller: Any = None
 
 
-def start_smtp_catcher(host: str, port: int, state: NotifySimState = STATE) -> Any:
-    """Start the SMTP catcher in a background thread (aiosmtpd's Controller); returns the controller."""
+def start_smtp_catcher(host: str, port: int, state: NotifySimState = STATE, **options: Any) -> Any:
+    """Start the SMTP catcher in a background thread (aiosmtpd's Controller); returns the controller.
+    ``options`` go to the Controller (e.g. ``tls_context``, ``require_starttls``, ``authenticator``)."""
     global _controller
     from aiosmtpd.controller import Controller
 
-    controller = Controller(_Handler(state), hostname=host, port=port, ready_timeout=10)
+    controller = Controller(_Handler(state), hostname=host, port=port, ready_timeout=10, **options)
     controller.start()
     state.smtp_port = port
     _controller = controller
@@ -261,6 +273,9 @@ def make_notify_app(state: NotifySimState = STATE) -> Callable[..., Iterable[byt
                 payload = _read_json(environ)
                 with state.lock:
                     state.smtp_refuse_remaining = int(payload.get("refuse", 0))
+                    state.smtp_reject_recipients = {
+                        str(a).lower() for a in payload.get("reject_recipients", [])
+                    }
                 return _json(start_response, state.to_json()["smtp"])
             if path == "/_sim/sms" and method == "POST":
                 payload = _read_json(environ)
