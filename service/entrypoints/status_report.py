@@ -34,6 +34,21 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
                 print(f"  letter       {corr.message_title!r} to {corr.reportee}: {where}")
                 for ch in corr.status_changes:
                     print(f"    {_ts(ch.status_date)}  Altinn  {ch.status}")
+                for n in uow.notifications.for_correspondences([corr.id]).get(corr.id, []):
+                    kind = "reminder" if n.reminder_of else "notification"
+                    to = (
+                        f"{n.channel} {n.recipient}"
+                        if n.channel
+                        else f"{n.transport_type} (address from KRR)"
+                    )
+                    when = (
+                        _ts(n.sent_at)
+                        if n.sent_at
+                        else f"due {_ts(n.next_attempt_at)}"
+                        if n.next_attempt_at
+                        else ""
+                    )
+                    print(f"  {kind:<12} {to}: {n.state} {when}  {n.status_text}".rstrip())
             if fwd is not None:
                 vendor = f" via {fwd.vendor_orgnr}" if fwd.vendor_orgnr else ""
                 job = f", job {fwd.job_state}, attempts {fwd.attempts}" if fwd.job_state else ""

@@ -180,6 +180,10 @@ def test_organisation_without_address_has_a_no_address_outcome(worker: Stack) ->
     (n,) = status_notifications(worker, reference)
     assert (n.Recipient, n.SentDate, n.TransportType) == (None, None, "Email")
     assert caught(worker, title) == ([], [])
+    report = worker.workdir / f"status-{reference}.log"
+    assert worker._cli("status", reference, log=report.name).wait(60) == 0
+    assert "notification Email (address from KRR): no_address" in report.read_text()
+    assert "organisation reportee needs a ReceiverAddress" in report.read_text()
 
 
 def test_shipment_date_time_in_the_future(worker: Stack) -> None:

@@ -266,3 +266,57 @@ def test_subject_never_carries_a_line_break() -> None:
     lib = dn.TemplateLibrary.load(SHIPPED)
     text = lib.render("TokenTextOnly", "1044", E, [(0, "Linje\r\nBcc: x@y.no"), (1, "b")], LETTER)
     assert "\n" not in text.subject and "\r" not in text.subject
+
+
+# -- the insert plan carries the letter's notifications (committed with it) ----------------------
+NOTIFY_BOTH = {"Notification": [{"ReceiverEndPoints": {"ReceiverEndPoint": [{"TransportType": "Both"}]}}]}
+ACTIVE = Person("03038210008", "AKTIV", "NEI", "KAN_VARSLES", "per@example.no", "+4799000003")
+DIGIPOST_PERSON = Person(
+    "01018010018", "AKTIV", "NEI", "KAN_VARSLES", "ola@example.no", None, "ola#1", "984661185"
+)
+
+
+@pytest.mark.parametrize(
+    "reportee,sdp_setting,reservable,person,expected",
+    [
+        # no SdpOptions: Altinn copy, KRR not asked -> the worker looks the address up
+        ("03038210008", None, None, None, [None]),
+        # CopyAltinn: the insert's KRR answer gives the addresses at once
+        ("01018010018", "CopyAltinn", None, DIGIPOST_PERSON, [dn.Message(E, "ola@example.no")]),
+        # forwarded only: no Altinn copy, no notification
+        ("01018010018", "ForwardOnly", None, DIGIPOST_PERSON, []),
+        # no postbox, BackupAltinn: Altinn copy with KRR's addresses
+        (
+            "03038210008",
+            "ForwardOnly",
+            None,
+            ACTIVE,
+            [dn.Message(E, "per@example.no"), dn.Message(S, "+4799000003")],
+        ),
+        # reserved and reservable: Reserved, nobody to notify
+        ("04048310058", None, True, Person("04048310058", "AKTIV", "JA", "KAN_IKKE_VARSLES"), []),
+    ],
+)
+def test_insert_plan_notifications(
+    reportee: str, sdp_setting: str | None, reservable: bool | None, person: Person | None, expected: list
+) -> None:
+    from service.domain import forwarding, insert
+    from service.domain.model import InsertCorrespondence, SdpOptions
+
+    sdp = SdpOptions(sdp_setting, "brev.pdf", backup_altinn=True) if sdp_setting else None
+    req = InsertCorrespondence(
+        "DEMO",
+        "ref-1",
+        "4503",
+        "1",
+        reportee,
+        "1044",
+        "Tittel",
+        is_reservable=reservable,
+        sdp_options=sdp,
+        extra={"Notifications": NOTIFY_BOTH},
+    )
+    decision = forwarding.decide("person", sdp, reservable, person)
+    plan = insert.plan(req, 1, decision, person, NOW)
+    assert [p.message for p in plan.notifications] == expected
+    assert all(p.due == NOW and p.no_address_reason is None for p in plan.notifications)
