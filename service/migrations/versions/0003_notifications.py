@@ -1,14 +1,14 @@
 """notifications outbox (Altinn e-mail/SMS notifications)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0005 (main's head when this branch was last rebased; the lead orders the chain at merge)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0005"  # one head: `alembic upgrade head` refuses two
 branch_labels = None
 depends_on = None
 
