@@ -158,7 +158,9 @@ class CorrespondenceRepository:
                     {"correspondence_id": corr_id, "status": letter.altinn_status, "status_date": now},
                 )
             if plan.notifications:  # committed with the letter (service_layer/notify.py sends them)
-                NotificationRepository(s).add_planned(corr_id, plan.notifications, letter.language_code, now)
+                NotificationRepository(self.session).add_planned(
+                    corr_id, plan.notifications, letter.language_code, now
+                )
         fwd = plan.forwarding
         if fwd is not None:
             options = fwd.sdp_options.to_record()
