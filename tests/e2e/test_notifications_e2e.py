@@ -23,7 +23,7 @@ from tests.support.harness import Stack, wait_until
 
 KRR_ONLY_MOBILE = "11119010065"  # seed: AKTIV, mobile only
 KRR_ONLY_EMAIL = "12129110005"  # seed: AKTIV, e-mail only
-KAN_IKKE_VARSLES = "10108910076"  # seed: AKTIV, contact data marked KAN_IKKE_VARSLES
+KAN_IKKE_VARSLES = "13129210065"  # seed: AKTIV, contact data marked KAN_IKKE_VARSLES
 PER = ("per.ingenpostkasse@example.no", "+4799000003")  # seed contact data of a.NO_POSTBOX
 CALL_ATTEMPTS, MAX_ATTEMPTS = 2, 3  # harness settings
 
