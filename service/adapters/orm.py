@@ -217,7 +217,7 @@ class Forwarding(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Fencing token of the current claim (new at every claim): a job's outcome is written only
-    # while the row still carries the token it was claimed with (migration 0002).
+    # while the row still carries the token it was claimed with (migration 0004).
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     status_changes: Mapped[list[SdpStatusChange]] = relationship(

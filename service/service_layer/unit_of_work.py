@@ -16,12 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..adapters.db import make_session_factory
-from ..adapters.inbox_repository import InboxRepository
-from ..adapters.notification_repository import NotificationRepository
 from ..adapters.repositories.correspondences import CorrespondenceRepository
 from ..adapters.repositories.forwardings import ForwardingRepository
+from ..adapters.repositories.inbox import InboxRepository
 from ..adapters.repositories.monitoring import MonitoringRepository
 from ..adapters.repositories.nonces import NonceRepository
+from ..adapters.repositories.notifications import NotificationRepository
 from ..adapters.repositories.owners import OwnerRepository
 from ..adapters.repositories.status import StatusRepository
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ...domain.insert import InsertPlan
 from ...domain.receipt import Receipt
 from .. import orm
-from ..notification_repository import NotificationRepository
+from .notifications import NotificationRepository
 
 R = cast(Table, orm.Receipt.__table__)
 C = cast(Table, orm.Correspondence.__table__)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ...domain.lifecycle import Forwarding, JobState, KrrContact, Letter, StoredAttachment
 from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
 from .. import orm
-from ..notification_repository import NotificationRepository
+from .notifications import NotificationRepository
 
 F = orm.Forwarding
 C = orm.Correspondence

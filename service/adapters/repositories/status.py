@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.status import SdpDetailsView, StatusFilter, StatusV2View
 from .. import orm
-from ..notification_repository import NotificationRepository
+from .notifications import NotificationRepository
 
 C, F = orm.Correspondence, orm.Forwarding
 CS, FS = orm.CorrespondenceStatusChange, orm.SdpStatusChange

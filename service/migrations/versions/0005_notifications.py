@@ -1,14 +1,14 @@
 """notifications outbox (Altinn e-mail/SMS notifications)
 
-Revision ID: 0003
-Revises: 0002 (main's head, 0001 -> 0005 -> 0004 -> 0002, when this branch was last rebased; the lead orders the chain at merge)
+Revision ID: 0005
+Revises: 0004 (main's head, 0001 -> 0005 -> 0004 -> 0002, when this branch was last rebased; the lead orders the chain at merge)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"  # one head: `alembic upgrade head` refuses two
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

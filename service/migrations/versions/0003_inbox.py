@@ -1,14 +1,14 @@
 """inbox: service editions that need the citizen's confirmation
 
-Revision ID: 0004
-Revises: 0005
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0005"  # main: 0001 -> 0005; the lead orders the chain at merge
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """delivery: fencing token of a job's claim, index for lease renewal and release
 
-Revision ID: 0002
-Revises: 0004 (after the inbox, so that the revisions stay one line)
+Revision ID: 0004
+Revises: 0003 (after the inbox, so that the revisions stay one line)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0004"  # main: 0001 -> 0005 -> 0004; the lead orders the chain at merge
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

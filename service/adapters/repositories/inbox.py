@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..domain.model import CorrespondenceStatus
-from . import orm
+from ...domain.model import CorrespondenceStatus
+from .. import orm
 
 C = orm.Correspondence
 

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..domain import notifications as dn
-from ..domain.status import NotificationView
-from ..domain.validation import reportee_kind
-from . import orm
+from ...domain import notifications as dn
+from ...domain.status import NotificationView
+from ...domain.validation import reportee_kind
+from .. import orm
 
 N = orm.NotificationRow
 

@@ -1,12 +1,12 @@
 """Indexes for the status operations' filters (GetCorrespondenceStatusDetailsV2/V3 by reportee).
 
-Revision ID: 0005
+Revision ID: 0002
 Revises: 0001
 """
 
 from alembic import op
 
-revision = "0005"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
