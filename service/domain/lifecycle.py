@@ -48,6 +48,11 @@ class JobState(enum.StrEnum):  # forwardings.job_state; None: the forwarding nev
     DONE = "done"
 
 
+def backoff_delay(attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait after ``attempts`` failed tries: base·2^(attempts-1), at most ``cap``."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
 @dataclass(frozen=True)
 class DeliveryPolicy:
     max_attempts: int = 6
@@ -57,7 +62,7 @@ class DeliveryPolicy:
     receipt_deadline_seconds: float = 86400.0
 
     def next_delay(self, attempts: int) -> float:
-        return min(self.backoff_max_seconds, self.backoff_seconds * (2 ** max(0, attempts - 1)))
+        return backoff_delay(attempts, self.backoff_seconds, self.backoff_max_seconds)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from ..adapters import orm
 from ..domain import notifications as dn
 from ..domain import validation
+from ..domain.lifecycle import backoff_delay
 from ..domain.ports import (
     ChannelRefused,
     ChannelUnavailable,
@@ -38,6 +39,29 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _pending_like(
+    row: orm.NotificationRow, now: datetime, due: datetime | None, **fields: object
+) -> orm.NotificationRow:
+    """A new pending message of the same notification as ``row`` (another channel, or its reminder)."""
+    return orm.NotificationRow(
+        correspondence_id=row.correspondence_id,
+        notification_index=row.notification_index,
+        endpoint_index=row.endpoint_index,
+        transport_type=row.transport_type,
+        from_address=row.from_address,
+        notification_type=row.notification_type,
+        language_code=row.language_code,
+        text_tokens=row.text_tokens,
+        message_id=str(uuid.uuid4()),
+        state=dn.NotificationState.PENDING.value,
+        status_text="",
+        attempts=0,
+        next_attempt_at=due,
+        created_at=now,
+        **fields,
+    )
+
+
 @dataclass(frozen=True)
 class NotificationPolicy:
     max_attempts: int = 6
@@ -47,7 +71,7 @@ class NotificationPolicy:
     reminder_days: float = 7.0
 
     def next_delay(self, attempts: int) -> float:
-        return min(self.backoff_max_seconds, self.backoff_seconds * (2 ** max(0, attempts - 1)))
+        return backoff_delay(attempts, self.backoff_seconds, self.backoff_max_seconds)
 
 
 def schedule_for_letter(
@@ -134,23 +158,8 @@ class Notifier:
                 row.channel, row.recipient = first.channel.value, first.recipient
                 for m in more:
                     uow.notifications.add(
-                        orm.NotificationRow(
-                            correspondence_id=row.correspondence_id,
-                            notification_index=row.notification_index,
-                            endpoint_index=row.endpoint_index,
-                            transport_type=row.transport_type,
-                            channel=m.channel.value,
-                            recipient=m.recipient,
-                            from_address=row.from_address,
-                            notification_type=row.notification_type,
-                            language_code=row.language_code,
-                            text_tokens=row.text_tokens,
-                            message_id=str(uuid.uuid4()),
-                            state=dn.NotificationState.PENDING.value,
-                            status_text="",
-                            attempts=0,
-                            next_attempt_at=row.next_attempt_at,
-                            created_at=now,
+                        _pending_like(
+                            row, now, row.next_attempt_at, channel=m.channel.value, recipient=m.recipient
                         )
                     )
             uow.commit()
@@ -236,24 +245,13 @@ class Notifier:
             corr.notification_sent = True
             if row.reminder_of is None and dn.has_reminder(row.notification_type):
                 uow.notifications.add(
-                    orm.NotificationRow(
-                        correspondence_id=row.correspondence_id,
-                        notification_index=row.notification_index,
-                        endpoint_index=row.endpoint_index,
-                        reminder_of=row.id,
-                        transport_type=row.transport_type,
+                    _pending_like(
+                        row,
+                        now,
+                        dn.reminder_due(now, self.policy.reminder_days),
                         channel=row.channel,
                         recipient=row.recipient,
-                        from_address=row.from_address,
-                        notification_type=row.notification_type,
-                        language_code=row.language_code,
-                        text_tokens=row.text_tokens,
-                        message_id=str(uuid.uuid4()),
-                        state=dn.NotificationState.PENDING.value,
-                        status_text="",
-                        attempts=0,
-                        next_attempt_at=dn.reminder_due(now, self.policy.reminder_days),
-                        created_at=now,
+                        reminder_of=row.id,
                     )
                 )
             uow.commit()
