@@ -2,7 +2,8 @@
 # System packages the test suite needs: PostgreSQL 15 server binaries (tests start their own
 # cluster), curl (the example requests' commands), Chromium and its WebDriver (the inbox browser
 # tests), wrk (the load generator of `make bench`) and, for the generated-Java-client test,
-# wsimport + the JAX-WS runtime jars.
+# wsimport + the JAX-WS runtime jars; for the node-soap client test, Node.js, npm and the npm `soap`
+# package (tests/node/install.sh, into the git-ignored tests/node/node_modules).
 # Installs only what is missing, and only as root; otherwise it says what is missing and goes on.
 set -u
 need=()
@@ -13,6 +14,9 @@ command -v curl >/dev/null || need+=(curl)  # tests/e2e/test_examples.py runs th
 command -v wrk >/dev/null || need+=(wrk)  # make bench
 if [ -x tests/java/install.sh ]; then
   bash tests/java/install.sh || echo "system-deps: Java client tooling could not be installed" >&2
+fi
+if [ -x tests/node/install.sh ]; then
+  bash tests/node/install.sh || echo "system-deps: the node-soap client could not be installed" >&2
 fi
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -15,7 +15,8 @@ adaptations (the fault model itself is :mod:`.faults`; spyne work-arounds are :m
    and left the root in ``environ["innbyggerpost.envelope"]``; ``create_in_document`` takes that
    tree instead of parsing the bytes again.
 3. Tolerance (as WCF): before schema validation, elements the contract does not know are removed
-   from the request body (:mod:`.tolerance`), counted and logged once per name.
+   from the request body (:mod:`.tolerance`), counted and logged once per name; node-soap's two
+   unambiguous shapes are taken for what they mean (the operation is dispatched after that).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class _AltinnProtocolMixin:
     def validate_body(self, ctx: Any, message: Any) -> None:
         if self.tolerance is not None and ctx.in_body_doc is not None:
             self.tolerance.strip(ctx.in_body_doc)
+            ctx.method_request_string = ctx.in_body_doc.tag  # strip may rename a node-soap wrapper
         super().validate_body(ctx, message)  # type: ignore[misc]
 
     # -------------------------------------------------------------------------------- faults

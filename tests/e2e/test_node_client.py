@@ -1,0 +1,105 @@
+"""A real node-soap client, built from the UNMODIFIED reference WSDLs, works against us with no work-around.
+
+``tests/node/client.js`` is what a Node integrator writes with the npm ``soap`` package (1.13.0,
+pinned in ``tests/node/package.json``): ``createClientAsync(<published WSDL>)``, ``setEndpoint(url)``
+and plain objects, nothing else. node-soap writes the children of types from other schemas in their
+parent's namespace (``SdpOptions``, ``BinaryAttachmentV2``, ``Notification``, ``ReplyOption``, the SDP
+notifications, ``DaysDelayedList``) and sends ``Test`` by its WSDL message name; the service takes
+both for what they mean (``service/entrypoints/soap/tolerance.py``). Per variant the client calls
+``Test``, inserts a letter with an attachment, reply option, notification and ``SdpOptions``
+(ForwardOnly, SDP e-mail and SMS notifications), a misspelt ``SdpOptions`` on Basic (refused by name),
+and ``GetCorrespondence...V3`` with ``SdpSearchOptions``. The worker then delivers the letter.
+
+Needs ``node`` and the package: ``tests/node/install.sh`` (run by ``make test``'s system-deps)
+installs them; the tests skip when that failed, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import altinn as a
+from tests.support.harness import Stack, wait_until
+from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference
+
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
+FINAL = {"Delivered_EndUser", "Delivery_EndUser_Failed", "Reserved", "NoMailBox"}
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules" / "soap" / "package.json").is_file():
+        message = "node or the npm soap package is missing: run tests/node/install.sh"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + " (CI=true)")
+        pytest.skip(message)
+    return node
+
+
+def _run(variant: str, url: str, reference: str, reportee: str) -> dict[str, dict[str, Any]]:
+    wsdl = altinn_reference(BASIC_WSDL if variant == "basic" else WS_WSDL)
+    p = subprocess.run(
+        [_node(), str(NODE_DIR / "client.js"), variant, str(wsdl), url, reference, reportee],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=NODE_DIR,
+    )
+    assert p.returncode == 0, f"node client failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    calls = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    return {c["call"]: c for c in calls}
+
+
+def _ok(call: dict[str, Any]) -> Any:
+    assert call["ok"], call.get("fault")
+    return call["result"]
+
+
+def _final_history(stack: Stack, reference: str) -> list[str]:
+    return list(
+        wait_until(
+            lambda: (h := a.sdp_history(stack.basic_url, reference)) and h[-1] in FINAL and h,
+            60,
+            f"final SDP status of {reference}",
+        )
+    )
+
+
+def test_basic_client_unaided(worker: Stack) -> None:
+    reference = a.ref("node-basic")
+    calls = _run("basic", worker.basic_url, reference, a.DIGIPOST)
+    assert calls["Test"]["ok"], calls["Test"]
+    receipt = _ok(calls["InsertCorrespondenceBasicV2"])["InsertCorrespondenceBasicV2Result"]
+    assert receipt["ReceiptStatusCode"] == "OK", receipt
+    assert "Digipost" in receipt["ReceiptText"]
+    misspelt = calls["Misspelt"]
+    assert not misspelt["ok"] and "SdpSettin': This element is not expected" in misspelt["fault"]
+    assert worker.stored_for(f"{reference}-misspelt")["receipts"] == 0
+    v3 = _ok(calls["GetCorrespondenceStatusDetailsBasicV3"])["GetCorrespondenceStatusDetailsBasicV3Result"]
+    (details,) = v3["SdpStatusInformation"]["SdpStatusDetailsList"]["SdpStatusDetails"]
+    assert details["Reference"] == reference
+    assert _final_history(worker, reference)[-1] == "Delivered_EndUser"
+    assert worker.count(
+        "SELECT count(*) FROM forwardings WHERE external_shipment_reference=:r AND sdp_setting='ForwardOnly'",
+        r=reference,
+    )
+
+
+def test_ws_client_unaided(worker: Stack) -> None:
+    reference = a.ref("node-ws")
+    calls = _run("ws", worker.ws_url, reference, a.EBOKS)
+    assert calls["Test"]["ok"], calls["Test"]
+    receipt = _ok(calls["InsertCorrespondenceV2"])["InsertCorrespondenceV2Result"]
+    assert receipt["ReceiptStatusCode"] == "OK", receipt
+    assert "e-Boks" in receipt["ReceiptText"]
+    v3 = _ok(calls["GetCorrespondenceStatusDetailsV3"])["GetCorrespondenceStatusDetailsV3Result"]
+    (details,) = v3["SdpStatusInformation"]["SdpStatusDetailsList"]["SdpStatusDetails"]
+    assert details["Reference"] == reference
+    assert _final_history(worker, reference)[-1] == "Delivered_EndUser"
