@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ...domain.insert import InsertPlan
 from ...domain.receipt import Receipt
 from .. import orm
+from ..db import duplicate_keys
 from .notifications import NotificationRepository
 
 R = cast(Table, orm.Receipt.__table__)
@@ -83,7 +84,11 @@ class CorrespondenceRepository:
     # -- writing --------------------------------------------------------------------------------
     def add(self, plan: InsertPlan) -> Receipt:
         """Store one accepted insert. The unique (SystemUserCode, ExternalShipmentReference) index
-        raises IntegrityError on a concurrent repeat, at the first statement."""
+        raises :class:`~service.domain.ports.DuplicateKey` on a concurrent repeat, at the first statement."""
+        with duplicate_keys():
+            return self._add(plan)
+
+    def _add(self, plan: InsertPlan) -> Receipt:
         s = self.session.connection()
         now = plan.now
         common = {
