@@ -28,6 +28,7 @@ from typing import Protocol
 
 from ..bootstrap import bootstrap
 from ..config import Settings
+from ..domain.lifecycle import JITTER_MAX, backoff_delay
 from ..domain.ports import ContactRegistry, PostboxVendor, VendorUnavailable
 from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome
 from ..service_layer.notify import Notifier
@@ -54,7 +55,7 @@ def worst_case_send_seconds(settings: Settings) -> float:
     """The longest one send can take: every attempt timing out on connect and read, plus the
     backoff between attempts at its largest jitter (clients/transport.call_with_retries)."""
     attempts = max(1, settings.call_attempts)
-    backoff = sum(settings.call_backoff * (2**n) * 1.5 for n in range(attempts - 1))
+    backoff = sum(backoff_delay(n, settings.call_backoff) * JITTER_MAX for n in range(1, attempts))
     return attempts * (settings.connect_timeout + settings.read_timeout) + backoff
 
 
