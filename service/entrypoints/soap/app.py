@@ -146,7 +146,6 @@ def make_wsgi_app(container: Any) -> Root:
         gate=gate,
         unknown_elements=unknown,
         krr=registry if hasattr(registry, "state") else None,
-        throttle=auth.throttle,
     )
     root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
     return root

@@ -10,7 +10,8 @@ adaptations (the fault model itself is :mod:`.faults`; spyne work-arounds are :m
    service method, spyne's own faults (``Client.SchemaValidationError``, ``Client.ResourceNotFound``,
    ``Client.XMLSyntaxError``, ``Client.SoapError``, …) and unexpected exceptions all come out with an
    ``AltinnFault`` detail and HTTP 500. Stock spyne writes an empty ``faultactor`` on 1.1 and fails
-   on a typed detail on 1.2 (docs/NOTES: spyne #582 for subclass fields of ``Fault``).
+   on a typed detail on 1.2 (spyne #582 for subclass fields of ``Fault``; docs/architecture.md,
+   "spyne and zeep: what we work around").
 2. One parse: the :class:`~.guard.RequestGuard` has already parsed the body with the hardened parser
    and left the root in ``environ["innbyggerpost.envelope"]``; ``create_in_document`` takes that
    tree instead of parsing the bytes again.

@@ -45,10 +45,6 @@ def _respond(start_response: StartResponse, status: str, content_type: str, body
     return [body]
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
 class Root:
     """Routes by path; see the module docstring."""
 
@@ -63,7 +59,6 @@ class Root:
         gate: AdmissionGate,
         unknown_elements: UnknownElements,
         krr: Any = None,
-        throttle: Any = None,
     ) -> None:
         self.public_url = public_url
         self.endpoints = endpoints  # path -> endpoint
@@ -73,7 +68,6 @@ class Root:
         self.gate = gate
         self.unknown_elements = unknown_elements
         self.krr = krr  # the KRR gateway (circuit state, counters), when there is one
-        self.throttle = throttle  # the login throttle (quick refusals are counted)
         self.mounts: dict[str, WsgiApp] = {}  # path prefix -> WSGI app (/inbox)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
