@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ..domain.insert import InsertPlan
 from ..domain.ports import DuplicateKey
 from ..domain.receipt import Receipt
-from .unit_of_work import UnitOfWorkFactory
+from .ports import UnitOfWorkPortFactory
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class _Job:
 class GroupCommit:
     def __init__(
         self,
-        uow_factory: UnitOfWorkFactory,
+        uow_factory: UnitOfWorkPortFactory,
         batch_max: int = 256,
         stored: Callable[[str, str], bool] | None = None,
     ) -> None:

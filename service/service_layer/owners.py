@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 
 from .. import metrics
+from .ports import UnitOfWorkPort
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # OWASP's minimum argon2id parameters (19 MiB, 2 passes): memory-hard, ~10-20 ms a check.
@@ -37,7 +38,7 @@ class Principal:
     services: frozenset[tuple[str, int]] | None = None
 
 
-def owns_service(uow: UnitOfWork, principal: Principal, service_code: str, service_edition: int) -> bool:
+def owns_service(uow: UnitOfWorkPort, principal: Principal, service_code: str, service_edition: int) -> bool:
     if principal.services is not None:
         return (service_code, service_edition) in principal.services
     return uow.owners.owns_service(principal.owner_id, service_code, service_edition)

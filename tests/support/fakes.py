@@ -1,5 +1,9 @@
 """In-memory stand-ins for the unit of work and the outside world, for use-case tests without a
-database or servers (after cosmicpython's FakeRepository / FakeUnitOfWork)."""
+database or servers (after cosmicpython's FakeRepository / FakeUnitOfWork).
+
+Each implements the Protocol the real adapter implements (``service/service_layer/ports.py``,
+``service/domain/ports.py``), checked by mypy in ``make lint``; tests/integration/test_repositories.py
+runs the real repositories through the same behaviours."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from service.adapters.repositories.forwardings import Claim
 from service.domain.insert import InsertPlan
 from service.domain.lifecycle import (
     Forwarding,
@@ -24,8 +27,10 @@ from service.domain.lifecycle import (
 )
 from service.domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
 from service.domain.ports import (
+    ContactRegistry,
     DigitalPostMessage,
     Person,
+    PostboxVendor,
     RegistryUnavailable,
     SendResult,
     SendStatus,
@@ -33,10 +38,18 @@ from service.domain.ports import (
     VendorUnavailable,
 )
 from service.domain.receipt import Receipt
+from service.service_layer.ports import (
+    Claim,
+    CorrespondencesPort,
+    ForwardingsPort,
+    MonitoringPort,
+    OwnersPort,
+    UnitOfWorkPortFactory,
+)
 
 
 @dataclass
-class FakeOwners:
+class FakeOwners(OwnersPort):
     services: dict[tuple[str, int], int] = field(default_factory=dict)  # (code, edition) -> owner id
 
     def owns_service(self, owner_id: int, service_code: str, service_edition: int) -> bool:
@@ -44,7 +57,7 @@ class FakeOwners:
 
 
 @dataclass
-class FakeCorrespondences:
+class FakeCorrespondences(CorrespondencesPort):
     stored: dict[tuple[str, str], Receipt] = field(default_factory=dict)
     plans: list[InsertPlan] = field(default_factory=list)
     next_id: int = 1
@@ -79,7 +92,7 @@ class FakeJobRow:
     history: list[SdpStatusChange] = field(default_factory=list)
 
 
-class FakeForwardingRepository:
+class FakeForwardingRepository(ForwardingsPort):
     def __init__(self, store: FakeJobs) -> None:
         self.store = store
 
@@ -175,7 +188,7 @@ class FakeForwardingRepository:
         return fresh
 
 
-class FakeMonitoringRepository:
+class FakeMonitoringRepository(MonitoringPort):
     def __init__(self, store: FakeJobs) -> None:
         self.store = store
 
@@ -272,7 +285,7 @@ class FakeUnitOfWork:
         self.correspondences.pending.clear()
 
 
-class _Pending:
+class _Pending(CorrespondencesPort):
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
         self.pending: list[tuple[InsertPlan, Receipt]] = []
@@ -300,9 +313,14 @@ class FakeDatabase:
     def uow(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
+    @property
+    def uow_factory(self) -> UnitOfWorkPortFactory:
+        """``uow`` as the use cases take it (mypy checks here that FakeUnitOfWork is a UnitOfWorkPort)."""
+        return self.uow
+
 
 @dataclass
-class FakeRegistry:
+class FakeRegistry(ContactRegistry):
     """KRR: persons by id; ``fail`` makes every call raise RegistryUnavailable."""
 
     persons: dict[str, Person] = field(default_factory=dict)
@@ -320,7 +338,7 @@ def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:
     return Person(pid, "AKTIV", "NEI", "KAN_VARSLES", "a@example.org", "+4799999999", f"box.{pid}", vendor)
 
 
-class FakeVendor:
+class FakeVendor(PostboxVendor):
     """A PostboxVendor: accepts, rejects or is unavailable per personidentifikator or message id;
     ``receipts`` queued per vendor until acknowledged."""
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.lifecycle import Forwarding, JobState, KrrContact, Letter, StoredAttachment
 from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
+from ...service_layer.ports import Claim
 from .. import orm
 from .notifications import NotificationRepository
 
@@ -45,12 +45,6 @@ _STATE = (
     F.last_changed,
     F.last_error,
 )
-
-
-@dataclass(frozen=True)
-class Claim:
-    token: str  # the fencing token written into every claimed row
-    ids: list[int]
 
 
 def _forwarding(row: Any) -> Forwarding:
