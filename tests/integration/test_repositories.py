@@ -15,14 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
 from service.adapters.repositories.receipt_index import ReceiptIndex
 from service.domain import forwarding, insert
-from service.domain import model as dm
 from service.domain.insert import InsertPlan
 from service.domain.lifecycle import JobState
 from service.domain.ports import DuplicateKey, Person
@@ -31,6 +29,8 @@ from service.service_layer.group_commit import GroupCommit
 from service.service_layer.ports import UnitOfWorkPortFactory
 from service.service_layer.unit_of_work import UnitOfWork, unit_of_work_factory
 from tests.conftest import BACKENDS
+from tests.support.fakes import insert_request
+from tests.support.harness import fresh_database
 
 DIGIPOST, NO_POSTBOX = "01018010018", "03038210008"
 PDF = b"%PDF-1.4 repository test"
@@ -44,13 +44,7 @@ def _now() -> datetime:
 @pytest.fixture(scope="module", params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if request.param == "postgresql":
-        server = request.getfixturevalue("postgres_url")
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text("DROP DATABASE IF EXISTS repository_tests"))
-            c.execute(text("CREATE DATABASE repository_tests"))
-        admin.dispose()
-        url = server.rsplit("/", 1)[0] + "/repository_tests"
+        url = fresh_database(request.getfixturevalue("postgres_url"), "repository_tests")
     else:
         url = f"sqlite:///{Path(tmp_path_factory.mktemp('repositories')) / 'r.db'}"
     upgrade(url)
@@ -80,17 +74,7 @@ def _owner_id(uow_factory: UnitOfWorkPortFactory) -> int:
 
 
 def _plan(owner_id: int, reference: str, reportee: str = DIGIPOST, sdp: bool = True) -> InsertPlan:
-    req = dm.InsertCorrespondence(
-        system_user_code="REPO",
-        external_shipment_reference=reference,
-        service_code="4503",
-        service_edition="1",
-        reportee=reportee,
-        language_code="1044",
-        message_title="Brev",
-        attachments=(dm.BinaryAttachment("brev.pdf", "Brev", PDF),),
-        sdp_options=dm.SdpOptions("CopyAltinn", "brev.pdf") if sdp else None,
-    )
+    req = insert_request(reference, reportee, "CopyAltinn" if sdp else None, "REPO", PDF)
     person = Person(
         reportee, "AKTIV", "NEI", "KAN_VARSLES", "a@example.no", "+4799000001", "box#1", "984661185"
     )

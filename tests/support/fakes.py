@@ -25,7 +25,13 @@ from service.domain.lifecycle import (
     SdpStatusChange,
     StoredAttachment,
 )
-from service.domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
+from service.domain.model import (
+    BinaryAttachment,
+    CorrespondenceStatus,
+    InsertCorrespondence,
+    SdpOptions,
+    SdpStatus,
+)
 from service.domain.ports import (
     ContactRegistry,
     DigitalPostMessage,
@@ -332,6 +338,27 @@ class FakeRegistry(ContactRegistry):
         if self.fail:
             raise RegistryUnavailable("KRR is down (fake)")
         return {i: self.persons.get(i, Person(i, status="IKKE_REGISTRERT")) for i in ids}
+
+
+def insert_request(
+    reference: str,
+    reportee: str = "01018010018",
+    sdp_setting: str | None = "ForwardOnly",
+    system_user_code: str = "DEMO",
+    pdf: bytes = b"%PDF-1.4 test",
+) -> InsertCorrespondence:
+    """A valid InsertCorrespondence of service 4503/1 with one PDF, brev.pdf, the primary document."""
+    return InsertCorrespondence(
+        system_user_code=system_user_code,
+        external_shipment_reference=reference,
+        service_code="4503",
+        service_edition="1",
+        reportee=reportee,
+        language_code="1044",
+        message_title="Brev",
+        attachments=(BinaryAttachment("brev.pdf", "Brev", pdf),),
+        sdp_options=SdpOptions(sdp_setting, "brev.pdf", backup_altinn=True) if sdp_setting else None,
+    )
 
 
 def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:

@@ -145,6 +145,18 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def fresh_database(server_url: str, name: str) -> str:
+    """URL of an empty database ``name`` (dropped first if there) on the PostgreSQL at ``server_url``."""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
 class Stack:
     """Simulators + service (gunicorn) + delivery workers against one database."""
 
@@ -304,6 +316,11 @@ class Stack:
         )
         with urllib.request.urlopen(req, timeout=5) as r:
             return json.loads(r.read())
+
+    def row(self, sql: str, **params: Any) -> dict[str, Any]:
+        """The one row ``sql`` selects, by column name."""
+        with self.engine.connect() as c:
+            return dict(c.execute(text(sql), params).one()._mapping)
 
     def count(self, sql: str, **params: Any) -> int:
         with self.engine.connect() as c:
