@@ -8,7 +8,8 @@ notifications, ``DaysDelayedList``) and sends ``Test`` by its WSDL message name;
 both for what they mean (``service/entrypoints/soap/tolerance.py``). Per variant the client calls
 ``Test``, inserts a letter with an attachment, reply option, notification and ``SdpOptions``
 (ForwardOnly, SDP e-mail and SMS notifications), a misspelt ``SdpOptions`` on Basic (refused by name),
-and ``GetCorrespondence...V3`` with ``SdpSearchOptions``. The worker then delivers the letter.
+``GetCorrespondence...V3`` with ``SdpSearchOptions`` and the status history (Basic: credentials as
+SOAP headers).  The worker then delivers the letter.
 
 Needs ``node`` and the package: ``tests/node/install.sh`` (run by ``make test``'s system-deps)
 installs them; the tests skip when that failed, except under ``CI=true``, where they fail.
@@ -64,7 +65,8 @@ def _ok(call: dict[str, Any]) -> Any:
 def _accepted_and_delivered(
     stack: Stack, calls: dict[str, dict[str, Any]], insert: str, v3: str, reference: str, vendor: str
 ) -> None:
-    """The insert's receipt is OK for ``vendor``, V3 finds the forwarding, the worker delivers it."""
+    """The insert's receipt is OK for ``vendor``, V3 and the history find the forwarding, the worker
+    delivers it."""
     assert calls["Test"]["ok"], calls["Test"]
     receipt = _ok(calls[insert])[f"{insert}Result"]
     assert receipt["ReceiptStatusCode"] == "OK", receipt
@@ -72,6 +74,9 @@ def _accepted_and_delivered(
     status = _ok(calls[v3])[f"{v3}Result"]
     (details,) = status["SdpStatusInformation"]["SdpStatusDetailsList"]["SdpStatusDetails"]
     assert details["Reference"] == reference
+    history = next(v for k, v in calls.items() if k.startswith("GetCorrespondenceStatusHistory"))
+    (sdp,) = _ok(history)["SdpStatusInformation"]["SdpStatusDetailsList"]["SdpStatusDetails"]
+    assert sdp["Reference"] == reference
     assert a.wait_final(stack.basic_url, reference, 60)[-1] == "Delivered_EndUser"
 
 

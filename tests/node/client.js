@@ -80,6 +80,10 @@ async function main() {
       Correspondence: letter(MISSPELT),
     }, 'Misspelt');
     await call(c, 'GetCorrespondenceStatusDetailsBasicV3', { ...auth, filterCriteria: filter });
+    c.addSoapHeader({ SystemUserName: DEMO.user, SystemPassword: DEMO.password });
+    await call(c, 'GetCorrespondenceStatusHistoryBasic', {
+      CorrespondenceSendersReferences: { string: [reference] },
+    });
   } else {
     const c = await soap.createClientAsync(wsdl, { forceSoap12Headers: true });
     c.setEndpoint(url);
@@ -90,6 +94,7 @@ async function main() {
       SystemUserCode: DEMO.code, ExternalShipmentReference: reference, Correspondence: letter(SDP),
     });
     await call(c, 'GetCorrespondenceStatusDetailsV3', { filterCriteria: filter });
+    await call(c, 'GetCorrespondenceStatusHistory', { CorrespondenceSendersReferences: { string: [reference] } });
   }
 }
 

@@ -101,6 +101,8 @@ class UnknownElements:
         for variant in variants:
             for op in variant.operations:
                 self._wrappers[op.in_message_name] = {f"{{{op.in_ns}}}{p.name}": p.type for p in op.in_params}
+                if op.input_message == op.in_element:  # a message contract: its name is the element's
+                    continue
                 for tag in (op.input_message, f"{{{variant.target_namespace}}}{op.input_message}"):
                     self._message_names[tag] = op.in_message_name
         models: tuple[Any, ...] = ALL_TYPES
