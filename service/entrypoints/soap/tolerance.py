@@ -113,6 +113,7 @@ class UnknownElements:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.shapes = ClientShapes()
+        self._by_local: dict[int, dict[str, str]] = {}  # id(known) -> local name -> QName
 
     # ------------------------------------------------------------------------------------ public
 
@@ -164,21 +165,23 @@ class UnknownElements:
                 removed += self._walk(child, _type_name(model), children, child_ns)
         return removed
 
-    @staticmethod
-    def _in_parent_namespace(el: Any, known: Known, written_ns: str) -> dict[str, str] | None:
+    def _in_parent_namespace(self, el: Any, known: Known, written_ns: str) -> dict[str, str] | None:
         """node-soap's shape (module docstring): local name -> the contract's name, else None."""
         tags = [child.tag for child in el if isinstance(child.tag, str)]
         if not tags or any(tag in known or _namespace(tag) != written_ns for tag in tags):
             return None
-        by_local: dict[str, str] = {}
-        ambiguous: set[str] = set()
-        for qname in known:
-            local = _local(qname)
-            if local in by_local:
-                ambiguous.add(local)
-            by_local[local] = qname
-        for local in ambiguous:
-            del by_local[local]
+        by_local = self._by_local.get(id(known))
+        if by_local is None:  # once per type: the known dicts live as long as this object
+            by_local = {}
+            ambiguous: set[str] = set()
+            for qname in known:
+                local = _local(qname)
+                if local in by_local:
+                    ambiguous.add(local)
+                by_local[local] = qname
+            for local in ambiguous:
+                del by_local[local]
+            self._by_local[id(known)] = by_local
         if not any(_local(tag) in by_local for tag in tags):
             return None
         return by_local
