@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what tests/e2e/test_node_client.py needs: Node.js with npm (Debian `nodejs`, `npm`) and the
-# npm `soap` package pinned in tests/node/package.json, into tests/node/node_modules (git ignores it).
+# npm `soap` package pinned in tests/node/package.json (its dependencies in package-lock.json, which
+# records no download address), into tests/node/node_modules (git ignores it).
 # Idempotent: exits 0 at once when everything is present. Debian/Ubuntu only for the system part.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +26,6 @@ if have_soap; then
     echo "node-soap test client present: soap $want, $(node --version)"
     exit 0
 fi
-(cd "$here" && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 have_soap || { echo "tests/node/install.sh: npm did not install soap $want" >&2; exit 1; }
 echo "node-soap test client installed: soap $want"
