@@ -3,7 +3,8 @@
 The use-case tests run on the fakes (tests/support/fakes.py); these run the same behaviours through
 the SQLAlchemy repositories, on a database migrated to head: commit and rollback, a duplicate
 ``ExternalShipmentReference`` (:class:`~service.domain.ports.DuplicateKey`, never SQLAlchemy's
-error), a delivery claim and its fencing token, heartbeats and stale claims, the nonce cache, owners,
+error), a delivery claim and its fencing token, heartbeats and stale claims, notification claims,
+the nonce cache, owners,
 status look-ups, the inbox view and the receipt index.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from service.adapters import orm
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
 from service.adapters.repositories.receipt_index import ReceiptIndex
@@ -266,3 +268,52 @@ def test_owners_status_inbox_notifications_and_receipt_index(
         assert not uow.notifications.exist_for(letter.id)
         counts = uow.monitoring.counts()
         assert counts["receipts"].get("OK", 0) >= 1
+
+
+def test_notification_claims_exclude_each_other_until_released_or_expired(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
+    owner_id = _owner_id(uow_factory)
+    plan = _plan(owner_id, _ref(), reportee=NO_POSTBOX, sdp=False)
+    now = _now() + timedelta(days=10)  # after every other test's rows: only this one is due
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        uow.correspondences.add(plan)
+        (view,) = uow.status.correspondences(
+            owner_id, StatusFilter("4503", 1, senders_reference=plan.external_shipment_reference), 1
+        )[0]
+        uow.notifications.add(
+            orm.NotificationRow(
+                correspondence_id=view.correspondence_id,
+                notification_index=0,
+                endpoint_index=0,
+                transport_type="Email",
+                channel="Email",
+                recipient="a@example.no",
+                language_code="1044",
+                text_tokens=[],
+                message_id=str(uuid.uuid4()),
+                state="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        (nid,) = uow.notifications.claim_due("n1", now, LEASE, 10)
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert uow.notifications.claim_due("n2", now + timedelta(seconds=1), LEASE, 10) == []
+        assert uow.notifications.claim_due("n2", now + timedelta(seconds=LEASE + 1), LEASE, 10) == [nid]
+        uow.notifications.release([nid])
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert uow.notifications.claim_due("n3", now + timedelta(seconds=LEASE + 2), LEASE, 10) == [nid]
+        assert uow.notifications.exist_for(view.correspondence_id)
+        assert [
+            r.id
+            for r in uow.notifications.for_correspondences([view.correspondence_id])[view.correspondence_id]
+        ] == [nid]
