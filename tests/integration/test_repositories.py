@@ -4,8 +4,7 @@ The use-case tests run on the fakes (tests/support/fakes.py); these run the same
 the SQLAlchemy repositories, on a database migrated to head: commit and rollback, a duplicate
 ``ExternalShipmentReference`` (:class:`~service.domain.ports.DuplicateKey`, never SQLAlchemy's
 error), a delivery claim and its fencing token, heartbeats and stale claims, notification claims,
-the nonce cache, owners,
-status look-ups, the inbox view and the receipt index.
+the nonce cache, owners, status look-ups, the inbox view and the receipt index.
 """
 
 from __future__ import annotations
