@@ -137,7 +137,12 @@ class Container:
             lambda: Authenticator(
                 self.uow_factory,
                 self.secret_box,
-                LoginThrottle(s.login_failures_max, s.login_failure_window_seconds, s.login_lockout_seconds),
+                LoginThrottle(
+                    s.login_failures_max,
+                    s.login_failure_window_seconds,
+                    s.login_lockout_seconds,
+                    good_seconds=Authenticator.CACHE_SECONDS,
+                ),
                 s.password_hash_concurrency,
                 s.login_refusal_delay_seconds,
             ),

@@ -55,6 +55,17 @@ def _vendor_endpoints(raw: str) -> dict[str, str]:
     return out
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """``10.0.0.1, 192.168.0.0/16, ::1`` -> the networks, checked (ipaddress), as strings."""
+    import ipaddress
+
+    return tuple(str(ipaddress.ip_network(p.strip(), strict=False)) for p in raw.split(",") if p.strip())
+
+
+def _items(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw.upper() not in allowed:
@@ -177,6 +188,16 @@ class Settings:
     sim_seed: str = env("SIM_SEED", "")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
+    # Hardening (issue 14; README "Deploying" and "Reliability"). Reverse proxies whose
+    # X-Forwarded-For is believed (addresses or networks); empty: the peer address is the client.
+    trusted_proxies: tuple[str, ...] = env("TRUSTED_PROXIES", (), _networks)
+    # A request's whole body must arrive within this; each socket read and write within the other.
+    request_body_timeout_seconds: float = env("REQUEST_BODY_TIMEOUT_SECONDS", 30.0)
+    socket_timeout_seconds: float = env("SOCKET_TIMEOUT_SECONDS", 10.0)
+    # /health and /metrics: when set, they answer only with "Authorization: Bearer <token>".
+    monitoring_token: str = env("MONITORING_TOKEN", "")
+    # Visible From addresses a notification's FromAddress may set (addresses, or @domain); else ours.
+    notification_from_addresses: tuple[str, ...] = env("NOTIFICATION_FROM_ADDRESSES", (), _items)
 
     @property
     def notification_inbox_url(self) -> str:

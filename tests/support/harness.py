@@ -85,6 +85,36 @@ def children(pid: int) -> list[int]:
     return out
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads) in seconds, from /proc; 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """``VmRSS`` (or ``VmHWM``, the peak) of one process in MiB, from /proc; 0 when it is gone."""
+    try:
+        m = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+        return int(m.group(1)) / 1024 if m else 0.0
+    except OSError:
+        return 0.0
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Make ``VmHWM`` the current RSS again (``/proc/PID/clear_refs``, value 5)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 class Postgres:
     """A throw-away PostgreSQL cluster (as the ``postgres`` user when we are root: it refuses root)."""
 
@@ -262,6 +292,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 p.kill()
         self.engine.dispose()
+
+    def web_workers(self) -> list[int]:
+        """The gunicorn worker processes of the service (children of the ``serve`` process)."""
+        return children(self.procs[1].pid) if len(self.procs) > 1 else []
 
     # -- helpers for assertions -----------------------------------------------------------------
     def sim_stats(self) -> dict[str, Any]:

@@ -15,7 +15,6 @@ builds the two spyne applications around them (:func:`make_wsgi_app`) and return
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from spyne.server.wsgi import WsgiApplication
 from ...config import Settings
 from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal
+from ..client_address import ClientAddress
 from ..inbox import make_inbox_app
 from . import addressing, spyne_compat, wssecurity
 from .addressing import WsAddressingSoap12
@@ -54,13 +54,13 @@ def _ws_envelope_authenticator(
                 principals[user] = p
             return p is not None
 
-        def digest_secret(user: str) -> str | None:
-            found = auth.digest_secret(user)
-            if found is None:
-                # An unknown user must look like a wrong password, not like "digest not enabled".
-                return None if auth.principal(user) is not None else secrets.token_hex(16)
-            principals[user] = found[1]
-            return found[0]
+        def check_digest(user: str, matches: Callable[[str], bool]) -> bool:
+            # Throttled and counted like a password (issue 14); unknown user, no digest secret and a
+            # wrong digest give the same fault.
+            p = auth.check_digest(user, client, matches)
+            if p is not None:
+                principals[user] = p
+            return p is not None
 
         username = wssecurity.verify_username_token(
             envelope,
@@ -68,7 +68,7 @@ def _ws_envelope_authenticator(
             nonce_cache=nonces,
             max_age_seconds=settings.wsse_max_age_seconds,
             require_nonce_created=settings.wsse_require_nonce_created,
-            lookup_digest_secret=digest_secret,
+            check_digest=check_digest,
         )
         return principals.get(username) or _must(auth.principal(username))
 
@@ -167,6 +167,8 @@ def make_wsgi_app(container: Any) -> Root:
         unknown_elements=unknown,
         krr=registry if hasattr(registry, "state") else None,
         throttle=auth.throttle,
+        client_address=ClientAddress(settings.trusted_proxies),
+        monitoring_token=settings.monitoring_token,
     )
     root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
     return root

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from lxml import etree
 
 from ...service_layer.owners import Authenticator, Principal
+from ..client_address import ENVIRON_CLIENT
 from .contract import Variant
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError, fault_envelope_element
 from .guard import ENVIRON_PRINCIPAL
@@ -30,7 +31,6 @@ from .handlers import ANONYMOUS, canonical
 
 __all__ = ["ENVIRON_CLIENT", "ENVIRON_PRINCIPAL", "EarlyAuthentication", "basic_principal", "client_of"]
 
-ENVIRON_CLIENT = "innbyggerpost.client"
 
 Where = Literal["header", "body"]
 FaultDecorator = Callable[[Any, etree._Element, str], None]  # (out envelope, request root, wrapper tag)
