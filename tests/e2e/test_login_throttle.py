@@ -35,6 +35,7 @@ def _fault(s: Stack, owner: tuple[str, str, str, str]) -> tuple[int, str]:
 
 def test_a_user_is_locked_after_wrong_passwords_and_others_are_not(throttled: Stack) -> None:
     s = throttled
+    user, _, code, service = a.OTHER
     wrong = (user, "not-the-password", code, service)
     answers = [_fault(s, wrong) for _ in range(3)]
     assert all(err == 989 for err, _ in answers)
