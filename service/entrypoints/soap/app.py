@@ -152,6 +152,7 @@ def make_wsgi_app(container: Any) -> Root:
             variant.soap_version,  # type: ignore[arg-type]
             settings.max_request_bytes,
             early_auth=early,
+            body_timeout=settings.request_body_timeout_seconds,
         )
         endpoints[variant.path] = Endpoint(key, Shedding(guarded, gate, variant.soap_version))  # type: ignore[arg-type]
     spyne_compat.disable_request_gc()
@@ -169,6 +170,7 @@ def make_wsgi_app(container: Any) -> Root:
         throttle=auth.throttle,
         client_address=ClientAddress(settings.trusted_proxies),
         monitoring_token=settings.monitoring_token,
+        socket_timeout=settings.socket_timeout_seconds,
     )
     root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
     return root

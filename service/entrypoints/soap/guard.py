@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from ...xml import has_doctype
+from ..slow_clients import DEADLINES
 from . import bounds
 from .faults import (
     CONTENT_TYPES,
@@ -105,6 +106,7 @@ class RequestGuard:
         *,
         drain_bytes: int | None = None,
         early_auth: EarlyAuthentication | None = None,
+        body_timeout: float = 0.0,
     ) -> None:
         if soap_version not in SOAP_ENV_NS:
             raise ValueError(f"unknown SOAP version {soap_version!r}")
@@ -113,6 +115,7 @@ class RequestGuard:
         self.max_bytes = int(max_bytes)
         self.drain_bytes = self.max_bytes if drain_bytes is None else int(drain_bytes)
         self.early_auth = early_auth
+        self.body_timeout = float(body_timeout)
 
     # ---------------------------------------------------------------------------------- WSGI entry
 
@@ -190,7 +193,7 @@ class RequestGuard:
 
     def _check_post(self, environ: dict[str, Any]) -> None:
         self._check_content_type(environ.get("CONTENT_TYPE") or "")
-        body = self._read_body(environ)
+        body = self._read_body_in_time(environ)
         if not body.strip():
             raise _Refused("The request body is empty; a SOAP envelope was expected")
         try:
@@ -205,6 +208,23 @@ class RequestGuard:
         environ["wsgi.input"] = io.BytesIO(b"")
         environ["CONTENT_LENGTH"] = "0"
         environ[ENVIRON_ENVELOPE] = root
+
+    def _read_body_in_time(self, environ: dict[str, Any]) -> bytes:
+        """The body, which must arrive within ``body_timeout`` (slow clients, issue 14)."""
+        armed = DEADLINES.arm(environ, self.body_timeout)
+        try:
+            return self._read_body(environ)
+        except (_Refused, OSError) as exc:
+            if armed is not None and armed.fired:
+                raise _Refused(
+                    f"The request body did not arrive within {self.body_timeout:g} seconds; "
+                    "send it at once (nothing was stored)"
+                ) from None
+            if isinstance(exc, TimeoutError):
+                raise _Refused("The client stopped sending the request body (socket timeout)") from None
+            raise
+        finally:
+            DEADLINES.disarm(armed)
 
     def _check_content_type(self, content_type: str) -> None:
         media = content_type.split(";", 1)[0].strip().lower()

@@ -21,6 +21,7 @@ from typing import Any
 
 from ... import metrics
 from ..client_address import ENVIRON_CLIENT
+from ..slow_clients import limit_socket
 from .health import WriteOutcomes
 from .shedding import AdmissionGate
 from .tolerance import UnknownElements
@@ -77,6 +78,7 @@ class Root:
         throttle: Any = None,
         client_address: Callable[[dict[str, Any]], str | None] | None = None,
         monitoring_token: str = "",
+        socket_timeout: float = 0.0,
     ) -> None:
         self.public_url = public_url
         self.endpoints = endpoints  # path -> endpoint
@@ -90,11 +92,13 @@ class Root:
         self.mounts: dict[str, WsgiApp] = {}  # path prefix -> WSGI app (/inbox)
         self.client_address = client_address or (lambda environ: environ.get("REMOTE_ADDR"))
         self._monitoring_token = monitoring_token.encode()
+        self.socket_timeout = socket_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET").upper()
         environ[ENVIRON_CLIENT] = self.client_address(environ)
+        limit_socket(environ, self.socket_timeout)  # every read and write of this request (slow clients)
         target = self.endpoints.get(path) or self.endpoints.get(path.rstrip("/"))
         if target is not None:
             metrics.HTTP_REQUESTS.labels(target.variant, method_label(method)).inc()
