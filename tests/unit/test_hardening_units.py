@@ -60,3 +60,11 @@ def test_a_notification_from_address_must_be_allowed() -> None:
     assert visible_sender("ceo@bank.example", allowed) is None
     assert visible_sender("post@etaten.no\r\nBcc: x@y.z", allowed) is None
     assert visible_sender("post@etaten.no", ()) is None  # nothing configured: always our own sender
+
+
+def test_schema_fault_texts_are_logged_without_the_values_they_quote() -> None:
+    from service.entrypoints.soap.faults import without_values
+
+    text = "Element 'MessageBody': [facet 'maxLength'] The value '" + "brev " * 13_000 + "' is too long"
+    logged = without_values(text)
+    assert len(logged) < 200 and "Element 'MessageBody'" in logged and "brev brev" in logged
