@@ -191,8 +191,10 @@ class Settings:
     # Hardening (issue 14; README "Deploying" and "Reliability"). Reverse proxies whose
     # X-Forwarded-For is believed (addresses or networks); empty: the peer address is the client.
     trusted_proxies: tuple[str, ...] = env("TRUSTED_PROXIES", (), _networks)
-    # A request's whole body must arrive within this; each socket read and write within the other.
-    request_body_timeout_seconds: float = env("REQUEST_BODY_TIMEOUT_SECONDS", 30.0)
+    # A request's whole body must arrive within this plus its declared size at the minimum rate;
+    # each socket read and write must progress within the socket timeout.
+    request_body_timeout_seconds: float = env("REQUEST_BODY_TIMEOUT_SECONDS", 10.0)
+    request_body_min_rate: int = env("REQUEST_BODY_MIN_RATE", 256 * 1024)
     socket_timeout_seconds: float = env("SOCKET_TIMEOUT_SECONDS", 10.0)
     # /health and /metrics: when set, they answer only with "Authorization: Bearer <token>".
     monitoring_token: str = env("MONITORING_TOKEN", "")

@@ -153,6 +153,7 @@ def make_wsgi_app(container: Any) -> Root:
             settings.max_request_bytes,
             early_auth=early,
             body_timeout=settings.request_body_timeout_seconds,
+            body_min_rate=settings.request_body_min_rate,
         )
         endpoints[variant.path] = Endpoint(key, Shedding(guarded, gate, variant.soap_version))  # type: ignore[arg-type]
     spyne_compat.disable_request_gc()

@@ -107,6 +107,7 @@ class RequestGuard:
         drain_bytes: int | None = None,
         early_auth: EarlyAuthentication | None = None,
         body_timeout: float = 0.0,
+        body_min_rate: int = 0,
     ) -> None:
         if soap_version not in SOAP_ENV_NS:
             raise ValueError(f"unknown SOAP version {soap_version!r}")
@@ -116,6 +117,7 @@ class RequestGuard:
         self.drain_bytes = self.max_bytes if drain_bytes is None else int(drain_bytes)
         self.early_auth = early_auth
         self.body_timeout = float(body_timeout)
+        self.body_min_rate = int(body_min_rate)
 
     # ---------------------------------------------------------------------------------- WSGI entry
 
@@ -209,15 +211,28 @@ class RequestGuard:
         environ["CONTENT_LENGTH"] = "0"
         environ[ENVIRON_ENVELOPE] = root
 
+    def _body_deadline(self, environ: dict[str, Any]) -> float:
+        """``body_timeout`` plus the declared size (else the size limit) at ``body_min_rate``."""
+        if self.body_timeout <= 0:
+            return 0.0
+        try:
+            declared = min(int(str(environ.get("CONTENT_LENGTH") or "")), self.max_bytes)
+        except ValueError:
+            declared = self.max_bytes
+        if "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower():
+            declared = self.max_bytes
+        return self.body_timeout + (max(declared, 0) / self.body_min_rate if self.body_min_rate > 0 else 0.0)
+
     def _read_body_in_time(self, environ: dict[str, Any]) -> bytes:
-        """The body, which must arrive within ``body_timeout`` (slow clients, issue 14)."""
-        armed = DEADLINES.arm(environ, self.body_timeout)
+        """The body, which must arrive within its deadline (slow clients, issue 14)."""
+        seconds = self._body_deadline(environ)
+        armed = DEADLINES.arm(environ, seconds)
         try:
             return self._read_body(environ)
         except (_Refused, OSError) as exc:
             if armed is not None and armed.fired:
                 raise _Refused(
-                    f"The request body did not arrive within {self.body_timeout:g} seconds; "
+                    f"The request body did not arrive within {seconds:.1f} seconds; "
                     "send it at once (nothing was stored)"
                 ) from None
             if isinstance(exc, TimeoutError):
