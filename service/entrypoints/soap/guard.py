@@ -134,6 +134,7 @@ class RequestGuard:
                 environ.get("REMOTE_ADDR", "?"),
                 err.message[:300],
                 err.error_guid,
+                extra={"error_guid": err.error_guid, "error_id": err.error_id},
             )
             return self._fault(start_response, err)
         except _EarlyFault as early:
@@ -143,6 +144,7 @@ class RequestGuard:
                 self.soap_version,
                 err.message[:200],
                 err.error_guid,
+                extra={"error_guid": err.error_guid, "error_id": err.error_id},
             )
             headers = [
                 ("Content-Type", CONTENT_TYPES[self.soap_version]),
