@@ -57,7 +57,7 @@ def plain_attributes(n: int = 800_000) -> bytes:
 
 def empty_elements(n: int = 1_000_000) -> bytes:
     op = "GetCorrespondenceStatusDetailsBasicV3"
-    return _envelope(f'<a:{op} xmlns:a="{NS_CORR}">' + "<a:x/>" * n + f"</a:{op}>")
+    return _envelope(f'<a:{op} xmlns:a="{NS_CORR}">' + "<x/>" * n + f"</a:{op}>")
 
 
 def long_element_name(size: int = 2 * MIB) -> bytes:
