@@ -20,6 +20,13 @@ spyne sees it:
 5. The root is the ``Envelope`` of the endpoint's SOAP version (a SOAP 1.2 envelope on the SOAP 1.1
    endpoint, or the other way round, gets a fault saying so).
 
+Issue 14 added, in this order: the body must arrive within a deadline (``body_timeout`` plus its size
+at ``body_min_rate``; :mod:`..slow_clients`); its shape is checked on the raw bytes before any tree is
+built (:mod:`.bounds`); the parse is incremental, and with ``early_auth``
+(:class:`~.early_auth.EarlyAuthentication`) the request is authenticated as soon as the parser has
+passed the credentials, a refusal answered before the rest is parsed; and the Body must hold exactly
+one operation element.
+
 Each refusal is an HTTP 500 response with a SOAP fault of the endpoint's version carrying an
 ``AltinnFault`` detail (ErrorID 0, ``Client``/``env:Sender``): 500 also for an oversize body, because
 SOAP clients (JAX-WS in particular) read a fault only from a 500 response. A request that passes
