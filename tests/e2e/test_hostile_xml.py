@@ -2,10 +2,10 @@
 
 Each probe of the issue is sent over HTTP; its cost is read from the worker's /proc (CPU seconds,
 peak RSS growth) through ``tests/bench/hostile_xml.py``, never from a wall clock. Before the fix
-(1983edf, same machine): 40 000 namespace pairs 2.45 s CPU; 800 000 attributes 4.75 s and +1 083 MiB
-kept; 1 000 000 empty elements 3.82 s and +184 MiB peak; four 40 000-pair requests 7.8 s beside a
-status query that took 7 s; a 30 MiB insert with a wrong password +77 MiB. After: every probe below
-0.2 s and the bounds asserted here.
+(1983edf, same machine, ``hostile_xml.py --tree``): 40 000 namespace pairs 1.97 s CPU; 800 000
+attributes 3.72 s and +1 083 MiB kept; 1 000 000 empty elements 3.07 s; four 40 000-pair requests
+7.55 s beside a status query that took 6.75 s; a 30 MiB insert with a wrong password 0.24 s and
++83 MiB. After: every probe at most 0.16 s CPU, within the bounds asserted here.
 """
 
 from __future__ import annotations
