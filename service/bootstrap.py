@@ -90,15 +90,20 @@ class Container:
 
     @property
     def krr_client(self) -> ContactRegistry:
-        """The zeep client of KRR, its timeouts fitted into the look-up time budget."""
+        """The KRR client (REST with a Maskinporten token; SOAP 16-02 with KRR_PROTOCOL=soap), its
+        timeouts fitted into the look-up time budget."""
 
         def build() -> ContactRegistry:
-            from clients.krr import KrrClient
-
             s = self.settings
             budget = s.krr_time_budget_seconds
             fitted = dataclasses.replace(s, read_timeout=min(s.read_timeout, budget))
-            return KrrClient(fitted)
+            if s.krr_protocol == "soap":
+                from clients.krr import KrrClient
+
+                return KrrClient(fitted)
+            from clients.krr_rest import KrrRestClient
+
+            return KrrRestClient(fitted, self.maskinporten)
 
         return self._part("krr_client", build)
 

@@ -74,6 +74,17 @@ def env(name: str, default: Any, parse: Callable[[str], Any] | None = None) -> A
     return field(default_factory=lambda: _get("INNBYGGERPOST_" + name, default, conv))
 
 
+def _krr_soap_url() -> str:
+    """``KRR_SOAP_URL``; before it existed ``KRR_URL`` named the SOAP endpoint, so with
+    ``KRR_PROTOCOL=soap`` and only ``KRR_URL`` set, that is the endpoint (the old name's alias)."""
+    explicit = _get("INNBYGGERPOST_KRR_SOAP_URL", "", str)
+    if explicit:
+        return explicit
+    if _get("INNBYGGERPOST_KRR_PROTOCOL", "", str).lower() == "soap":
+        return _get("INNBYGGERPOST_KRR_URL", SIM_DEFAULT + "/krr", str)
+    return SIM_DEFAULT + "/krr"
+
+
 def _default_vendors() -> str:
     return ",".join(f"{o}={SIM_DEFAULT}/postbox/{o}" for o in VENDOR_ORGNRS)
 
@@ -117,8 +128,11 @@ class Settings:
     maskinporten_kid: str = env("MASKINPORTEN_KID", "")
     certificate_file: str = env("CERTIFICATE_FILE", "")
     certificate_password: str = env("CERTIFICATE_PASSWORD", "")
-    # KRR (oppslagstjeneste 16-02)
-    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
+    # KRR: REST (kontaktregisteret, POST <krr_url>/rest/v2/personer, a Maskinporten token) or, with
+    # KRR_PROTOCOL=soap, the oppslagstjeneste 16-02 at KRR_SOAP_URL
+    krr_protocol: str = env("KRR_PROTOCOL", "rest", lambda raw: _choice("REST", "SOAP")(raw).lower())
+    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/kontaktregisteret")
+    krr_soap_url: str = field(default_factory=_krr_soap_url)
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
     krr_cert_file: str = env("KRR_CERT_FILE", "")
     krr_key_file: str = env("KRR_KEY_FILE", "")
