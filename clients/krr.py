@@ -122,14 +122,14 @@ class KrrClient:
     """``ContactRegistry`` backed by KRR's ``HentPersoner`` (see module docstring)."""
 
     def __init__(self, settings: Settings, transport: Any | None = None) -> None:
-        if not settings.krr_soap_url:
+        if not settings.krr_soap_endpoint:
             raise ValueError("INNBYGGERPOST_KRR_SOAP_URL is not set")
         if bool(settings.krr_cert_file) != bool(settings.krr_key_file):
             raise ValueError(
                 "set both INNBYGGERPOST_KRR_CERT_FILE and INNBYGGERPOST_KRR_KEY_FILE, or neither"
             )
         self.settings = settings
-        self.url = settings.krr_soap_url
+        self.url = settings.krr_soap_endpoint
         self.batch_size = max(1, min(settings.krr_batch_size, MAX_BATCH))
         self.attempts = max(1, settings.call_attempts)
         wsse = make_wsse(settings.krr_cert_file, settings.krr_key_file) if settings.krr_cert_file else None

@@ -130,7 +130,21 @@ class Container:
         def build() -> Any:
             from clients.certificates import load_credentials
 
-            return load_credentials(self.settings.certificate_file, self.settings.certificate_password)
+            s = self.settings
+            if not s.certificate_file and s.demo_mode:
+                # demo mode (make run, the test stacks) without a certificate: the simulators' test
+                # PKI's operator certificate, which the simulated Maskinporten trusts. TEST ONLY.
+                from simulators.pki import TEST_P12_PASSWORD, TestPki
+
+                from .config import DEMO_OPERATOR_ORGNR
+
+                pki = TestPki(s.sim_pki_dir)
+                pki.enterprise(DEMO_OPERATOR_ORGNR)
+                log.warning(
+                    "demo mode: signing with the TEST certificate %s", pki.p12_path(DEMO_OPERATOR_ORGNR)
+                )
+                return load_credentials(pki.p12_path(DEMO_OPERATOR_ORGNR), TEST_P12_PASSWORD)
+            return load_credentials(s.certificate_file, s.certificate_password)
 
         return self._part("credentials", build)
 

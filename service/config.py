@@ -74,17 +74,6 @@ def env(name: str, default: Any, parse: Callable[[str], Any] | None = None) -> A
     return field(default_factory=lambda: _get("INNBYGGERPOST_" + name, default, conv))
 
 
-def _krr_soap_url() -> str:
-    """``KRR_SOAP_URL``; before it existed ``KRR_URL`` named the SOAP endpoint, so with
-    ``KRR_PROTOCOL=soap`` and only ``KRR_URL`` set, that is the endpoint (the old name's alias)."""
-    explicit = _get("INNBYGGERPOST_KRR_SOAP_URL", "", str)
-    if explicit:
-        return explicit
-    if _get("INNBYGGERPOST_KRR_PROTOCOL", "", str).lower() == "soap":
-        return _get("INNBYGGERPOST_KRR_URL", SIM_DEFAULT + "/krr", str)
-    return SIM_DEFAULT + "/krr"
-
-
 def _default_vendors() -> str:
     return ",".join(f"{o}={SIM_DEFAULT}/postbox/{o}" for o in VENDOR_ORGNRS)
 
@@ -132,7 +121,8 @@ class Settings:
     # KRR_PROTOCOL=soap, the oppslagstjeneste 16-02 at KRR_SOAP_URL
     krr_protocol: str = env("KRR_PROTOCOL", "rest", lambda raw: _choice("REST", "SOAP")(raw).lower())
     krr_url: str = env("KRR_URL", SIM_DEFAULT + "/kontaktregisteret")
-    krr_soap_url: str = field(default_factory=_krr_soap_url)
+    # empty: the simulator's, or with KRR_PROTOCOL=soap an explicitly set KRR_URL (``krr_soap_endpoint``)
+    krr_soap_url: str = env("KRR_SOAP_URL", "")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
     krr_cert_file: str = env("KRR_CERT_FILE", "")
     krr_key_file: str = env("KRR_KEY_FILE", "")
@@ -203,6 +193,21 @@ class Settings:
     sim_pki_dir: str = env("SIM_PKI_DIR", "var/test-pki")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
+
+    @property
+    def krr_soap_endpoint(self) -> str:
+        """The SOAP 16-02 endpoint: ``KRR_SOAP_URL``; unset, with ``KRR_PROTOCOL=soap`` a ``KRR_URL``
+        set to something else than the REST simulator (before REST, ``KRR_URL`` named the SOAP
+        endpoint: the old name stays an alias); else the SOAP simulator."""
+        if self.krr_soap_url:
+            return self.krr_soap_url
+        if (
+            self.krr_protocol == "soap"
+            and self.krr_url
+            and self.krr_url != SIM_DEFAULT + "/kontaktregisteret"
+        ):
+            return self.krr_url
+        return SIM_DEFAULT + "/krr"
 
     @property
     def notification_inbox_url(self) -> str:
