@@ -4,11 +4,13 @@ a usable one, and without one (none, or expired) the postbox counts as none, wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 
 from simulators.pki import TestPki
 from tests.support import altinn as a
-from tests.support.harness import Stack
+from tests.support.harness import Stack, wait_until
 
 WITHOUT_CERTIFICATE = "14019310087"  # seed: Digipost postbox, KRR gives no certificate
 EXPIRED_CERTIFICATE = "14019310168"  # seed: e-Boks postbox, KRR gives an expired certificate
@@ -63,3 +65,20 @@ def test_expired_postbox_certificate_is_no_postbox(stack: Stack) -> None:
     assert "expired on" in sub.ReceiptText
     assert a.sdp_history(stack.basic_url, reference) == ["NoMailBox"]
     assert stored_certificate(stack, reference) is None
+
+
+def test_soap_protocol_still_selectable(stack_with: Callable[..., Stack]) -> None:
+    s = stack_with(KRR_PROTOCOL="soap").ensure_worker()
+    reference = a.ref("krr-soap")
+    r = a.insert(s.basic_url, reference, a.letter(a.DIGIPOST, a.sdp("ForwardOnly", backup=False)))
+    assert r.ReceiptStatusCode == "OK", r.ReceiptText
+    requests = s.sim_stats()["http"]["requests"]
+    assert requests.get("krr", 0) >= 1 and requests.get("kontaktregisteret", 0) == 0
+    # 16-02's X509Sertifikat: the same certificate, stored the same way
+    assert stored_certificate(s, reference) == TestPki(s.pki_dir).postbox("984661185").certificate_der()
+    history = wait_until(
+        lambda: (h := a.sdp_history(s.basic_url, reference)) and h[-1] == "Delivered_EndUser" and h,
+        30,
+        "delivery",
+    )
+    assert history == ["Sent_Meldingsformidler", "Delivered_EndUser"]
