@@ -242,3 +242,20 @@ def test_container_credentials_demo_mode_uses_the_test_pki(tmp_path: Path) -> No
     assert demo.maskinporten is demo.maskinporten  # one per process: one token cache
     with pytest.raises(CredentialsError, match="INNBYGGERPOST_CERTIFICATE_FILE is not set"):
         bootstrap(Settings(demo_mode=False, certificate_file="")).credentials  # noqa: B018
+
+
+def test_token_requests_counted_by_outcome(creds: Any) -> None:
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        name = "innbyggerpost_maskinporten_token_requests_total"
+        return REGISTRY.get_sample_value(name, {"outcome": outcome}) or 0.0
+
+    issued, refused = count("issued"), count("refused")
+    mp = make(creds, FakeSession())
+    mp.token(["a"])
+    mp.token(["a"])  # cached: no request
+    assert count("issued") == issued + 1
+    with pytest.raises(MaskinportenRefused):
+        make(creds, FakeSession(answer=FakeResponse(400, {"error": "invalid_scope"}))).token(["a"])
+    assert count("refused") == refused + 1
