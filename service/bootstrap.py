@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -42,6 +42,7 @@ class Container:
         krr_client: ContactRegistry | None = None,
         registry: ContactRegistry | None = None,
         vendor: PostboxVendor | None = None,
+        maskinporten: Any | None = None,
         check_database: bool = True,
     ) -> None:
         self.settings = settings
@@ -54,6 +55,7 @@ class Container:
             ("krr_client", krr_client),
             ("registry", registry),
             ("vendor", vendor),
+            ("maskinporten", maskinporten),
         ):
             if value is not None:
                 self._parts[name] = value
@@ -88,15 +90,23 @@ class Container:
 
     @property
     def krr_client(self) -> ContactRegistry:
-        """The zeep client of KRR, its timeouts fitted into the look-up time budget."""
+        """The KRR client (REST with a Maskinporten token; SOAP 16-02 with KRR_PROTOCOL=soap), its
+        timeouts fitted into the look-up time budget."""
 
         def build() -> ContactRegistry:
-            from clients.krr import KrrClient
-
             s = self.settings
             budget = s.krr_time_budget_seconds
             fitted = dataclasses.replace(s, read_timeout=min(s.read_timeout, budget))
-            return KrrClient(fitted)
+            if s.krr_protocol == "soap":
+                from clients.krr import KrrClient
+
+                return KrrClient(fitted)
+            from clients.krr_rest import KrrRestClient
+
+            # the Maskinporten client (and the certificate) on the first look-up, not at start: a
+            # service without a certificate still takes letters that need no KRR, and a look-up
+            # faults naming the setting to fix
+            return KrrRestClient(fitted, _LazyTokens(self))
 
         return self._part("krr_client", build)
 
@@ -115,6 +125,53 @@ class Container:
                 breaker=CircuitBreaker(s.krr_breaker_failures, s.krr_breaker_cooldown_seconds),
             ),
         )
+
+    @property
+    def credentials(self) -> Any:
+        """The enterprise certificate and key (``clients.certificates.Credentials``), loaded once."""
+
+        def build() -> Any:
+            from clients.certificates import load_credentials
+
+            s = self.settings
+            if not s.certificate_file and s.demo_mode:
+                # demo mode (make run, the test stacks) without a certificate: the simulators' test
+                # PKI's operator certificate, which the simulated Maskinporten trusts. TEST ONLY.
+                from simulators.pki import TEST_P12_PASSWORD, TestPki
+
+                from .config import DEMO_OPERATOR_ORGNR
+
+                pki = TestPki(s.sim_pki_dir)
+                pki.enterprise(DEMO_OPERATOR_ORGNR)
+                log.warning(
+                    "demo mode: signing with the TEST certificate %s", pki.p12_path(DEMO_OPERATOR_ORGNR)
+                )
+                return load_credentials(pki.p12_path(DEMO_OPERATOR_ORGNR), TEST_P12_PASSWORD)
+            return load_credentials(s.certificate_file, s.certificate_password)
+
+        return self._part("credentials", build)
+
+    @property
+    def maskinporten(self) -> Any:
+        """The process's one ``clients.maskinporten.MaskinportenClient`` (its token cache is shared by
+        every thread and every adapter: KRR, DPI, Altinn 3)."""
+
+        def build() -> Any:
+            from clients.maskinporten import MaskinportenClient
+
+            s = self.settings
+            return MaskinportenClient(
+                s.maskinporten_url,
+                s.maskinporten_client_id,
+                self.credentials,
+                kid=s.maskinporten_kid or None,
+                connect_timeout=s.connect_timeout,
+                read_timeout=s.read_timeout,
+                attempts=s.call_attempts,
+                backoff=s.call_backoff,
+            )
+
+        return self._part("maskinporten", build)
 
     @property
     def vendor(self) -> PostboxVendor:
@@ -137,7 +194,12 @@ class Container:
             lambda: Authenticator(
                 self.uow_factory,
                 self.secret_box,
-                LoginThrottle(s.login_failures_max, s.login_failure_window_seconds, s.login_lockout_seconds),
+                LoginThrottle(
+                    s.login_failures_max,
+                    s.login_failure_window_seconds,
+                    s.login_lockout_seconds,
+                    good_seconds=Authenticator.CACHE_SECONDS,
+                ),
                 s.password_hash_concurrency,
                 s.login_refusal_delay_seconds,
             ),
@@ -156,6 +218,23 @@ class Container:
         engine = self._parts.get("engine")
         if engine is not None:
             engine.dispose()
+
+
+class _LazyTokens:
+    """The container's Maskinporten client, built when a token is first asked for."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    @property
+    def client_id(self) -> str:
+        return self._container.settings.maskinporten_client_id
+
+    def token(self, scopes: Sequence[str], consumer_org: str | None = None) -> str:
+        return str(self._container.maskinporten.token(scopes, consumer_org))
+
+    def invalidate(self, token: str) -> None:
+        self._container.maskinporten.invalidate(token)
 
 
 def bootstrap(settings: Settings | None = None, **parts: Any) -> Container:

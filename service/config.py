@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 SIM_DEFAULT = "http://127.0.0.1:8090"
+DEMO_CLIENT_ID = "innbyggerpost-demo"  # the simulated Maskinporten's demo client (simulators/seed.json)
+DEMO_OPERATOR_ORGNR = "910646192"  # its organisation (the test PKI's enterprise certificate)
 VENDOR_ORGNRS = ("984661185", "922020175", "996460320")  # Digipost; e-Boks (two organisation numbers)
 
 
@@ -53,6 +55,17 @@ def _vendor_endpoints(raw: str) -> dict[str, str]:
             raise ValueError(f"expected orgnr=url, got {item!r}")
         out[orgnr.strip()] = url.strip()
     return out
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    """``10.0.0.1, 192.168.0.0/16, ::1`` -> the networks, checked (ipaddress), as strings."""
+    import ipaddress
+
+    return tuple(str(ipaddress.ip_network(p.strip(), strict=False)) for p in raw.split(",") if p.strip())
+
+
+def _items(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -107,8 +120,20 @@ class Settings:
     demo_mode: bool = env("DEMO_MODE", False)
     inbox_session_secret: str = env("INBOX_SESSION_SECRET", "")
     inbox_session_seconds: int = env("INBOX_SESSION_SECONDS", 8 * 3600)
-    # KRR (oppslagstjeneste 16-02)
-    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
+    # Maskinporten (SPEC-transports §1): issuer (the token endpoint is <issuer>token), the client, and
+    # the enterprise certificate (PKCS#12 or PEM) that signs its assertions, XAdES and JWS; empty file:
+    # required when a token is needed (make run and the test stacks point it at the test PKI).
+    maskinporten_url: str = env("MASKINPORTEN_URL", SIM_DEFAULT + "/maskinporten/")
+    maskinporten_client_id: str = env("MASKINPORTEN_CLIENT_ID", DEMO_CLIENT_ID)
+    maskinporten_kid: str = env("MASKINPORTEN_KID", "")
+    certificate_file: str = env("CERTIFICATE_FILE", "")
+    certificate_password: str = env("CERTIFICATE_PASSWORD", "")
+    # KRR: REST (kontaktregisteret, POST <krr_url>/rest/v2/personer, a Maskinporten token) or, with
+    # KRR_PROTOCOL=soap, the oppslagstjeneste 16-02 at KRR_SOAP_URL
+    krr_protocol: str = env("KRR_PROTOCOL", "rest", lambda raw: _choice("REST", "SOAP")(raw).lower())
+    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/kontaktregisteret")
+    # empty: the simulator's, or with KRR_PROTOCOL=soap an explicitly set KRR_URL (``krr_soap_endpoint``)
+    krr_soap_url: str = env("KRR_SOAP_URL", "")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
     krr_cert_file: str = env("KRR_CERT_FILE", "")
     krr_key_file: str = env("KRR_KEY_FILE", "")
@@ -175,8 +200,37 @@ class Settings:
     metrics_dir: str = env("METRICS_DIR", "var/metrics")
     # Simulators and tools
     sim_seed: str = env("SIM_SEED", "")
+    # the simulators' test certificate authority (simulators/pki.py; TEST ONLY)
+    sim_pki_dir: str = env("SIM_PKI_DIR", "var/test-pki")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
+    # Hardening (issue 14; README "Deploying" and "Reliability"). Reverse proxies whose
+    # X-Forwarded-For is believed (addresses or networks); empty: the peer address is the client.
+    trusted_proxies: tuple[str, ...] = env("TRUSTED_PROXIES", (), _networks)
+    # A request's whole body must arrive within this plus its declared size at the minimum rate;
+    # each socket read and write must progress within the socket timeout.
+    request_body_timeout_seconds: float = env("REQUEST_BODY_TIMEOUT_SECONDS", 10.0)
+    request_body_min_rate: int = env("REQUEST_BODY_MIN_RATE", 256 * 1024)
+    socket_timeout_seconds: float = env("SOCKET_TIMEOUT_SECONDS", 10.0)
+    # /health and /metrics: when set, they answer only with "Authorization: Bearer <token>".
+    monitoring_token: str = env("MONITORING_TOKEN", "")
+    # Visible From addresses a notification's FromAddress may set (addresses, or @domain); else ours.
+    notification_from_addresses: tuple[str, ...] = env("NOTIFICATION_FROM_ADDRESSES", (), _items)
+
+    @property
+    def krr_soap_endpoint(self) -> str:
+        """The SOAP 16-02 endpoint: ``KRR_SOAP_URL``; unset, with ``KRR_PROTOCOL=soap`` a ``KRR_URL``
+        set to something else than the REST simulator (before REST, ``KRR_URL`` named the SOAP
+        endpoint: the old name stays an alias); else the SOAP simulator."""
+        if self.krr_soap_url:
+            return self.krr_soap_url
+        if (
+            self.krr_protocol == "soap"
+            and self.krr_url
+            and self.krr_url != SIM_DEFAULT + "/kontaktregisteret"
+        ):
+            return self.krr_url
+        return SIM_DEFAULT + "/krr"
 
     @property
     def notification_inbox_url(self) -> str:

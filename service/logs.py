@@ -24,10 +24,30 @@ _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar("corre
 NOISY = ("zeep", "urllib3", "spyne", "alembic.runtime.migration")
 
 
+# The longest message a log line carries (issue 14: a schema fault quoted 64 KB of a letter, a 2 MiB
+# element name wrote a 4 MB line). Longer messages are cut, saying how much was left out.
+MAX_MESSAGE = 2000
+
+
+def bounded(value: object, limit: int) -> str | None:
+    """A client-supplied value as a log field: at most ``limit`` characters (None stays None)."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
 class _CorrelationFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "correlation_id"):
             record.correlation_id = _correlation.get()
+        if record.args or len(str(record.msg)) > MAX_MESSAGE:
+            try:
+                message = record.getMessage()
+            except Exception:  # noqa: BLE001 - leave a record that does not format as it is
+                return True
+            if len(message) > MAX_MESSAGE:
+                record.msg, record.args = bounded(message, MAX_MESSAGE), None
         return True
 
 

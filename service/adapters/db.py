@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +77,11 @@ def make_engine(url: str, sqlite_synchronous: str = "FULL") -> Engine:
         queue: _WriterQueue | None = None
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Letters and password hashes: the file (and the -wal/-shm files SQLite creates with its
+            # mode) readable by the service's user only, whatever the umask (issue 14).
+            for private in (path, path + ".writelock"):
+                if not os.path.exists(private):
+                    os.close(os.open(private, os.O_CREAT | os.O_WRONLY, 0o600))
             queue = _WriterQueue(path)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         synchronous = sqlite_synchronous.upper()

@@ -393,3 +393,20 @@ def person_from_krr_record(reportee: str, record: Mapping[str, Any] | None) -> P
         epostadresse=krr.get("epostadresse"),
         mobiltelefonnummer=krr.get("mobiltelefonnummer"),
     )
+
+
+def visible_sender(from_address: str | None, allowed: Sequence[str]) -> str | None:
+    """The visible ``From`` of a notification e-mail: its ``FromAddress`` only when that is one of the
+    ``allowed`` addresses or lies in an allowed ``@domain`` (``INNBYGGERPOST_NOTIFICATION_FROM_ADDRESSES``),
+    else None (the service's own sender). An owner must not make a citizen's mail look as if it came
+    from anyone it likes (issue 14)."""
+    address = (from_address or "").strip()
+    if not address or any(c in address for c in '\r\n<>",; ') or address.count("@") != 1:
+        return None
+    lowered = address.lower()
+    domain = "@" + lowered.rsplit("@", 1)[1]
+    for rule in allowed:
+        rule = rule.strip().lower()
+        if rule and (lowered == rule or (rule.startswith("@") and domain == rule)):
+            return address
+    return None

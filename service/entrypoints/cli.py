@@ -121,7 +121,28 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         args.port,
         seed_path=args.seed or settings.sim_seed or None,
         require_signature=args.require_signature,
+        pki_dir=args.pki_dir or settings.sim_pki_dir,
     )
+    return 0
+
+
+def cmd_maskinporten(settings: Settings, args: argparse.Namespace) -> int:
+    """Ask Maskinporten for a token as the service would, and print its claims (README: Going live)."""
+    import json
+
+    import jwt
+
+    from clients.certificates import CredentialsError
+    from clients.maskinporten import KRR_SCOPES, MaskinportenError
+
+    from ..bootstrap import bootstrap
+
+    try:
+        token = bootstrap(settings).maskinporten.token(args.scope or list(KRR_SCOPES), args.consumer_org)
+    except (MaskinportenError, CredentialsError, ValueError) as exc:
+        print(f"innbyggerpost: no token: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(jwt.decode(token, options={"verify_signature": False}), indent=2))
     return 0
 
 
@@ -228,7 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--require-signature", action="store_true", help="KRR simulator requires WS-Security signatures"
     )
+    sim.add_argument(
+        "--pki-dir", help="the test PKI's directory (default INNBYGGERPOST_SIM_PKI_DIR, var/test-pki)"
+    )
     sim.set_defaults(fn=cmd_simulate)
+    mp = sub.add_parser(
+        "maskinporten", help="get a Maskinporten token as the service would; print its claims"
+    )
+    mp.add_argument("--scope", action="append", help="a scope, repeatable (default: the KRR scopes)")
+    mp.add_argument("--consumer-org", help="acting for this organisation (consumer_org)")
+    mp.set_defaults(fn=cmd_maskinporten)
     st = sub.add_parser("status", help="status history of one ExternalShipmentReference")
     st.add_argument("reference")
     st.add_argument("--code", help="SystemUserCode (when several owners use the same reference)")

@@ -35,6 +35,13 @@ graceful_timeout = 30
 keepalive = 30
 # Bodies up to the SOAP size limit (default 30 MiB) are read by the request guard, not gunicorn.
 limit_request_line = 8190
+# Headers: no client of the contract sends many; bounded so that a client cannot make us keep many.
+limit_request_fields = 64
+limit_request_field_size = 8190
+# Slow clients (issue 14): a connection that has sent nothing waits in the poller, not in a thread
+# (gunicorn's gthread); a request's body and answer are bounded by INNBYGGERPOST_REQUEST_BODY_TIMEOUT_SECONDS
+# and INNBYGGERPOST_SOCKET_TIMEOUT_SECONDS (service/entrypoints/slow_clients.py). Put a buffering
+# reverse proxy in front (README, Deploying) so that slow clients never reach these threads at all.
 accesslog = _settings.access_log or None
 errorlog = "-"
 loglevel = _settings.log_level.lower()

@@ -58,7 +58,7 @@ class RequestLog:
                         "status": int(status[0].split(" ", 1)[0]) if status else None,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                         "bytes": len(body),
-                        "client": environ.get("REMOTE_ADDR"),
+                        "client": environ.get("innbyggerpost.client") or environ.get("REMOTE_ADDR"),
                     },
                 )
         return [body]

@@ -207,6 +207,7 @@ def notifier_from(
         backoff_max_seconds=settings.delivery_backoff_max_seconds,
         lease_seconds=settings.claim_lease_seconds,
         reminder_days=settings.notification_reminder_days,
+        allowed_from=settings.notification_from_addresses,
     )
     return Notifier(
         uow_factory,

@@ -69,6 +69,8 @@ class NotificationPolicy:
     backoff_max_seconds: float = 600.0
     lease_seconds: float = 60.0
     reminder_days: float = 7.0
+    # FromAddress values that may be the visible From (INNBYGGERPOST_NOTIFICATION_FROM_ADDRESSES).
+    allowed_from: tuple[str, ...] = ()
 
     def next_delay(self, attempts: int) -> float:
         return backoff_delay(attempts, self.backoff_seconds, self.backoff_max_seconds)
@@ -214,7 +216,7 @@ class Notifier:
             return self._close(notification_id, dn.NotificationState.SKIPPED, skip_reason)
         try:
             if channel is dn.Channel.EMAIL:
-                sender = from_address if from_address and "@" in from_address else None
+                sender = dn.visible_sender(from_address, self.policy.allowed_from)
                 self.email.send_email(EmailMessage(recipient, text.subject, text.body, sender, message_id))
             else:
                 self.sms.send_sms(SmsMessage(recipient, text.body, None, message_id))

@@ -134,13 +134,27 @@ def add_owner(
 
 
 class LoginThrottle:
-    """Failed logins counted per system user and per client address in a sliding window; past
-    ``max_failures`` for a user (``ADDRESS_FACTOR`` times that for an address, which many system
-    users may share behind one NAT) that key is refused at once, without computing a password hash,
-    for ``lockout`` seconds. A refusal looks exactly like a wrong password: it tells an attacker
-    nothing. A successful check that is still cached is never refused."""
+    """Failed logins counted in a sliding window, separately per system user name, per client address
+    and per (user name, client address) pair; :meth:`admit` is the one decision, taken before the
+    success cache and before any password hash.
+
+    * pair: after ``max_failures`` from one address for one user, that address is refused for that
+      user for ``lockout`` seconds. Guessing from another address never locks the owner out at its own;
+    * address: after ``ADDRESS_FACTOR`` × ``max_failures`` failures of *existing* users from one
+      address (a sprayer of known user names), that address is refused for every user;
+    * user: after ``USER_FACTOR`` × ``max_failures`` failures for one existing user from anywhere (a
+      distributed guesser), that user is refused from everywhere.
+
+    The address and user locks spare a pair that logged in successfully in the last ``good_seconds``
+    (the owner's own systems keep working during an attack); the pair lock spares no one, so a locked
+    guesser learns nothing even when it guesses right. Failures with user names that do not exist
+    count only against that name: invented names lock out nobody but themselves. A refusal looks
+    exactly like a wrong password. Behind a reverse proxy the client address must come from
+    ``INNBYGGERPOST_TRUSTED_PROXIES`` (X-Forwarded-For), or every client shares the proxy's address."""
 
     ADDRESS_FACTOR = 5
+    USER_FACTOR = 10
+    MAX_KEYS = 100_000  # bounded memory under a spray of names or addresses
 
     def __init__(
         self,
@@ -148,50 +162,80 @@ class LoginThrottle:
         window: float = 300.0,
         lockout: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        good_seconds: float = 300.0,
     ) -> None:
         self.max_failures = max(1, max_failures)
         self.window = window
         self.lockout = lockout
+        self.good_seconds = good_seconds
         self._clock = clock
         self._failures: dict[str, list[float]] = {}
         self._locked_until: dict[str, float] = {}
+        self._good: dict[str, float] = {}
         self._lock = threading.Lock()
         self.refused = 0  # quick refusals (metrics, tests)
 
     @staticmethod
-    def keys(username: str, client: str | None) -> list[str]:
-        return [f"user:{username}"] + ([f"addr:{client}"] if client else [])
+    def _keys(username: str, client: str | None) -> tuple[str, str, str | None]:
+        pair = f"pair:{username}\x00{client or '-'}"
+        return pair, f"user:{username}", (f"addr:{client}" if client else None)
 
-    def locked(self, keys: list[str]) -> bool:
+    def admit(self, username: str, client: str | None) -> bool:
+        """May a password for ``username`` from ``client`` be checked at all? False: refuse at once."""
+        pair, user, addr = self._keys(username, client)
         now = self._clock()
         with self._lock:
-            if any(self._locked_until.get(k, 0.0) > now for k in keys):
+            refused = self._locked_until.get(pair, 0.0) > now
+            if not refused and self._good.get(pair, 0.0) <= now:
+                refused = self._locked_until.get(user, 0.0) > now or (
+                    addr is not None and self._locked_until.get(addr, 0.0) > now
+                )
+            if refused:
                 self.refused += 1
                 metrics.LOGIN_REFUSED.inc()
-                return True
-            return False
+            return not refused
 
-    def failed(self, keys: list[str]) -> None:
+    def failed(self, username: str, client: str | None, known: bool = True) -> None:
+        """A wrong password (``known``: the user name exists)."""
+        pair, user, addr = self._keys(username, client)
+        now = self._clock()
+        limits = [(pair, self.max_failures)]
+        if known:
+            limits.append((user, self.max_failures * self.USER_FACTOR))
+            if addr is not None:
+                limits.append((addr, self.max_failures * self.ADDRESS_FACTOR))
+        with self._lock:
+            if len(self._failures) > self.MAX_KEYS:
+                self._failures.clear()
+            if len(self._locked_until) > self.MAX_KEYS:
+                self._locked_until = {k: t for k, t in self._locked_until.items() if t > now}
+                if len(self._locked_until) > self.MAX_KEYS:
+                    self._locked_until.clear()
+            for key, limit in limits:
+                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+                recent.append(now)
+                self._failures[key] = recent
+                if len(recent) >= limit:
+                    self._locked_until[key] = now + self.lockout
+                    self._failures[key] = []
+
+    def succeeded(self, username: str, client: str | None) -> None:
+        pair, _user, _addr = self._keys(username, client)
         now = self._clock()
         with self._lock:
-            if len(self._failures) > 100_000:  # bounded memory under a spray of names
-                self._failures.clear()
-            for k in keys:
-                recent = [t for t in self._failures.get(k, []) if now - t < self.window]
-                recent.append(now)
-                self._failures[k] = recent
-                limit = self.max_failures * (self.ADDRESS_FACTOR if k.startswith("addr:") else 1)
-                if len(recent) >= limit:
-                    self._locked_until[k] = now + self.lockout
-                    self._failures[k] = []
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"user:{username}", None)
+            self._failures.pop(pair, None)
+            if len(self._good) > self.MAX_KEYS:
+                self._good = {k: t for k, t in self._good.items() if t > now}
+                if len(self._good) > self.MAX_KEYS:
+                    self._good.clear()
+            self._good[pair] = now + self.good_seconds
 
 
 class Authenticator:
-    """Checks system-user passwords; successful checks are remembered briefly (argon2 is slow on purpose)."""
+    """Checks system-user passwords; successful checks are remembered briefly (argon2 is slow on purpose).
+
+    Every login, PasswordText, Basic or PasswordDigest, first asks the throttle (:meth:`LoginThrottle.admit`):
+    a refused one is answered without the success cache, a database read or a hash."""
 
     CACHE_SECONDS = 300.0
 
@@ -238,36 +282,56 @@ class Authenticator:
             self._users[username] = (now + self.CACHE_SECONDS, loaded)
         return loaded
 
+    def _refuse(self) -> None:
+        if self._refusal_delay > 0:
+            time.sleep(self._refusal_delay)
+
     def check_password(self, username: str, password: str, client: str | None = None) -> Principal | None:
+        if not self.throttle.admit(username, client):
+            self._refuse()
+            return None
         tag = hmac.new(self._key, password.encode(), hashlib.sha256).digest()
         now = time.monotonic()
         with self._lock:
             hit = self._ok.get((username, tag))
-            if hit and hit[0] > now:
-                return hit[1]
-        keys = self.throttle.keys(username, client)
-        if self.throttle.locked(keys):
-            if self._refusal_delay > 0:
-                time.sleep(self._refusal_delay)
-            return None
+        principal = hit[1] if hit and hit[0] > now else None
+        if principal is not None:
+            self.throttle.succeeded(username, client)
+            return principal
         loaded = self._load(username)
         with self._hashing:
             if loaded is None:
                 _hasher.hash(password)  # same cost for unknown users
-                self.throttle.failed(keys)
+                self.throttle.failed(username, client, known=False)
                 return None
             password_hash, _sealed, principal = loaded
             try:
                 _hasher.verify(password_hash, password)
             except (VerificationError, InvalidHashError):
-                self.throttle.failed(keys)
+                self.throttle.failed(username, client, known=True)
                 return None
-        self.throttle.succeeded(username)
+        self.throttle.succeeded(username, client)
         with self._lock:
             if len(self._ok) > 10000:
                 self._ok.clear()
             self._ok[(username, tag)] = (now + self.CACHE_SECONDS, principal)
         return principal
+
+    def check_digest(
+        self, username: str, client: str | None, matches: Callable[[str], bool]
+    ) -> Principal | None:
+        """WS-Security PasswordDigest: ``matches(cleartext secret)`` compares the digest. Counted by the
+        throttle like a password; an unknown user and one without digest both fail (same answer)."""
+        if not self.throttle.admit(username, client):
+            self._refuse()
+            return None
+        loaded = self._load(username)
+        found = self.digest_secret(username) if loaded is not None else None
+        if found is not None and matches(found[0]):
+            self.throttle.succeeded(username, client)
+            return found[1]
+        self.throttle.failed(username, client, known=loaded is not None)
+        return None
 
     def digest_secret(self, username: str) -> tuple[str, Principal] | None:
         """The cleartext password for PasswordDigest, if this user may use it."""

@@ -685,3 +685,23 @@ def test_nonce_cache_expiry() -> None:
     assert cache.add_if_absent("a", 1020)  # expired, accepted again
     assert cache.add_if_absent("b", 1020) and cache.add_if_absent("c", 1020)
     assert len(cache) == 2  # bounded
+
+
+def _respelt(nonce: str) -> str:
+    """The same bytes in another base64 spelling: the unused low bits of the last character set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    stripped = nonce.rstrip("=")
+    last = alphabet.index(stripped[-1])
+    unused = {2: 0b1111, 1: 0b11}[len(nonce) - len(stripped)]
+    respelt = stripped[:-1] + alphabet[last | unused] + nonce[len(stripped) :]
+    assert respelt != nonce and base64.b64decode(respelt) == base64.b64decode(nonce)
+    return respelt
+
+
+def test_a_nonce_respelt_in_another_base64_form_is_still_a_replay() -> None:
+    """Issue 14: 15 of 15 re-spelt nonces were accepted; the cache is keyed on the decoded bytes."""
+    cache = InMemoryNonceCache()
+    env = _token_envelope("10001", "demo-password", digest=True)  # the digest is over the decoded bytes
+    assert _verify(env, cache) == "10001"
+    env.find(".//{*}Nonce").text = _respelt(env.find(".//{*}Nonce").text)
+    _auth_fails("already used", env, cache=cache)

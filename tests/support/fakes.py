@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from service.domain.insert import InsertPlan
@@ -340,6 +340,11 @@ class FakeRegistry(ContactRegistry):
         return {i: self.persons.get(i, Person(i, status="IKKE_REGISTRERT")) for i in ids}
 
 
+#: stands for a postbox certificate from KRR (DER bytes) where only its presence and expiry matter
+FAKE_CERTIFICATE = b"0\x82fake-postbox-certificate"
+FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
+
+
 def insert_request(
     reference: str,
     reportee: str = "01018010018",
@@ -362,7 +367,18 @@ def insert_request(
 
 
 def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:
-    return Person(pid, "AKTIV", "NEI", "KAN_VARSLES", "a@example.org", "+4799999999", f"box.{pid}", vendor)
+    return Person(
+        pid,
+        "AKTIV",
+        "NEI",
+        "KAN_VARSLES",
+        "a@example.org",
+        "+4799999999",
+        f"box.{pid}",
+        vendor,
+        sertifikat=FAKE_CERTIFICATE,
+        sertifikat_gyldig_til=FAR_FUTURE,
+    )
 
 
 class FakeVendor(PostboxVendor):

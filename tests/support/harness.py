@@ -85,6 +85,36 @@ def children(pid: int) -> list[int]:
     return out
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (all its threads) in seconds, from /proc; 0 when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """``VmRSS`` (or ``VmHWM``, the peak) of one process in MiB, from /proc; 0 when it is gone."""
+    try:
+        m = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+        return int(m.group(1)) / 1024 if m else 0.0
+    except OSError:
+        return 0.0
+
+
+def reset_peak_memory(pid: int) -> None:
+    """Make ``VmHWM`` the current RSS again (``/proc/PID/clear_refs``, value 5)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 class Postgres:
     """A throw-away PostgreSQL cluster (as the ``postgres`` user when we are root: it refuses root)."""
 
@@ -174,6 +204,8 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
         self.engine: Engine = create_engine(database_url)
+        # the simulators' test PKI (TEST ONLY): the operator's enterprise certificate signs for the service
+        self.pki_dir = workdir / "pki"
         self.env = {
             **os.environ,
             "INNBYGGERPOST_DATABASE_URL": database_url,
@@ -182,7 +214,12 @@ class Stack:
             "INNBYGGERPOST_PUBLIC_URL": self.url,
             "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
             "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
-            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
+            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/kontaktregisteret",  # KRR REST (the default protocol)
+            "INNBYGGERPOST_KRR_SOAP_URL": f"{self.sim_url}/krr",  # with INNBYGGERPOST_KRR_PROTOCOL=soap
+            "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
+            "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
+            "INNBYGGERPOST_CERTIFICATE_FILE": str(self.pki_dir / "enterprise-910646192.p12"),
+            "INNBYGGERPOST_CERTIFICATE_PASSWORD": "test-only",
             "INNBYGGERPOST_VENDOR_ENDPOINTS": ",".join(
                 f"{o}={self.sim_url}/postbox/{o}" for o in ("984661185", "922020175", "996460320")
             ),
@@ -227,6 +264,9 @@ class Stack:
         )
 
     def start(self) -> Stack:
+        from simulators.pki import TestPki
+
+        TestPki(self.pki_dir).enterprise("910646192")  # before any process needs it
         for args in (("migrate",), ("demo-owners",)):
             p = self._cli(*args, log="setup.log")
             assert p.wait(120) == 0, (self.workdir / "setup.log").read_text()
@@ -274,6 +314,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 p.kill()
         self.engine.dispose()
+
+    def web_workers(self) -> list[int]:
+        """The gunicorn worker processes of the service (children of the ``serve`` process)."""
+        return children(self.procs[1].pid) if len(self.procs) > 1 else []
 
     # -- helpers for assertions -----------------------------------------------------------------
     def sim_stats(self) -> dict[str, Any]:

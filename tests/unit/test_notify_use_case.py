@@ -374,3 +374,13 @@ def test_a_lapsed_claim_is_taken_by_another_worker_and_sent_once(world: World) -
     world.clock.advance(seconds=61)
     assert other.claim(10) == []  # recorded sent: nothing to take over
     assert len(world.email.sent) == 1 and world.rows(cid)[0].state == "sent"
+
+
+def test_a_from_address_is_the_visible_sender_only_when_allowed(world: World) -> None:
+    """Issue 14: an owner could put any visible From on a citizen's e-mail."""
+    world.notifier.policy = NotificationPolicy(max_attempts=3, lease_seconds=60, allowed_from=("@etaten.no",))
+    world.letter([note("Email", "x@y.no", FromAddress="post@etaten.no")])
+    world.letter([note("Email", "z@y.no", FromAddress="sjefen@banken.example")])
+    assert sorted(world.run()) == ["sent", "sent"]
+    senders = {m.to: m.from_address for m in world.email.sent}
+    assert senders == {"x@y.no": "post@etaten.no", "z@y.no": None}  # None: the service's own sender

@@ -24,8 +24,12 @@ _BY_REQUEST = {op.in_message_name: op for op in WS.operations}
 
 def _request_addressing(ctx: Any) -> tuple[bool, str | None]:
     """(the request carried WS-Addressing headers, its MessageID)."""
+    return _addressing_of(ctx.in_header_doc or ())
+
+
+def _addressing_of(header_children: Any) -> tuple[bool, str | None]:
     used, message_id = False, None
-    for el in ctx.in_header_doc or ():
+    for el in header_children:
         if isinstance(el.tag, str) and el.tag.startswith(f"{{{NS_WSA}}}"):
             used = True
             if el.tag == f"{{{NS_WSA}}}MessageID":
@@ -49,13 +53,27 @@ class WsAddressingSoap12(AltinnSoap12):  # type: ignore[misc]
             action = op.fault_action if op is not None else FAULT_ACTION
         else:
             action = op.output_action if op is not None else FAULT_ACTION
-        header = envelope.find(f"{{{NS_SOAP12_ENV}}}Header")
-        if header is None:
-            header = etree.Element(f"{{{NS_SOAP12_ENV}}}Header")
-            envelope.insert(0, header)
-        el = etree.SubElement(header, f"{{{NS_WSA}}}Action", nsmap={"a": NS_WSA})
-        el.set(f"{{{NS_SOAP12_ENV}}}mustUnderstand", "1")
-        el.text = action
-        if message_id:
-            etree.SubElement(header, f"{{{NS_WSA}}}RelatesTo", nsmap={"a": NS_WSA}).text = message_id
+        _add_reply_headers(envelope, action, message_id)
         return result
+
+
+def decorate_early_fault(out_envelope: Any, request_root: Any, wrapper_tag: str) -> None:
+    """The WS-Addressing reply headers of a fault answered by the guard's early authentication."""
+    header = request_root.find(f"{{{NS_SOAP12_ENV}}}Header")
+    used, message_id = _addressing_of(header if header is not None else ())
+    if not used:
+        return
+    op = _BY_REQUEST.get(wrapper_tag)
+    _add_reply_headers(out_envelope, op.fault_action if op is not None else FAULT_ACTION, message_id)
+
+
+def _add_reply_headers(envelope: Any, action: str, message_id: str | None) -> None:
+    header = envelope.find(f"{{{NS_SOAP12_ENV}}}Header")
+    if header is None:
+        header = etree.Element(f"{{{NS_SOAP12_ENV}}}Header")
+        envelope.insert(0, header)
+    el = etree.SubElement(header, f"{{{NS_WSA}}}Action", nsmap={"a": NS_WSA})
+    el.set(f"{{{NS_SOAP12_ENV}}}mustUnderstand", "1")
+    el.text = action
+    if message_id:
+        etree.SubElement(header, f"{{{NS_WSA}}}RelatesTo", nsmap={"a": NS_WSA}).text = message_id

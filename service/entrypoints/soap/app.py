@@ -15,7 +15,6 @@ builds the two spyne applications around them (:func:`make_wsgi_app`) and return
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +24,11 @@ from spyne.server.wsgi import WsgiApplication
 from ...config import Settings
 from ...domain.ports import ContactRegistry
 from ...service_layer.owners import Authenticator, Principal
+from ..client_address import ClientAddress
 from ..inbox import make_inbox_app
-from . import spyne_compat, wssecurity
+from . import addressing, spyne_compat, wssecurity
 from .addressing import WsAddressingSoap12
+from .early_auth import EarlyAuthentication, client_of
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
 from .guard import ENVIRON_ENVELOPE, RequestGuard
 from .handlers import Context
@@ -41,18 +42,11 @@ from .tolerance import UnknownElements
 from .wsgi import Endpoint, Root
 
 
-def _ws_authenticator(
+def _ws_envelope_authenticator(
     settings: Settings, auth: Authenticator, nonces: wssecurity.NonceCache
-) -> Callable[[Any], Principal]:
-    def authenticate(ctx: Any) -> Principal:
-        envelope = ctx.transport.req_env.get(ENVIRON_ENVELOPE)
-        if envelope is None:
-            raise AltinnFaultError(
-                ERROR_SYSTEM_AUTHENTICATION_FAILED, "System authentication failed", client=True
-            )
+) -> Callable[[Any, str | None], Principal]:
+    def authenticate(envelope: Any, client: str | None) -> Principal:
         principals: dict[str, Principal] = {}
-
-        client = ctx.transport.req_env.get("REMOTE_ADDR")
 
         def check_password(user: str, password: str) -> bool:
             p = auth.check_password(user, password, client)
@@ -60,13 +54,13 @@ def _ws_authenticator(
                 principals[user] = p
             return p is not None
 
-        def digest_secret(user: str) -> str | None:
-            found = auth.digest_secret(user)
-            if found is None:
-                # An unknown user must look like a wrong password, not like "digest not enabled".
-                return None if auth.principal(user) is not None else secrets.token_hex(16)
-            principals[user] = found[1]
-            return found[0]
+        def check_digest(user: str, matches: Callable[[str], bool]) -> bool:
+            # Throttled and counted like a password (issue 14); unknown user, no digest secret and a
+            # wrong digest give the same fault.
+            p = auth.check_digest(user, client, matches)
+            if p is not None:
+                principals[user] = p
+            return p is not None
 
         username = wssecurity.verify_username_token(
             envelope,
@@ -74,9 +68,23 @@ def _ws_authenticator(
             nonce_cache=nonces,
             max_age_seconds=settings.wsse_max_age_seconds,
             require_nonce_created=settings.wsse_require_nonce_created,
-            lookup_digest_secret=digest_secret,
+            check_digest=check_digest,
         )
         return principals.get(username) or _must(auth.principal(username))
+
+    return authenticate
+
+
+def _ws_authenticator(
+    envelope_authenticate: Callable[[Any, str | None], Principal],
+) -> Callable[[Any], Principal]:
+    def authenticate(ctx: Any) -> Principal:
+        envelope = ctx.transport.req_env.get(ENVIRON_ENVELOPE)
+        if envelope is None:
+            raise AltinnFaultError(
+                ERROR_SYSTEM_AUTHENTICATION_FAILED, "System authentication failed", client=True
+            )
+        return envelope_authenticate(envelope, client_of(ctx.transport.req_env))
 
     return authenticate
 
@@ -107,12 +115,13 @@ def make_wsgi_app(container: Any) -> Root:
     uow_factory = container.uow_factory
     auth: Authenticator = container.authenticator
     writes = WriteOutcomes()
+    ws_envelope_auth = _ws_envelope_authenticator(settings, auth, DbNonceCache(uow_factory))
     ctx = Context(
         settings=settings,
         uow_factory=uow_factory,
         registry=container.registry,
         authenticator=auth,
-        ws_authenticate=_ws_authenticator(settings, auth, DbNonceCache(uow_factory)),
+        ws_authenticate=_ws_authenticator(ws_envelope_auth),
         writer=container.writer,
         writes=writes,
     )
@@ -132,7 +141,20 @@ def make_wsgi_app(container: Any) -> Root:
         )
         spyne_compat.route_by_request_element(application)
         wsgi = WsgiApplication(application, max_content_length=settings.max_request_bytes + 1024)
-        guarded = RequestGuard(wsgi, variant.soap_version, settings.max_request_bytes)  # type: ignore[arg-type]
+        early = EarlyAuthentication(
+            variant,
+            auth,
+            ws_authenticate=ws_envelope_auth,
+            decorate_fault=addressing.decorate_early_fault if variant.soap_version == "1.2" else None,
+        )
+        guarded = RequestGuard(
+            wsgi,
+            variant.soap_version,  # type: ignore[arg-type]
+            settings.max_request_bytes,
+            early_auth=early,
+            body_timeout=settings.request_body_timeout_seconds,
+            body_min_rate=settings.request_body_min_rate,
+        )
         endpoints[variant.path] = Endpoint(key, Shedding(guarded, gate, variant.soap_version))  # type: ignore[arg-type]
     spyne_compat.disable_request_gc()
     spyne_compat.decode_base64_directly()
@@ -146,6 +168,9 @@ def make_wsgi_app(container: Any) -> Root:
         gate=gate,
         unknown_elements=unknown,
         krr=registry if hasattr(registry, "state") else None,
+        client_address=ClientAddress(settings.trusted_proxies),
+        monitoring_token=settings.monitoring_token,
+        socket_timeout=settings.socket_timeout_seconds,
     )
     root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
     return root

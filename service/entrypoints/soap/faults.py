@@ -201,6 +201,16 @@ def busy_fault() -> AltinnFaultError:
     return AltinnFaultError(ERROR_GENERAL, BUSY_MESSAGE, extended="busy", client=False)
 
 
+_QUOTED_VALUE = re.compile(r"'([^']{40})[^']{8,}'")
+
+
+def without_values(message: str) -> str:
+    """A fault text for the log: quoted values (libxml2 quotes the offending value, which may be a
+    letter's content) cut to their first 40 characters, and the whole at most 1 000 (issue 14)."""
+    cut = _QUOTED_VALUE.sub(lambda m: f"'{m.group(1)}…'", message)
+    return cut if len(cut) <= 1000 else cut[:1000] + "…"
+
+
 def from_exception(exc: BaseException | None) -> AltinnFaultError:
     """Map any exception (a spyne ``Fault`` included) to an :class:`AltinnFaultError`.
 
@@ -227,7 +237,9 @@ def from_exception(exc: BaseException | None) -> AltinnFaultError:
                     code, lead, text = "Client.ResourceNotFound", "Unknown operation", unknown.group(1)
             message = f"{lead}: {text}" if lead and text else (lead or text or "Invalid request")
             err = AltinnFaultError(ERROR_GENERAL, message, extended=code, client=True)
-            logger.info("client fault %s: %s", code, message, extra={"error_guid": err.error_guid})
+            logger.info(
+                "client fault %s: %s", code, without_values(message), extra={"error_guid": err.error_guid}
+            )
             return err
         err = AltinnFaultError(ERROR_GENERAL, GENERIC_SERVER_MESSAGE, client=False)
         logger.error("server fault %s: %s", code, text, extra={"error_guid": err.error_guid})

@@ -117,6 +117,24 @@ STORING = frozenset({"InsertCorrespondenceV2", "InsertCorrespondence"})
 ANONYMOUS: dict[str, Callable[[], Any]] = {"Test": lambda: None}
 
 
+# What the owner is told about a KRR failure: one of these phrases, never KRR's own error text (which
+# may carry KRR's internals); the full text is in the service's log under the request's correlation id.
+_KRR_REASONS = (
+    ("circuit is open", "KRR circuit is open after repeated failures; KRR was not asked"),
+    ("time budget", "KRR did not answer within the look-up time budget"),
+    ("HTTP", "KRR answered with an HTTP error"),
+    ("refused the request", "KRR refused the request"),
+    ("unparseable", "KRR's answer did not fit its contract"),
+    ("no Person", "KRR's answer did not fit its contract"),
+    ("inconsistent", "KRR's answer did not fit its contract"),
+)
+
+
+def krr_reason(exc: BaseException) -> str:
+    text = str(exc)
+    return next((phrase for key, phrase in _KRR_REASONS if key in text), "KRR could not be reached or failed")
+
+
 def storage_failure(app: Context, op_name: str, exc: BaseException) -> AltinnFaultError | None:
     """The storage fault for ``exc`` (database unavailable, disk full), recorded for /health when
     ``op_name`` stores; None when ``exc`` is not a storage failure. Called for every exception of a
@@ -151,5 +169,5 @@ def handle(app: Context, op: Operation, principal: Principal, params: Params) ->
     except RegistryUnavailable as exc:
         log.warning("KRR unavailable: %s", exc)
         raise AltinnFaultError(
-            ERROR_GENERAL, KRR_UNAVAILABLE_MESSAGE, extended=str(exc), client=False
+            ERROR_GENERAL, KRR_UNAVAILABLE_MESSAGE, extended=krr_reason(exc), client=False
         ) from exc

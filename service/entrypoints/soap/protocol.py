@@ -36,6 +36,7 @@ from .faults import (
     fault_element,
     fault_envelope_element,
     from_exception,
+    without_values,
 )
 from .guard import ENVIRON_ENVELOPE
 from .receipt_xml import ReceiptReply, reply_document
@@ -98,7 +99,7 @@ class _AltinnProtocolMixin:
                 logging.INFO if err.client else logging.WARNING,
                 "AltinnFault (%s): %s",
                 "client" if err.client else "server",
-                err.message,
+                without_values(err.message),
                 extra={"error_guid": err.error_guid, "error_id": err.error_id},
             )
         ctx.out_error = from_exception(ctx.out_error)

@@ -13,26 +13,10 @@ from spyne import ServiceBase, rpc
 
 from ...service_layer.owners import Principal
 from .contract import Operation
-from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
+from .early_auth import ENVIRON_PRINCIPAL, basic_principal, client_of
+from .faults import AltinnFaultError
 from .handlers import ANONYMOUS, Context, canonical, handle, storage_failure
 from .operations import VARIANTS
-
-
-def _basic_principal(app: Context, ctx: Any, username: str | None, password: str | None) -> Principal:
-    if not username or password is None:
-        raise AltinnFaultError(
-            ERROR_SYSTEM_AUTHENTICATION_FAILED,
-            "System authentication failed: systemUserName/systemPassword missing",
-            client=True,
-        )
-    principal = app.authenticator.check_password(username, password, ctx.transport.req_env.get("REMOTE_ADDR"))
-    if principal is None:
-        raise AltinnFaultError(
-            ERROR_SYSTEM_AUTHENTICATION_FAILED,
-            f"System authentication failed for system user '{username}'",
-            client=True,
-        )
-    return principal
 
 
 def _header_value(ctx: Any, local_name: str) -> str | None:
@@ -59,13 +43,22 @@ def _serve(app: Context, op: Operation, ctx: Any, args: tuple[Any, ...]) -> Any:
 
 
 def _authenticated(app: Context, op: Operation, ctx: Any, params: dict[str, Any]) -> Any:
+    early = ctx.transport.req_env.get(ENVIRON_PRINCIPAL)
+    if isinstance(early, Principal):  # authenticated by the guard before the body was parsed whole
+        return handle(app, op, early, params)
+    client = client_of(ctx.transport.req_env)
     if op.variant == "basic":
         if op.header_parts:
-            principal = _basic_principal(
-                app, ctx, _header_value(ctx, "SystemUserName"), _header_value(ctx, "SystemPassword")
+            principal = basic_principal(
+                app.authenticator,
+                client,
+                _header_value(ctx, "SystemUserName"),
+                _header_value(ctx, "SystemPassword"),
             )
         else:
-            principal = _basic_principal(app, ctx, params.get("systemUserName"), params.get("systemPassword"))
+            principal = basic_principal(
+                app.authenticator, client, params.get("systemUserName"), params.get("systemPassword")
+            )
     else:
         principal = app.ws_authenticate(ctx)
     return handle(app, op, principal, params)

@@ -13,12 +13,15 @@ SOAP admission gate (see :mod:`.shedding`).
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ... import metrics
+from ..client_address import ENVIRON_CLIENT
+from ..slow_clients import limit_socket
 from .health import WriteOutcomes
 from .shedding import AdmissionGate
 from .tolerance import UnknownElements
@@ -45,6 +48,15 @@ def _respond(start_response: StartResponse, status: str, content_type: str, body
     return [body]
 
 
+# HTTP methods that get a metrics series of their own; any other is counted as "other" (issue 14:
+# every invented method name must not become a new series).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
 class Root:
     """Routes by path; see the module docstring."""
 
@@ -59,6 +71,9 @@ class Root:
         gate: AdmissionGate,
         unknown_elements: UnknownElements,
         krr: Any = None,
+        client_address: Callable[[dict[str, Any]], str | None] | None = None,
+        monitoring_token: str = "",
+        socket_timeout: float = 0.0,
     ) -> None:
         self.public_url = public_url
         self.endpoints = endpoints  # path -> endpoint
@@ -69,24 +84,44 @@ class Root:
         self.unknown_elements = unknown_elements
         self.krr = krr  # the KRR gateway (circuit state, counters), when there is one
         self.mounts: dict[str, WsgiApp] = {}  # path prefix -> WSGI app (/inbox)
+        self.client_address = client_address or (lambda environ: environ.get("REMOTE_ADDR"))
+        self._monitoring_token = monitoring_token.encode()
+        self.socket_timeout = socket_timeout
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        environ[ENVIRON_CLIENT] = self.client_address(environ)
+        limit_socket(environ, self.socket_timeout)  # every read and write of this request (slow clients)
         target = self.endpoints.get(path) or self.endpoints.get(path.rstrip("/"))
         if target is not None:
-            metrics.HTTP_REQUESTS.labels(target.variant, method).inc()
+            metrics.HTTP_REQUESTS.labels(target.variant, method_label(method)).inc()
             if method == "GET":
                 return self._wsdl(target.variant, environ, start_response)
             return target.app(environ, start_response)
         for prefix, mounted in self.mounts.items():
             if path == prefix or path.startswith(prefix + "/"):
                 return mounted(environ, start_response)
-        if path == "/health" and method == "GET":
-            return self._health(start_response)
-        if path == "/metrics" and method == "GET":
-            return self._metrics(start_response)
+        if path in ("/health", "/metrics") and method == "GET":
+            if not self._monitoring_allowed(environ):
+                start_response(
+                    "401 Unauthorized",
+                    [
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("WWW-Authenticate", "Bearer"),
+                        ("Content-Length", "13"),
+                    ],
+                )
+                return [b"unauthorized\n"]
+            return self._health(start_response) if path == "/health" else self._metrics(start_response)
         return _respond(start_response, "404 Not Found", "text/plain; charset=utf-8", NOT_FOUND)
+
+    def _monitoring_allowed(self, environ: dict[str, Any]) -> bool:
+        """``INNBYGGERPOST_MONITORING_TOKEN`` set: /health and /metrics need ``Authorization: Bearer``."""
+        if not self._monitoring_token:
+            return True
+        given = str(environ.get("HTTP_AUTHORIZATION") or "").encode("latin-1", "replace")
+        return hmac.compare_digest(given, b"Bearer " + self._monitoring_token)
 
     def _wsdl(self, variant: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         query = environ.get("QUERY_STRING", "").lower()

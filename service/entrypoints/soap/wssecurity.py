@@ -118,6 +118,11 @@ class InMemoryNonceCache:
             return len(self._entries)
 
 
+def _shown(value: str) -> str:
+    """A client-supplied value as quoted in a fault or log line: at most 64 characters."""
+    return value if len(value) <= 64 else value[:64] + "…"
+
+
 def _fail(reason: str) -> AltinnFaultError:
     return AltinnFaultError(ERROR_SYSTEM_AUTHENTICATION_FAILED, f"{AUTH_FAILED}: {reason}", client=True)
 
@@ -154,6 +159,7 @@ def verify_username_token(
     lookup_digest_secret: Callable[[str], str | None] | None = None,
     user_exists: Callable[[str], bool] | None = None,
     now: datetime | None = None,
+    check_digest: Callable[[str, Callable[[str], bool]], bool] | None = None,
 ) -> str:
     """Verify the UsernameToken in ``envelope``'s SOAP header; return the user name.
 
@@ -167,6 +173,9 @@ def verify_username_token(
     :param user_exists: ``username -> bool``; when given, an unknown user is reported as such before
         any password check, else unknown user and wrong password give the same message.
     :param now: the current time (aware), for tests; default ``datetime.now(UTC)``.
+    :param check_digest: ``(username, matches) -> bool`` for PasswordDigest, used instead of
+        ``lookup_digest_secret`` when given: ``matches(cleartext secret)`` compares the digest, and the
+        callback counts the attempt (the login throttle) and says whether it succeeded.
     :raises AltinnFaultError: ErrorID 989, client fault, message ``System authentication failed: …``.
     """
     root = envelope.getroot() if isinstance(envelope, etree._ElementTree) else envelope
@@ -195,7 +204,7 @@ def verify_username_token(
         raise _fail("wsse:Username is missing or empty")
     password_el = token.find(f"{{{NS_WSSE}}}Password")
     if password_el is None:
-        raise _fail(f"wsse:Password is missing for user {username!r}")
+        raise _fail(f"wsse:Password is missing for user {_shown(username)!r}")
     password = password_el.text or ""
     password_type = (password_el.get("Type") or PASSWORD_TEXT).strip()
     nonce_el = token.find(f"{{{NS_WSSE}}}Nonce")
@@ -209,7 +218,7 @@ def verify_username_token(
         raise _fail(f"unsupported wsse:Password Type {password_type!r}")
 
     if user_exists is not None and not user_exists(username):
-        raise _fail(f"unknown system user {username!r}")
+        raise _fail(f"unknown system user {_shown(username)!r}")
 
     created: datetime | None = None
     if created_text is not None:
@@ -241,27 +250,39 @@ def verify_username_token(
             raise _fail("PasswordDigest requires a wsse:Nonce")
         if created_text is None:
             raise _fail("PasswordDigest requires a wsu:Created")
-        secret = lookup_digest_secret(username) if lookup_digest_secret is not None else None
-        if secret is None:
+        given = "".join(password.split()).encode("ascii", "replace")
+        salt = nonce_bytes + created_text.encode("utf-8")
+
+        def matches(secret: str) -> bool:
+            expected = base64.b64encode(hashlib.sha1(salt + secret.encode("utf-8")).digest())
+            return hmac.compare_digest(expected, given)
+
+        if check_digest is not None:
+            ok = check_digest(username, matches)
+        else:
+            secret = lookup_digest_secret(username) if lookup_digest_secret is not None else None
+            ok = secret is not None and matches(secret)
+        if not ok:
+            # One answer for a wrong digest, an unknown user and a user without digest: it must not
+            # tell which user names exist.
             raise _fail(
-                f"PasswordDigest is not enabled for system user {username!r}; use PasswordText over HTTPS"
+                f"wrong password digest for system user {_shown(username)!r}, or PasswordDigest is not "
+                "enabled for it (use PasswordText over HTTPS)"
             )
-        expected = base64.b64encode(
-            hashlib.sha1(nonce_bytes + created_text.encode("utf-8") + secret.encode("utf-8")).digest()
-        )
-        if not hmac.compare_digest(expected, "".join(password.split()).encode("ascii", "replace")):
-            raise _fail(f"wrong password digest for system user {username!r}")
     else:
         if not check_password(username, password):
             if user_exists is None:
-                raise _fail(f"unknown system user {username!r} or wrong password")
-            raise _fail(f"wrong password for system user {username!r}")
+                raise _fail(f"unknown system user {_shown(username)!r} or wrong password")
+            raise _fail(f"wrong password for system user {_shown(username)!r}")
 
     if nonce_b64 is not None:
-        # Keep the nonce as long as a token carrying it could still pass the Created window.
+        # Keep the nonce as long as a token carrying it could still pass the Created window. Keyed on
+        # the decoded bytes: the same nonce re-spelt in another base64 form is the same nonce.
         expires = time.time() + 2 * max_age_seconds
-        if not nonce_cache.add_if_absent(f"{username}\x00{nonce_b64}", expires):
-            raise _fail(f"the wsse:Nonce was already used (replayed request) for system user {username!r}")
+        if not nonce_cache.add_if_absent(f"{username}\x00{nonce_bytes.hex()}", expires):
+            raise _fail(
+                f"the wsse:Nonce was already used (replayed request) for system user {_shown(username)!r}"
+            )
     return username
 
 
