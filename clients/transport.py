@@ -42,6 +42,12 @@ def make_transport(connect_timeout: float, read_timeout: float, pool_size: int =
     )
 
 
+def retry_delay(attempt: int, backoff: float) -> float:
+    """The wait after the ``attempt``-th failed try of an outbound call: the one retry rule
+    (``lifecycle.backoff_delay``) with jitter, so that callers that failed together retry apart."""
+    return backoff_delay(attempt, backoff) * random.uniform(JITTER_MIN, JITTER_MAX)
+
+
 def call_with_retries(
     fn: Callable[[], T],
     *,
@@ -62,7 +68,7 @@ def call_with_retries(
             if attempt >= attempts:
                 log.warning("%s failed after %d attempts: %s", what, attempt, exc)
                 raise
-            delay = backoff_delay(attempt, backoff) * random.uniform(JITTER_MIN, JITTER_MAX)
+            delay = retry_delay(attempt, backoff)
             log.info("%s failed (attempt %d/%d): %s; retrying in %.2fs", what, attempt, attempts, exc, delay)
             sleep(delay)
     raise AssertionError("unreachable")
