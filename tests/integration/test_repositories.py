@@ -24,13 +24,13 @@ from service.adapters.repositories.receipt_index import ReceiptIndex
 from service.domain import forwarding, insert
 from service.domain.insert import InsertPlan
 from service.domain.lifecycle import JobState
-from service.domain.ports import DuplicateKey, Person
+from service.domain.ports import DuplicateKey
 from service.domain.status import StatusFilter
 from service.service_layer.group_commit import GroupCommit
 from service.service_layer.ports import UnitOfWorkPortFactory
 from service.service_layer.unit_of_work import UnitOfWork, unit_of_work_factory
 from tests.conftest import BACKENDS
-from tests.support.fakes import insert_request
+from tests.support.fakes import insert_request, person_with_postbox
 from tests.support.harness import fresh_database
 
 DIGIPOST, NO_POSTBOX = "01018010018", "03038210008"
@@ -76,9 +76,7 @@ def _owner_id(uow_factory: UnitOfWorkPortFactory) -> int:
 
 def _plan(owner_id: int, reference: str, reportee: str = DIGIPOST, sdp: bool = True) -> InsertPlan:
     req = insert_request(reference, reportee, "CopyAltinn" if sdp else None, "REPO", PDF)
-    person = Person(
-        reportee, "AKTIV", "NEI", "KAN_VARSLES", "a@example.no", "+4799000001", "box#1", "984661185"
-    )
+    person = person_with_postbox(reportee)
     decision = forwarding.decide("person", req.sdp_options, None, person if sdp else None)
     return insert.plan(req, owner_id, decision, person if sdp else None, _now())
 
