@@ -79,17 +79,23 @@ def _area(path: str) -> str:
         return "krr"
     if path.startswith("/postbox/"):
         return "postbox"
+    if path.startswith("/altinn3/"):
+        return "altinn3"
     return "sim"
 
 
 def make_app(
-    seed: Seed, require_signature: bool = False, http_stats: HttpStats | None = None
+    seed: Seed,
+    require_signature: bool = False,
+    http_stats: HttpStats | None = None,
+    pki_dir: str | None = None,
 ) -> Callable[..., Iterable[bytes]]:
     krr = make_krr_app(seed, require_signature=require_signature)
     postbox_state = PostboxSimState()
     postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
     notify = make_notify_app()  # SMS gateway /sms, /_sim/outbox(.json), /_sim/smtp, /_sim/sms
+    altinn3 = _altinn3(seed, pki_dir)  # Altinn 3 Correspondence /altinn3/... (simulators/altinn3.py)
 
     def json_response(
         start_response: Callable[..., Any], payload: Any, status: str = "200 OK"
@@ -107,6 +113,12 @@ def make_app(
             return krr(environ, start_response)
         if area == "postbox":
             return postbox(environ, start_response)
+        if area == "altinn3":
+            if altinn3 is None:
+                return json_response(
+                    start_response, {"error": "altinn3 simulator not loaded"}, "503 Service Unavailable"
+                )
+            return altinn3(environ, start_response)
         if notify_handles(path):
             return notify(environ, start_response)
         if path == "/_sim/stats":
@@ -133,6 +145,18 @@ def make_app(
         return json_response(start_response, {"error": f"nothing at {path}"}, "404 Not Found")
 
     return app
+
+
+def _altinn3(seed: Seed, pki_dir: str | None) -> Any:
+    """The Altinn 3 simulator, or None (logged) when its contract file or the test PKI is missing."""
+    from .altinn3 import make_altinn3_app
+
+    try:
+        reserved = [pid for pid, p in seed.persons.items() if p.reservasjon == "JA"]
+        return make_altinn3_app(pki_dir or "var/test-pki", reserved)
+    except Exception as exc:
+        log.warning("Altinn 3 simulator not started: %s", exc)
+        return None
 
 
 def make_server(
@@ -181,12 +205,15 @@ def serve(
     seed_path: str | None = None,
     require_signature: bool = False,
     threads: int = DEFAULT_THREADS,
+    pki_dir: str | None = None,
 ) -> None:
     seed = load_seed(seed_path)
     http_stats = HttpStats()
     # waitress warns about every momentary queue of requests: noise under load, not an error
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = make_server(host, port, make_app(seed, require_signature, http_stats), http_stats, threads)
+    server = make_server(
+        host, port, make_app(seed, require_signature, http_stats, pki_dir), http_stats, threads
+    )
     log.info(
         "simulators on http://%s:%d (/krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
         host,

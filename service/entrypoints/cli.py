@@ -121,6 +121,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         args.port,
         seed_path=args.seed or settings.sim_seed or None,
         require_signature=args.require_signature,
+        pki_dir=settings.test_pki_dir,
     )
     return 0
 
