@@ -149,4 +149,8 @@ def make_wsgi_app(container: Any) -> Root:
         throttle=auth.throttle,
     )
     root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
+    if settings.inbox_backend == "altinn3" and settings.altinn3_events_secret:
+        from ..altinn_events import make_events_app
+
+        root.mounts["/altinn3/events"] = make_events_app(settings.altinn3_events_secret, uow_factory)
     return root
