@@ -173,6 +173,7 @@ class Stack:
             "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
             "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
             "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
+            "INNBYGGERPOST_ALTINN3_URL": f"{self.sim_url}/altinn3",
             "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
             "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
             "INNBYGGERPOST_CERTIFICATE_FILE": str(self.pki_dir / "enterprise-910646192.p12"),
