@@ -88,7 +88,7 @@ def to_markdown(text: str | None) -> str:
         return ""
     if not looks_like_html(text):
         return text.strip()
-    md = markdownify(text, heading_style="ATX", bullets="-", strip=["script", "style"])
+    md = markdownify(text, heading_style="ATX", bullets="-")  # script and style dropped with their text
     lines = [line.rstrip() for line in md.splitlines()]
     out: list[str] = []
     for line in lines:  # at most one blank line in a row
