@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -88,6 +89,11 @@ def test_the_three_modes_and_letters_without_sdp_options_land_in_altinn3(alt: St
     assert sum(1 for c in st["correspondences"] if c["sendersReference"] in refs) == 4
     out = _status(alt, refs[3])
     assert "inbox_copy: succeeded" in out and "Altinn 3 id" in out, out
+    # one home: the copies are in Altinn 3, our own /inbox/ is not served with this backend
+    assert urllib.request.urlopen(f"{alt.url}/health", timeout=5).status == 200
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{alt.url}/inbox/", timeout=5)
+    assert info.value.code == 404
 
 
 def test_read_and_confirmed_come_back_by_events_into_v3_and_history(alt: Stack) -> None:

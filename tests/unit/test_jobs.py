@@ -5,6 +5,7 @@ with a fake AltinnInbox (publish, 409-free retry, refusal, status polling until 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import create_engine, insert, select, text
 
 from service.adapters import orm
 from service.adapters.db import make_engine
@@ -68,9 +69,21 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
-    engine = make_engine(f"sqlite:///{tmp_path}/jobs.db")
+BACKENDS = [b for b in os.environ.get("INNBYGGERPOST_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
+    if request.param == "postgresql":  # the claim's FOR UPDATE SKIP LOCKED and ON CONFLICT there too
+        base = request.getfixturevalue("postgres_url")
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text("DROP DATABASE IF EXISTS jobs_test"))
+            c.execute(text("CREATE DATABASE jobs_test"))
+        admin.dispose()
+        engine = make_engine(base.rsplit("/", 1)[0] + "/jobs_test")
+    else:
+        engine = make_engine(f"sqlite:///{tmp_path}/jobs.db")
     orm.Base.metadata.create_all(engine)
     with engine.begin() as c:
         owner = c.execute(

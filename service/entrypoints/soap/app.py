@@ -148,7 +148,8 @@ def make_wsgi_app(container: Any) -> Root:
         krr=registry if hasattr(registry, "state") else None,
         throttle=auth.throttle,
     )
-    root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
+    if settings.inbox_backend == "local":  # with altinn3 the copies live in Altinn 3's inbox, not here
+        root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
     if settings.inbox_backend == "altinn3" and settings.altinn3_events_secret:
         from ..altinn_events import make_events_app
 
