@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from .. import logs
@@ -167,6 +168,26 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return print_status(_uow_factory(settings), args.reference, args.code)
 
 
+def _subscribe_when_up(exe: list[str]) -> None:
+    """``make run`` with the altinn3 backend: subscribe the webhook once the web service answers."""
+    import urllib.error
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:8080/health", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers (503 until the worker reports)
+        except OSError:
+            time.sleep(0.5)
+    subprocess.run(exe + ["altinn3", "subscribe"], check=False)
+    print(
+        "innbyggerpost: Altinn 3 simulator http://127.0.0.1:8090/altinn3/_sim/ (mark copies Read / Confirmed)",
+        flush=True,
+    )
+
+
 def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate, create the demo owners, then run simulators, service and worker until Ctrl-C."""
     os.environ.setdefault("INNBYGGERPOST_DEMO_MODE", "1")  # the inbox's demo sign-in (README: Inbox)
@@ -186,6 +207,8 @@ def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
         "innbyggerpost: inbox http://127.0.0.1:8080/inbox/ (demo sign-in)",
         flush=True,
     )
+    if settings.inbox_backend == "altinn3" and settings.altinn3_events_secret:
+        threading.Thread(target=_subscribe_when_up, args=(exe,), daemon=True).start()
     stopping = False
 
     def _stop(_signum: int, _frame: object) -> None:
