@@ -161,6 +161,8 @@ def make_app(
             krr.state.reset()
             maskinporten.state.control({"reset": True})
             postbox_state.reset()
+            if altinn3 is not None:
+                altinn3.state.reset()
             http.reset()
             return json_response(start_response, {"reset": True})
         return json_response(start_response, {"error": f"nothing at {path}"}, "404 Not Found")

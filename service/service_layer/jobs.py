@@ -99,6 +99,9 @@ class JobRunner:
 
     def claim(self, limit: int, running: Collection[int] = ()) -> list[Claimed]:
         now = self.clock()
+        with self.uow_factory().for_reading() as uow:  # idle workers never take the write lock
+            if not uow.jobs.any_due(self.kinds, now):
+                return []
         with self.uow_factory() as uow:
             claim = uow.jobs.claim(self.worker_id, self.kinds, now, self.policy.lease_seconds, limit, running)
             out = [Claimed(j, claim.token, self._by_kind[j.kind]) for j in claim.jobs]
@@ -146,6 +149,10 @@ class JobRunner:
 
     def keep_alive(self, tokens: Collection[str], stale_seconds: float) -> tuple[int, int]:
         now = self.clock()
+        if not tokens:
+            with self.uow_factory().for_reading() as uow:
+                if not uow.jobs.any_claimed():
+                    return 0, 0
         with self.uow_factory() as uow:
             renewed = uow.jobs.renew(
                 self.worker_id, tokens, now + timedelta(seconds=self.policy.lease_seconds)

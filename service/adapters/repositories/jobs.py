@@ -95,6 +95,25 @@ class JobRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # -- claims and leases -----------------------------------------------------------------------
+    def any_due(self, kinds: Collection[JobKind], now: datetime) -> bool:
+        """A cheap read (no write lock on SQLite): is there a job to claim?"""
+        return (
+            self.session.scalar(
+                select(J.id)
+                .where(
+                    J.status == str(JobStatus.TODO),
+                    J.kind.in_([str(k) for k in kinds]),
+                    J.run_after <= now,
+                    or_(J.claimed_until.is_(None), J.claimed_until < now),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    def any_claimed(self) -> bool:
+        return self.session.scalar(select(J.id).where(J.claimed_by.is_not(None)).limit(1)) is not None
+
     def claim(
         self,
         worker_id: str,
