@@ -117,8 +117,12 @@ class Settings:
     maskinporten_kid: str = env("MASKINPORTEN_KID", "")
     certificate_file: str = env("CERTIFICATE_FILE", "")
     certificate_password: str = env("CERTIFICATE_PASSWORD", "")
-    # KRR (oppslagstjeneste 16-02)
-    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
+    # KRR: REST (kontaktregisteret, POST <krr_url>/rest/v2/personer, a Maskinporten token) or, with
+    # KRR_PROTOCOL=soap, the oppslagstjeneste 16-02 at KRR_SOAP_URL
+    krr_protocol: str = env("KRR_PROTOCOL", "rest", lambda raw: _choice("REST", "SOAP")(raw).lower())
+    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/kontaktregisteret")
+    # empty: the simulator's, or with KRR_PROTOCOL=soap an explicitly set KRR_URL (``krr_soap_endpoint``)
+    krr_soap_url: str = env("KRR_SOAP_URL", "")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
     krr_cert_file: str = env("KRR_CERT_FILE", "")
     krr_key_file: str = env("KRR_KEY_FILE", "")
@@ -196,6 +200,21 @@ class Settings:
     sim_pki_dir: str = env("SIM_PKI_DIR", "var/test-pki")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
+
+    @property
+    def krr_soap_endpoint(self) -> str:
+        """The SOAP 16-02 endpoint: ``KRR_SOAP_URL``; unset, with ``KRR_PROTOCOL=soap`` a ``KRR_URL``
+        set to something else than the REST simulator (before REST, ``KRR_URL`` named the SOAP
+        endpoint: the old name stays an alias); else the SOAP simulator."""
+        if self.krr_soap_url:
+            return self.krr_soap_url
+        if (
+            self.krr_protocol == "soap"
+            and self.krr_url
+            and self.krr_url != SIM_DEFAULT + "/kontaktregisteret"
+        ):
+            return self.krr_url
+        return SIM_DEFAULT + "/krr"
 
     @property
     def notification_inbox_url(self) -> str:
