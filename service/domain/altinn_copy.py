@@ -79,6 +79,14 @@ class MissingResource(Exception):
         )
 
 
+def may_get_a_copy(sdp_options: Any) -> bool:
+    """Whether a letter can ever have an Altinn copy: without SdpOptions, with CopyAltinn, or with
+    BackupAltinn (a forward-only letter without it never has one, and needs no Altinn 3 resource)."""
+    if sdp_options is None:
+        return True
+    return sdp_options.sdp_setting != "ForwardOnly" or bool(sdp_options.backup_altinn)
+
+
 def reply_options(contract_fields: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """``ReplyOptions/ReplyOption/URL`` (LinkURL, LinkText) as stored."""
     options = (contract_fields.get("ReplyOptions") or {}).get("ReplyOption") or []

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..domain import forwarding, insert, validation
-from ..domain.altinn_copy import MissingResource
+from ..domain.altinn_copy import MissingResource, may_get_a_copy
 from ..domain.model import InsertCorrespondence
 from ..domain.ports import ContactRegistry, Person
 from ..domain.receipt import Receipt, validation_failed
@@ -73,7 +73,7 @@ def insert_correspondence(
             if not owns_service(uow, principal, req.service_code, edition):
                 raise _not_authorised(req.service_code, edition)
 
-    if inbox_backend == "altinn3":
+    if inbox_backend == "altinn3" and may_get_a_copy(req.sdp_options):
         # Altinn 3 has no computed resource: the owner maps each service edition (owner add --resource).
         with uow_factory().for_reading() as uow:
             if not uow.owners.altinn3_resource(req.service_code, edition):

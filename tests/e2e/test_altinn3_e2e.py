@@ -144,6 +144,9 @@ def test_a_service_without_resource_is_refused_and_nothing_stored(alt: Stack) ->
         a.insert(alt.basic_url, reference, a.letter(a.DIGIPOST, None, service_code="4999"), owner=owner)
     assert "4999" in info.value.message and "--resource 4999:1=<resourceId>" in info.value.message
     assert alt.count("SELECT count(*) FROM receipts WHERE external_shipment_reference = :r", r=reference) == 0
+    # a forward-only letter without BackupAltinn never has an Altinn copy: no resource needed
+    fwd = a.letter(a.DIGIPOST, a.sdp("ForwardOnly", backup=False), service_code="4999")
+    assert a.insert(alt.basic_url, a.ref("nores-fwd"), fwd, owner=owner).ReceiptStatusCode == "OK"
 
 
 def test_a_refusal_by_altinn_fails_the_job_with_its_reason(alt: Stack) -> None:

@@ -234,3 +234,14 @@ def test_missing_resource_is_named() -> None:
     )  # fmt: skip
     with pytest.raises(ac.MissingResource, match=r"--resource 4503:3=<resourceId>"):
         ac.letter(src, None)
+
+
+def test_which_letters_may_get_a_copy() -> None:
+    from service.domain.model import SdpOptions
+
+    def opts(setting: str, backup: bool) -> SdpOptions:
+        return SdpOptions.from_record({"sdp_setting": setting, "backup_altinn": backup})
+
+    assert ac.may_get_a_copy(None)
+    assert ac.may_get_a_copy(opts("CopyAltinn", False)) and ac.may_get_a_copy(opts("ForwardOnly", True))
+    assert not ac.may_get_a_copy(opts("ForwardOnly", False))
