@@ -263,17 +263,21 @@ class Altinn3Inbox:
 
     # -- the port --------------------------------------------------------------------------------
     def publish(self, letter: AltinnLetter) -> PublishedCopy:
+        """One letter's copy, within ONE time budget for the send and any look-up after a 409."""
+        deadline = self._clock() + self.time_budget
         fields = to_fields(letter, datetime.now(UTC))
         if letter.attachments:
             files = [
                 ("attachments", (a.filename, a.data, a.mime_type or "application/octet-stream"))
                 for a in letter.attachments
             ]
-            resp = self._call("POST", f"{API}/upload", data=to_form(fields), files=files, what="upload")
+            resp = self._call(
+                "POST", f"{API}/upload", data=to_form(fields), files=files, what="upload", deadline=deadline
+            )
         else:
-            resp = self._call("POST", API, json_body=fields, what="initialise")
+            resp = self._call("POST", API, json_body=fields, what="initialise", deadline=deadline)
         if resp.status_code == 409:  # 1034: this idempotent key was used: the letter is there
-            found = self.lookup(letter)
+            found = self.lookup(letter, deadline)
             if found is None:
                 raise InboxUnavailable(
                     "Altinn 3 answered 409 (idempotent key used) but the look-up found nothing"
@@ -285,13 +289,13 @@ class Altinn3Inbox:
         made = (resp.json().get("correspondences") or [{}])[0]
         return PublishedCopy(str(made["correspondenceId"]), str(made.get("status") or "Initialized"))
 
-    def lookup(self, letter: AltinnLetter) -> PublishedCopy | None:
+    def lookup(self, letter: AltinnLetter, deadline: float | None = None) -> PublishedCopy | None:
         """The correspondence of this letter (resource, sendersReference, recipient), if Altinn has it."""
         params = {"resourceId": letter.resource_id, "sendersReference": letter.reference, "role": "Sender"}
-        ids = self._call("GET", API, params=params, what="look-up").json().get("ids") or []
+        ids = self._call("GET", API, params=params, what="look-up", deadline=deadline).json().get("ids") or []
         urn = recipient_urn(letter.reportee)
         for cid in ids:
-            overview = self._call("GET", f"{API}/{cid}", what="look-up").json()
+            overview = self._call("GET", f"{API}/{cid}", what="look-up", deadline=deadline).json()
             if overview.get("recipient") in (urn, letter.reportee):
                 return PublishedCopy(str(cid), str(overview.get("status") or ""), looked_up=True)
         return None
@@ -331,11 +335,13 @@ class Altinn3Inbox:
         json_body: Any = None,
         what: str,
         scopes: Sequence[str] = SCOPES,
+        deadline: float | None = None,
     ) -> requests.Response:
         """One logical call: 2xx or 409 returned; 401 renews the token once; a problem document
         (400/403/404/422) raises ``InboxRefused``; transport errors and 5xx are retried with backoff
         until ``attempts`` or the time budget is spent, then ``InboxUnavailable``."""
-        deadline = self._clock() + self.time_budget
+        if deadline is None:
+            deadline = self._clock() + self.time_budget
         renewed = False
         attempt = 0
         last = ""

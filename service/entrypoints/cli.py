@@ -186,7 +186,12 @@ def _subscribe_when_up(exe: list[str]) -> None:
             break  # it answers (503 until the worker reports)
         except OSError:
             time.sleep(0.5)
-    subprocess.run(exe + ["altinn3", "subscribe"], check=False)
+    for _ in range(10):  # the simulators (or Altinn) may still be starting
+        if subprocess.run(exe + ["altinn3", "subscribe"], check=False, capture_output=True).returncode == 0:
+            break
+        time.sleep(2)
+    else:
+        print("innbyggerpost: altinn3 subscribe failed; run it by hand (status comes by polling meanwhile)")
     print(
         "innbyggerpost: Altinn 3 simulator http://127.0.0.1:8090/altinn3/_sim/ (mark copies Read / Confirmed)",
         flush=True,

@@ -204,3 +204,21 @@ def test_simulator_refuses_a_request_outside_the_contract(sim: RunningSim, pki: 
     assert r.status_code == 400
     assert "sendersReference" in r.json()["detail"] and "bogus" in r.json()["detail"]
     assert len(sim.state.to_json()["invalid_requests"]) == 1
+
+
+def test_retries_stop_at_the_time_budget(sim: RunningSim, pki: TestPki) -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    sim.control("fail", status=503, count=100)
+    inbox = _client(
+        sim, SimTokens(pki), attempts=100, backoff=1.0, time_budget=10.0, sleep=sleep, clock=lambda: now[0]
+    )
+    with pytest.raises(InboxUnavailable, match="HTTP 503"):
+        inbox.publish(_letter("ref-budget"))
+    assert sum(slept) <= 10.0 and 2 <= len(slept) < 10  # backoff 1, 2, 4, ... cut at the budget
+    assert sim.state.to_json()["counters"]["injected_503"] == len(slept) + 1
