@@ -222,3 +222,23 @@ def test_retries_stop_at_the_time_budget(sim: RunningSim, pki: TestPki) -> None:
         inbox.publish(_letter("ref-budget"))
     assert sum(slept) <= 10.0 and 2 <= len(slept) < 10  # backoff 1, 2, 4, ... cut at the budget
     assert sim.state.to_json()["counters"]["injected_503"] == len(slept) + 1
+
+
+def test_the_simulator_page_marks_a_copy_read_and_confirmed_in_a_browser(
+    sim: RunningSim, pki: TestPki, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.support.browser import chromium
+
+    copy = _client(sim, SimTokens(pki)).publish(_letter("ref-page"))
+    with chromium(tmp_path) as driver:
+        driver.get(f"{sim.url}/_sim/")  # type: ignore[attr-defined]
+        assert "Vedtak i saken din" in driver.page_source  # type: ignore[attr-defined]
+        read = f"//form[contains(@action, '{copy.correspondence_id}/read')]/button"
+        driver.find_element(By.XPATH, read).click()  # type: ignore[attr-defined]
+        confirm = f"//form[contains(@action, '{copy.correspondence_id}/confirm')]/button"
+        driver.find_element(By.XPATH, confirm).click()  # type: ignore[attr-defined]
+        assert ">Confirmed<" in driver.page_source  # type: ignore[attr-defined]
+    c = sim.state.correspondences[copy.correspondence_id]
+    assert [s for s, _t, _w in c.history] == ["Initialized", "Published", "Read", "Confirmed"]

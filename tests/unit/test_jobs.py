@@ -247,3 +247,37 @@ def test_an_event_wakes_the_status_job(db: UnitOfWorkFactory) -> None:
         assert uow.session.execute(text("SELECT run_after FROM jobs")).scalar_one() is not None
         [job] = uow.jobs.for_references([JobKind.INBOX_STATUS], ["1"])
     assert job.run_after == T0
+
+
+def test_fallback_copies_are_enqueued_once_and_their_local_notifications_skipped(
+    db: UnitOfWorkFactory,
+) -> None:
+    from service.service_layer.altinn_copy import enqueue_fallback_copies
+
+    with db() as uow:
+        c = uow.session.connection()
+        rid = c.execute(
+            select(orm.Receipt.id).where(orm.Receipt.external_shipment_reference == "r2")
+        ).scalar_one()
+        c.execute(
+            insert(orm.Forwarding),
+            {"receipt_id": rid, "correspondence_id": 2, "owner_id": 1, "system_user_code": "DEMO",
+             "external_shipment_reference": "r2", "service_code": "4503", "service_edition": 1,
+             "reportee": "01018010018", "sdp_setting": "ForwardOnly", "backup_altinn": True, "options": {},
+             "message_id": "m-2", "conversation_id": "c-2", "status": "Delivery_EndUser_Failed",
+             "created_at": T0, "last_changed": T0, "job_state": "done", "attempts": 1},
+        )  # fmt: skip
+        c.execute(
+            insert(orm.NotificationRow),
+            {"correspondence_id": 2, "notification_index": 0, "endpoint_index": 0, "transport_type": "Email",
+             "language_code": "1044", "text_tokens": [], "message_id": "n-2", "state": "pending",
+             "status_text": "", "attempts": 0, "created_at": T0},
+        )  # fmt: skip
+        uow.commit()
+    assert enqueue_fallback_copies(db, T0 + timedelta(seconds=5), window_seconds=3600) == 1
+    assert enqueue_fallback_copies(db, T0 + timedelta(seconds=6), window_seconds=3600) == 0  # once
+    [job] = _jobs(db)
+    assert (job.kind, job.reference, job.status) == ("inbox_copy", "2", "todo")
+    with db() as uow:
+        state = uow.session.execute(text("SELECT state, status_text FROM notifications")).one()
+    assert state[0] == "skipped" and "Altinn 3" in state[1]
