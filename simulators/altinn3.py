@@ -391,13 +391,12 @@ class Altinn3App:
     def _contract(self, req: Request, path: str) -> Response:
         st = self.state
         st.count("requests")
+        # every request is checked against the contract (and a violation recorded); as Altinn's
+        # middleware, the caller is answered first (401/403), then the request (400)
         violations = self.contract.check_request(req, path)
         if violations:
             with st.lock:
                 st.invalid_requests.append(f"{req.method} {path}: {'; '.join(violations)}")
-            return self._answer(
-                req, path, _problem(400, "One or more validation errors occurred.", "; ".join(violations))
-            )
         try:
             claims = verify_bearer(
                 req.headers.get("Authorization"), self.public_key, SCOPES, issuer=self.issuer
@@ -409,6 +408,10 @@ class Altinn3App:
             if exc.status == 403:  # the contract's 403 exists on the sends only
                 return resp
             return self._answer(req, path, resp)
+        if violations:
+            return self._answer(
+                req, path, _problem(400, "One or more validation errors occurred.", "; ".join(violations))
+            )
         fault = self._take_fault()
         if fault is not None:
             # a 5xx stands for a gateway or outage in front of Altinn, not an answer of the contract
