@@ -22,7 +22,7 @@ from .adapters.db import NotDurable, check_durability, make_engine
 from .adapters.krr_gateway import CircuitBreaker, KrrGateway
 from .adapters.repositories.receipt_index import ReceiptIndex
 from .config import Settings, load
-from .domain.ports import ContactRegistry, PostboxVendor
+from .domain.ports import AltinnInbox, ContactRegistry, PostboxVendor
 from .service_layer.group_commit import GroupCommit
 from .service_layer.owners import Authenticator, LoginThrottle, SecretBox
 from .service_layer.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
@@ -172,6 +172,21 @@ class Container:
             )
 
         return self._part("maskinporten", build)
+
+    @property
+    def altinn_inbox(self) -> AltinnInbox:
+        """Where the Altinn copy lives (INNBYGGERPOST_INBOX_BACKEND): our tables, or Altinn 3."""
+
+        def build() -> AltinnInbox:
+            if self.settings.inbox_backend == "altinn3":
+                from clients.altinn3 import Altinn3Inbox
+
+                return Altinn3Inbox.from_settings(self.settings, self.maskinporten)
+            from .adapters.local_inbox import LocalInbox
+
+            return LocalInbox()
+
+        return self._part("altinn_inbox", build)
 
     @property
     def vendor(self) -> PostboxVendor:

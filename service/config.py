@@ -198,6 +198,13 @@ class Settings:
     log_format: str = env("LOG_FORMAT", "json", lambda raw: _choice("JSON", "TEXT")(raw).lower())
     # Where gunicorn's processes keep their Prometheus counters (prometheus-client multiprocess mode).
     metrics_dir: str = env("METRICS_DIR", "var/metrics")
+    # The Altinn copy (issue 16): where it lives (local: our tables and /inbox/; altinn3: Altinn 3
+    # Correspondence, clients/altinn3.py), the platform's base URL, the Events webhook's shared secret.
+    inbox_backend: str = env("INBOX_BACKEND", "local", lambda raw: _choice("LOCAL", "ALTINN3")(raw).lower())
+    altinn3_url: str = env("ALTINN3_URL", SIM_DEFAULT + "/altinn3")
+    altinn3_events_secret: str = env("ALTINN3_EVENTS_SECRET", "")
+    altinn3_poll_seconds: float = env("ALTINN3_POLL_SECONDS", 300.0)
+    altinn3_time_budget_seconds: float = env("ALTINN3_TIME_BUDGET_SECONDS", 30.0)
     # Simulators and tools
     sim_seed: str = env("SIM_SEED", "")
     # the simulators' test certificate authority (simulators/pki.py; TEST ONLY)

@@ -88,6 +88,8 @@ def _area(path: str) -> str:
         return "krr"
     if path.startswith("/postbox/"):
         return "postbox"
+    if path.startswith("/altinn3/"):
+        return "altinn3"
     if path == "/maskinporten" or path.startswith("/maskinporten/"):
         return "maskinporten"
     if path.startswith("/kontaktregisteret/"):
@@ -110,6 +112,7 @@ def make_app(
     postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
     notify = make_notify_app()  # SMS gateway /sms, /_sim/outbox(.json), /_sim/smtp, /_sim/sms
+    altinn3 = _altinn3(seed, pki_dir)  # Altinn 3 Correspondence /altinn3/... (simulators/altinn3.py)
 
     def json_response(
         start_response: Callable[..., Any], payload: Any, status: str = "200 OK"
@@ -127,6 +130,12 @@ def make_app(
             return krr(environ, start_response)
         if area == "postbox":
             return postbox(environ, start_response)
+        if area == "altinn3":
+            if altinn3 is None:
+                return json_response(
+                    start_response, {"error": "altinn3 simulator not loaded"}, "503 Service Unavailable"
+                )
+            return altinn3(environ, start_response)
         if area == "maskinporten":
             return maskinporten(environ, start_response)
         if area == "kontaktregisteret":
@@ -161,11 +170,25 @@ def make_app(
             krr.state.reset()
             maskinporten.state.control({"reset": True})
             postbox_state.reset()
+            if altinn3 is not None:
+                altinn3.state.reset()
             http.reset()
             return json_response(start_response, {"reset": True})
         return json_response(start_response, {"error": f"nothing at {path}"}, "404 Not Found")
 
     return app
+
+
+def _altinn3(seed: Seed, pki_dir: str | None) -> Any:
+    """The Altinn 3 simulator, or None (logged) when its contract file or the test PKI is missing."""
+    from .altinn3 import make_altinn3_app
+
+    try:
+        reserved = [pid for pid, p in seed.persons.items() if p.reservasjon == "JA"]
+        return make_altinn3_app(pki_dir or DEFAULT_PKI_DIR, reserved)
+    except Exception as exc:
+        log.warning("Altinn 3 simulator not started: %s", exc)
+        return None
 
 
 def make_server(

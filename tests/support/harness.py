@@ -204,6 +204,7 @@ class Stack:
             "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
             "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/kontaktregisteret",  # KRR REST (the default protocol)
             "INNBYGGERPOST_KRR_SOAP_URL": f"{self.sim_url}/krr",  # with INNBYGGERPOST_KRR_PROTOCOL=soap
+            "INNBYGGERPOST_ALTINN3_URL": f"{self.sim_url}/altinn3",
             "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
             "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
             "INNBYGGERPOST_CERTIFICATE_FILE": str(self.pki_dir / "enterprise-910646192.p12"),

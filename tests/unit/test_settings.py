@@ -13,7 +13,7 @@ from tests.support.reference import REPO_ROOT
 
 def _variables() -> set[str]:
     source = (REPO_ROOT / "service" / "config.py").read_text()
-    return set(re.findall(r'env\(\s*"([A-Z_]+)"', source))
+    return set(re.findall(r'env\(\s*"([A-Z0-9_]+)"', source))
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:
