@@ -42,6 +42,7 @@ class Container:
         krr_client: ContactRegistry | None = None,
         registry: ContactRegistry | None = None,
         vendor: PostboxVendor | None = None,
+        maskinporten: Any | None = None,
         check_database: bool = True,
     ) -> None:
         self.settings = settings
@@ -54,6 +55,7 @@ class Container:
             ("krr_client", krr_client),
             ("registry", registry),
             ("vendor", vendor),
+            ("maskinporten", maskinporten),
         ):
             if value is not None:
                 self._parts[name] = value
@@ -115,6 +117,39 @@ class Container:
                 breaker=CircuitBreaker(s.krr_breaker_failures, s.krr_breaker_cooldown_seconds),
             ),
         )
+
+    @property
+    def credentials(self) -> Any:
+        """The enterprise certificate and key (``clients.certificates.Credentials``), loaded once."""
+
+        def build() -> Any:
+            from clients.certificates import load_credentials
+
+            return load_credentials(self.settings.certificate_file, self.settings.certificate_password)
+
+        return self._part("credentials", build)
+
+    @property
+    def maskinporten(self) -> Any:
+        """The process's one ``clients.maskinporten.MaskinportenClient`` (its token cache is shared by
+        every thread and every adapter: KRR, DPI, Altinn 3)."""
+
+        def build() -> Any:
+            from clients.maskinporten import MaskinportenClient
+
+            s = self.settings
+            return MaskinportenClient(
+                s.maskinporten_url,
+                s.maskinporten_client_id,
+                self.credentials,
+                kid=s.maskinporten_kid or None,
+                connect_timeout=s.connect_timeout,
+                read_timeout=s.read_timeout,
+                attempts=s.call_attempts,
+                backoff=s.call_backoff,
+            )
+
+        return self._part("maskinporten", build)
 
     @property
     def vendor(self) -> PostboxVendor:

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 SIM_DEFAULT = "http://127.0.0.1:8090"
+DEMO_CLIENT_ID = "innbyggerpost-demo"  # the simulated Maskinporten's demo client (simulators/seed.json)
+DEMO_OPERATOR_ORGNR = "910646192"  # its organisation (the test PKI's enterprise certificate)
 VENDOR_ORGNRS = ("984661185", "922020175", "996460320")  # Digipost; e-Boks (two organisation numbers)
 
 
@@ -107,6 +109,14 @@ class Settings:
     demo_mode: bool = env("DEMO_MODE", False)
     inbox_session_secret: str = env("INBOX_SESSION_SECRET", "")
     inbox_session_seconds: int = env("INBOX_SESSION_SECONDS", 8 * 3600)
+    # Maskinporten (SPEC-transports §1): issuer (the token endpoint is <issuer>token), the client, and
+    # the enterprise certificate (PKCS#12 or PEM) that signs its assertions, XAdES and JWS; empty file:
+    # required when a token is needed (make run and the test stacks point it at the test PKI).
+    maskinporten_url: str = env("MASKINPORTEN_URL", SIM_DEFAULT + "/maskinporten/")
+    maskinporten_client_id: str = env("MASKINPORTEN_CLIENT_ID", DEMO_CLIENT_ID)
+    maskinporten_kid: str = env("MASKINPORTEN_KID", "")
+    certificate_file: str = env("CERTIFICATE_FILE", "")
+    certificate_password: str = env("CERTIFICATE_PASSWORD", "")
     # KRR (oppslagstjeneste 16-02)
     krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
@@ -175,6 +185,8 @@ class Settings:
     metrics_dir: str = env("METRICS_DIR", "var/metrics")
     # Simulators and tools
     sim_seed: str = env("SIM_SEED", "")
+    # the simulators' test certificate authority (simulators/pki.py; TEST ONLY)
+    sim_pki_dir: str = env("SIM_PKI_DIR", "var/test-pki")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
 

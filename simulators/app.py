@@ -1,6 +1,7 @@
 """``innbyggerpost simulate``: the KRR simulator and the postbox-vendor simulators in one process.
 
-Paths: ``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
+Paths: ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
+``<base>/maskinporten/``, test PKI in ``pki_dir``), ``POST /_sim/maskinporten`` (its control), ``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
 ``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues); the notification
 simulators' routes (``/sms``, ``/_sim/outbox``, ...) are in ``notify.py``.
@@ -24,10 +25,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .krr import krr_control, krr_state_json, make_krr_app
+from .maskinporten import make_maskinporten_app
 from .notify import handles as notify_handles
 from .notify import make_notify_app
+from .pki import TestPki
 from .postbox import PostboxSimState, make_postbox_router
 from .seed import Seed, load_seed
+
+#: where the test PKI lives unless told otherwise (INNBYGGERPOST_SIM_PKI_DIR, simulate --pki-dir)
+DEFAULT_PKI_DIR = "var/test-pki"
 
 log = logging.getLogger("innbyggerpost.simulators")
 
@@ -79,13 +85,20 @@ def _area(path: str) -> str:
         return "krr"
     if path.startswith("/postbox/"):
         return "postbox"
+    if path == "/maskinporten" or path.startswith("/maskinporten/"):
+        return "maskinporten"
     return "sim"
 
 
 def make_app(
-    seed: Seed, require_signature: bool = False, http_stats: HttpStats | None = None
+    seed: Seed,
+    require_signature: bool = False,
+    http_stats: HttpStats | None = None,
+    pki_dir: str | None = None,
 ) -> Callable[..., Iterable[bytes]]:
+    pki = TestPki(pki_dir or DEFAULT_PKI_DIR)
     krr = make_krr_app(seed, require_signature=require_signature)
+    maskinporten = make_maskinporten_app(seed.maskinporten_clients, pki)
     postbox_state = PostboxSimState()
     postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
@@ -107,6 +120,8 @@ def make_app(
             return krr(environ, start_response)
         if area == "postbox":
             return postbox(environ, start_response)
+        if area == "maskinporten":
+            return maskinporten(environ, start_response)
         if notify_handles(path):
             return notify(environ, start_response)
         if path == "/_sim/stats":
@@ -116,6 +131,7 @@ def make_app(
                     "krr": krr_state_json(krr.state),
                     "postbox": postbox_state.to_json(),
                     "http": http.to_json(),
+                    "maskinporten": maskinporten.state.to_json(),
                 },
             )
         if path == "/_sim/krr" and method == "POST":
@@ -125,8 +141,16 @@ def make_app(
                 return json_response(start_response, krr_control(krr.state, payload))
             except (ValueError, TypeError) as exc:
                 return json_response(start_response, {"error": str(exc)}, "400 Bad Request")
+        if path == "/_sim/maskinporten" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                payload = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                return json_response(start_response, maskinporten.state.control(payload))
+            except (ValueError, TypeError) as exc:
+                return json_response(start_response, {"error": str(exc)}, "400 Bad Request")
         if path == "/_sim/reset" and method == "POST":
             krr.state.reset()
+            maskinporten.state.control({"reset": True})
             postbox_state.reset()
             http.reset()
             return json_response(start_response, {"reset": True})
@@ -181,14 +205,16 @@ def serve(
     seed_path: str | None = None,
     require_signature: bool = False,
     threads: int = DEFAULT_THREADS,
+    pki_dir: str | None = None,
 ) -> None:
     seed = load_seed(seed_path)
     http_stats = HttpStats()
     # waitress warns about every momentary queue of requests: noise under load, not an error
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = make_server(host, port, make_app(seed, require_signature, http_stats), http_stats, threads)
+    app = make_app(seed, require_signature, http_stats, pki_dir)
+    server = make_server(host, port, app, http_stats, threads)
     log.info(
-        "simulators on http://%s:%d (/krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
+        "simulators on http://%s:%d (/maskinporten/, /krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
         host,
         server.effective_port,
         threads,

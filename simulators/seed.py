@@ -22,6 +22,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
 
@@ -54,6 +55,8 @@ class Seed:
     persons: dict[str, SeedPerson]
     vendors: dict[str, str]  # orgnr -> name
     default_person: dict[str, str]
+    # Maskinporten's registered clients (simulators/maskinporten.py: client_id, orgnr, scopes, ...)
+    maskinporten_clients: tuple[dict[str, Any], ...] = ()
 
     def person(self, pid: str) -> SeedPerson:
         found = self.persons.get(pid)
@@ -75,4 +78,5 @@ def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:
         persons=persons,
         vendors=vendors,
         default_person=raw.get("default_person", {"status": "IKKE_REGISTRERT"}),
+        maskinporten_clients=tuple(raw.get("maskinporten_clients", [])),
     )

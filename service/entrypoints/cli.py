@@ -121,8 +121,24 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         args.port,
         seed_path=args.seed or settings.sim_seed or None,
         require_signature=args.require_signature,
+        pki_dir=args.pki_dir or settings.sim_pki_dir,
     )
     return 0
+
+
+def use_test_pki(pki_dir: str) -> None:
+    """Demo stacks: create the test PKI's operator certificate and point the service at it, unless
+    INNBYGGERPOST_CERTIFICATE_FILE is set (TEST ONLY material; README "Going live")."""
+    if os.environ.get("INNBYGGERPOST_CERTIFICATE_FILE"):
+        return
+    from simulators.pki import TEST_P12_PASSWORD, TestPki
+
+    from ..config import DEMO_OPERATOR_ORGNR
+
+    pki = TestPki(pki_dir)
+    pki.enterprise(DEMO_OPERATOR_ORGNR)
+    os.environ["INNBYGGERPOST_CERTIFICATE_FILE"] = str(pki.p12_path(DEMO_OPERATOR_ORGNR))
+    os.environ["INNBYGGERPOST_CERTIFICATE_PASSWORD"] = TEST_P12_PASSWORD
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -136,6 +152,7 @@ def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.setdefault("INNBYGGERPOST_DEMO_MODE", "1")  # the inbox's demo sign-in (README: Inbox)
     cmd_migrate(settings, args)
     ensure_demo_owners(settings)
+    use_test_pki(settings.sim_pki_dir)
     exe = [sys.executable, "-m", "service.entrypoints.cli"]
     procs = [
         subprocess.Popen(exe + ["simulate", "--port", "8090", "--smtp-port", "8025"]),
@@ -227,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", help="seed file (default simulators/seed.json or INNBYGGERPOST_SIM_SEED)")
     sim.add_argument(
         "--require-signature", action="store_true", help="KRR simulator requires WS-Security signatures"
+    )
+    sim.add_argument(
+        "--pki-dir", help="the test PKI's directory (default INNBYGGERPOST_SIM_PKI_DIR, var/test-pki)"
     )
     sim.set_defaults(fn=cmd_simulate)
     st = sub.add_parser("status", help="status history of one ExternalShipmentReference")
