@@ -1,6 +1,7 @@
 """``innbyggerpost simulate``: the KRR simulator and the postbox-vendor simulators in one process.
 
-Paths: ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
+Paths: ``/dpi/`` (the DPI access point with the postbox vendors behind it: ``dpi.py``; ``POST
+/_sim/dpi/receipt`` queues a receipt by hand), ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
 ``<base>/maskinporten/``, test PKI in ``pki_dir``), ``POST /_sim/maskinporten`` (its control), ``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
 ``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues); the notification
@@ -24,6 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .dpi import DpiSimulator
 from .krr import krr_control, krr_state_json, make_krr_app
 from .maskinporten import make_maskinporten_app
 from .notify import handles as notify_handles
@@ -87,6 +89,8 @@ def _area(path: str) -> str:
         return "postbox"
     if path == "/maskinporten" or path.startswith("/maskinporten/"):
         return "maskinporten"
+    if path.startswith("/dpi/"):
+        return "dpi"
     return "sim"
 
 
@@ -99,6 +103,7 @@ def make_app(
     pki = TestPki(pki_dir or DEFAULT_PKI_DIR)
     krr = make_krr_app(seed, require_signature=require_signature)
     maskinporten = make_maskinporten_app(seed.maskinporten_clients, pki)
+    dpi = DpiSimulator(seed, pki)  # the DPI access point with the postbox vendors behind it
     postbox_state = PostboxSimState()
     postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
@@ -122,6 +127,12 @@ def make_app(
             return postbox(environ, start_response)
         if area == "maskinporten":
             return maskinporten(environ, start_response)
+        if area == "dpi":
+            return dpi({**environ, "PATH_INFO": path[len("/dpi") :]}, start_response)
+        if path.startswith("/_sim/dpi/"):
+            return dpi(
+                {**environ, "PATH_INFO": path[len("/_sim/dpi") :].replace("/", "/_sim/", 1)}, start_response
+            )
         if notify_handles(path):
             return notify(environ, start_response)
         if path == "/_sim/stats":
@@ -132,6 +143,7 @@ def make_app(
                     "postbox": postbox_state.to_json(),
                     "http": http.to_json(),
                     "maskinporten": maskinporten.state.to_json(),
+                    "dpi": dpi.state.to_json(),
                 },
             )
         if path == "/_sim/krr" and method == "POST":
@@ -152,6 +164,7 @@ def make_app(
             krr.state.reset()
             maskinporten.state.control({"reset": True})
             postbox_state.reset()
+            dpi.state.reset()
             http.reset()
             return json_response(start_response, {"reset": True})
         return json_response(start_response, {"error": f"nothing at {path}"}, "404 Not Found")

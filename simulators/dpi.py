@@ -219,7 +219,7 @@ class DpiSimulator:
             ):
                 with self.state.lock:
                     q = self.state.queue.get(parts[2])
-                    if q is None or q.sender_orgnr != _consumer(claims):
+                    if q is None or q.sender_orgnr != _caller(claims):
                         raise Problem(404, "Not Found", f"no incoming message {parts[2]}")
                     del self.state.queue[parts[2]]
                 return _respond(start_response, 200, b"", "text/plain")
@@ -273,16 +273,23 @@ class DpiSimulator:
         )
         sender = message.orgnr_of(header["sender"][0]["identifier"]["value"])
         vendor_orgnr = message.orgnr_of(header["receiver"][0]["identifier"]["value"])
+        avsender = message.orgnr_of(
+            str(digital.get("avsender", {}).get("virksomhetsidentifikator", {}).get("value", ""))
+        )
         if _cert_orgnr(cert) != sender:
             raise Problem(400, "Bad Request", f"the JWS certificate is not the sender {sender}'s")
-        if sender != _consumer(claims):
+        if sender != _caller(claims):
             raise Problem(
-                403, "Forbidden", f"the token's consumer {_consumer(claims)} is not the sender {sender}"
+                403, "Forbidden", f"the token's client {_caller(claims)} is not the sender {sender}"
             )
         try:
-            verify_bearer(f"Bearer {digital.get('maskinportentoken', '')}", self.token_key, [SCOPE])
+            inner = verify_bearer(f"Bearer {digital.get('maskinportentoken', '')}", self.token_key, [SCOPE])
         except BearerError as exc:
             raise Problem(400, "Bad Request", f"maskinportentoken: {exc.description}") from None
+        if _consumer(inner) != avsender or _caller(inner) != sender:
+            raise Problem(
+                400, "Bad Request", f"maskinportentoken is not for avsender {avsender} sent by {sender}"
+            )
         digest = base64.b64encode(hashlib.sha256(package).digest()).decode()
         if digital.get("dokumentpakkefingeravtrykk", {}).get("digestValue") != digest:
             raise Problem(400, "Bad Request", "dokumentpakkefingeravtrykk does not match the dokumentpakke")
@@ -453,7 +460,7 @@ class DpiSimulator:
         except ValueError:
             raise Problem(400, "Bad Request", "page_size must be a number") from None
         kanal = (query.get("kanal") or [""])[0].lower()
-        orgnr = _consumer(claims)
+        orgnr = _caller(claims)
         with self.state.lock:
             items = [
                 {"forretningsmelding": q.forretningsmelding}
@@ -484,8 +491,18 @@ class DpiSimulator:
 
 
 def _consumer(claims: dict[str, Any]) -> str:
+    """The organisation a token is for (``consumer``)."""
     consumer = claims.get("consumer") or {}
     return message.orgnr_of(str(consumer.get("ID", ""))) if isinstance(consumer, dict) else ""
+
+
+def _caller(claims: dict[str, Any]) -> str:
+    """The organisation whose system holds the token: the ``supplier`` acting for a consumer, else
+    the consumer itself."""
+    supplier = claims.get("supplier")
+    if isinstance(supplier, dict) and supplier.get("ID"):
+        return message.orgnr_of(str(supplier["ID"]))
+    return _consumer(claims)
 
 
 def _cert_orgnr(cert: Any) -> str:

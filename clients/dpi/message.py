@@ -91,6 +91,10 @@ class Digital:
     virkningstidspunkt: datetime | None = None
     aapningskvittering: bool = False
     varsler: tuple[Varsel, ...] = field(default_factory=tuple)
+    # the organisation whose enterprise certificate signs and whose system sends (SBD header sender);
+    # None: the sender itself. Another organisation sends "on behalf of" the avsender (its
+    # Maskinporten token then has the avsender as consumer and the operator as supplier).
+    operator_orgnr: str | None = None
 
 
 def digital_message(
@@ -129,7 +133,12 @@ def digital_message(
     return {
         "standardBusinessDocument": {
             "standardBusinessDocumentHeader": sbd_header(
-                "digital", message_id, conversation_id, d.sender_orgnr, d.vendor_orgnr, created
+                "digital",
+                message_id,
+                conversation_id,
+                d.operator_orgnr or d.sender_orgnr,
+                d.vendor_orgnr,
+                created,
             ),
             "digital": digital,
         }
