@@ -410,7 +410,23 @@ class PostboxClient:
 
         return self._with_retries(attempt, vendor, f"SendDigitalPost {message.message_id}")
 
-    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]:
+    def pull_receipts(self, max_count: int = 100) -> list[VendorReceipt]:
+        """The receipts of every configured vendor (the port's one queue)."""
+        out: list[VendorReceipt] = []
+        errors: list[str] = []
+        for orgnr in self._endpoints:
+            try:
+                out += self.pull_vendor_receipts(orgnr, max_count)
+            except VendorUnavailable as exc:
+                errors.append(str(exc))
+        if errors and not out:
+            raise VendorUnavailable("; ".join(errors))
+        return out
+
+    def acknowledge(self, receipt: VendorReceipt) -> None:
+        self.acknowledge_vendor_receipt(receipt.vendor_orgnr, receipt.receipt_id)
+
+    def pull_vendor_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]:
         service = self._service(vendor_orgnr)
         count = max(1, min(int(max_count), 1000))
 
@@ -423,7 +439,7 @@ class PostboxClient:
         receipts: list[VendorReceipt] = self._with_retries(attempt, vendor_orgnr, "HentKvitteringer")
         return receipts
 
-    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None:
+    def acknowledge_vendor_receipt(self, vendor_orgnr: str, receipt_id: str) -> None:
         service = self._service(vendor_orgnr)
 
         def attempt() -> None:
@@ -537,6 +553,7 @@ def _to_receipt(item: etree._Element, vendor: str) -> VendorReceipt:
             timestamp=_parse_dt(feil.findtext("sdp:tidspunkt", namespaces=ns)),
             feiltype=(feil.findtext("sdp:feiltype", namespaces=ns) or "").strip() or None,
             detail=(feil.findtext("sdp:detaljer", namespaces=ns) or "").strip(),
+            vendor_orgnr=vendor,
         )
     kvittering = sbd.find("sdp:kvittering", ns)
     kind_el = None
@@ -557,6 +574,7 @@ def _to_receipt(item: etree._Element, vendor: str) -> VendorReceipt:
         message_id=message_id,
         conversation_id=conversation_id,
         kind=kind,
+        vendor_orgnr=vendor,
         timestamp=_parse_dt(kvittering.findtext("sdp:tidspunkt", namespaces=ns)),
         detail=detail,
     )

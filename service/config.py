@@ -132,7 +132,17 @@ class Settings:
     # and after this many failed calls in a row the circuit opens for the cool-down.
     krr_breaker_failures: int = env("KRR_BREAKER_FAILURES", 5)
     krr_breaker_cooldown_seconds: float = env("KRR_BREAKER_COOLDOWN_SECONDS", 10.0)
-    # Postbox vendors: orgnr=url,...
+    # DPI (SPEC-transports §3): the access point every letter to Digipost and e-Boks goes through;
+    # the CA certificates (PEM) its receipts' x5c must chain to ("": the test PKI's CA in
+    # SIM_PKI_DIR); where postbox-<vendor orgnr>.pem certificates are read when KRR gave none ("":
+    # SIM_PKI_DIR); the receipt channel (kanal) of this system ("": none); the postbox transport
+    # ("dpi", or "soap": the project's old vendor contract, to be removed).
+    dpi_url: str = env("DPI_URL", SIM_DEFAULT + "/dpi")
+    dpi_trusted_ca_file: str = env("DPI_TRUSTED_CA_FILE", "")
+    dpi_postbox_certificate_dir: str = env("DPI_POSTBOX_CERTIFICATE_DIR", "")
+    dpi_kanal: str = env("DPI_KANAL", "")
+    postbox_transport: str = env("POSTBOX_TRANSPORT", "dpi", _choice("DPI", "SOAP"))
+    # Postbox vendors (POSTBOX_TRANSPORT=soap only): orgnr=url,...
     vendor_endpoints: dict[str, str] = env(
         "VENDOR_ENDPOINTS", _vendor_endpoints(_default_vendors()), _vendor_endpoints
     )

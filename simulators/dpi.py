@@ -185,6 +185,7 @@ class DpiSimulator:
         self._signers_lock = threading.Lock()
         for orgnr in seed.vendors:
             self.state.vendor(orgnr)  # listed in the stats from the start
+            pki.postbox(orgnr)  # the vendors' encryption certificates exist before any letter
 
     # -- WSGI -------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -5,7 +5,8 @@
 - ``statuses``: ``GET /messages/out/{id}/statuses``;
 - ``receipts``: ``GET /messages/in`` (``avsenderidentifikator``, ``kanal``, ``page_size``; 204 when
   empty); every receipt's JWS is verified against its ``x5c`` chained to a trusted CA before it is
-  handed on; one that does not verify is handed on as such (never applied);
+  handed on; one that does not verify is handed on as such (never applied). ``consumer_org``: the organisation a
+letter is sent for when the operator sends on behalf of another (its Maskinporten token's consumer);
 - ``mark_read``: ``POST /messages/in/{id}/read``.
 
 Every call: a Maskinporten bearer token (scope ``digitalpostinnbygger:send``), connect/read timeouts,
@@ -137,7 +138,13 @@ class AccessPointClient:
         self._sleep = sleep
 
     # -- the API ------------------------------------------------------------------------------------
-    def send(self, forretningsmelding: Callable[[str], str], dokumentpakke: bytes, message_id: str) -> None:
+    def send(
+        self,
+        forretningsmelding: Callable[[str], str],
+        dokumentpakke: bytes,
+        message_id: str,
+        consumer_org: str | None = None,
+    ) -> None:
         """Send one letter; ``forretningsmelding(token)`` gives the signed business message carrying
         that token (signed again only when the token is renewed). Returns when taken (201/200, or
         409: this message id was taken before); raises AccessPointRejected / AccessPointUnavailable."""
@@ -152,7 +159,14 @@ class AccessPointClient:
                 },
             }
 
-        self._call("POST", "/messages/out", request, what=f"send {message_id}", ok=(200, 201, 202, 409))
+        self._call(
+            "POST",
+            "/messages/out",
+            request,
+            what=f"send {message_id}",
+            ok=(200, 201, 202, 409),
+            consumer_org=consumer_org,
+        )
 
     def statuses(self, message_id: str) -> list[Status]:
         response = self._call("GET", f"/messages/out/{message_id}/statuses", what=f"statuses of {message_id}")
@@ -215,6 +229,7 @@ class AccessPointClient:
         *,
         what: str,
         ok: tuple[int, ...] = (200,),
+        consumer_org: str | None = None,
     ) -> requests.Response:
         url = self.base_url + path
         deadline = time.monotonic() + self.budget
@@ -222,7 +237,7 @@ class AccessPointClient:
         attempt = 0
         while True:
             attempt += 1
-            token = self.tokens.token([SCOPE], self.consumer_org)
+            token = self.tokens.token([SCOPE], consumer_org or self.consumer_org)
             try:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

@@ -266,13 +266,11 @@ def run_worker(
     acks = ThreadPoolExecutor(max_workers=RECEIPT_ACK_THREADS, thread_name_prefix="ack")
 
     def receipts() -> bool:
-        more = False
-        for orgnr in settings.vendor_endpoints:
-            try:
-                more |= delivery.poll_receipts(orgnr, RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
-            except VendorUnavailable as exc:
-                log.warning("receipts from %s: %s", orgnr, exc)
-        return more
+        try:
+            return delivery.poll_receipts(RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
+        except VendorUnavailable as exc:
+            log.warning("receipts: %s", exc)
+            return False
 
     def keep_alive() -> None:
         delivery.keep_alive(dispatcher.tokens(), dispatcher.done, settings.worker_stale_seconds)

@@ -977,8 +977,8 @@ class Run:
         stats1 = self.sim_stats()
         delivered: dict[str, int] = {}
         vendor_sends: dict[str, int] = {}
-        before = stats0["postbox"]["vendors"]
-        for orgnr, v in stats1["postbox"]["vendors"].items():
+        before = stats0["dpi"]["vendors"]
+        for orgnr, v in stats1["dpi"]["vendors"].items():
             b = before.get(orgnr, {"sends": 0, "delivered": {}, "duplicates": 0})
             vendor_sends[orgnr] = v["sends"] - b["sends"]
             for mid, n in v["delivered"].items():

@@ -103,8 +103,7 @@ def send(
     def business_message(token: str) -> str:
         return builder.jws_signer.sign(message.digital_message(digital, mid, mid, digest, token, now))
 
-    client.consumer_org = consumer
-    client.send(business_message, encrypted, mid)
+    client.send(business_message, encrypted, mid, consumer_org=consumer)
     return mid
 
 
@@ -147,7 +146,6 @@ def test_delivered_and_opened_then_acknowledged(
 def test_on_behalf_of_an_agency(sim: SimProcess, pki: TestPki, builder: LetterBuilder) -> None:
     client = access_point(sim, pki)
     mid = send(client, builder, pki, "kari.nordmann#E0K5", EBOKS, sender=AGENCY)
-    client.consumer_org = None  # the operator polls its own queue
     receipts_for(client, mid, ["leveringskvittering"])
 
 

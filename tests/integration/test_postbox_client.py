@@ -126,7 +126,7 @@ def message(
 
 
 def receipts_for(client: PostboxClient, vendor: str, message_id: str) -> list[Any]:
-    return [r for r in client.pull_receipts(vendor, 1000) if r.message_id == message_id]
+    return [r for r in client.pull_vendor_receipts(vendor, 1000) if r.message_id == message_id]
 
 
 def test_deliver_then_pull_and_acknowledge(sim: SimServer) -> None:
@@ -145,10 +145,10 @@ def test_deliver_then_pull_and_acknowledge(sim: SimServer) -> None:
         r.receipt_id for r in receipts
     ]
 
-    client.acknowledge(DIGIPOST, receipts[0].receipt_id)
-    client.acknowledge(DIGIPOST, receipts[0].receipt_id)  # idempotent
+    client.acknowledge_vendor_receipt(DIGIPOST, receipts[0].receipt_id)
+    client.acknowledge_vendor_receipt(DIGIPOST, receipts[0].receipt_id)  # idempotent
     assert [r.kind for r in receipts_for(client, DIGIPOST, msg.message_id)] == ["aapning"]
-    client.acknowledge(DIGIPOST, receipts[1].receipt_id)
+    client.acknowledge_vendor_receipt(DIGIPOST, receipts[1].receipt_id)
     assert receipts_for(client, DIGIPOST, msg.message_id) == []
     assert sim.stats(DIGIPOST)["delivered"][msg.message_id] == 1
 
@@ -284,9 +284,9 @@ def test_unknown_vendor_orgnr_is_a_clear_error(sim: SimServer) -> None:
     text = str(info.value)
     assert "123456789" in text and DIGIPOST in text and "INNBYGGERPOST_VENDOR_ENDPOINTS" in text
     with pytest.raises(UnknownVendorError):
-        client.pull_receipts("123456789")
+        client.pull_vendor_receipts("123456789")
     with pytest.raises(UnknownVendorError):
-        client.acknowledge("123456789", "x")
+        client.acknowledge_vendor_receipt("123456789", "x")
 
 
 def test_notification_without_address_gives_varslingfeilet(sim: SimServer) -> None:
@@ -324,7 +324,7 @@ def test_feil_receipt_is_parsed(sim: SimServer) -> None:
     )
     assert receipt.conversation_id == "conv-feil"
     assert receipt.timestamp == datetime(2024, 5, 19, 12, 0, tzinfo=UTC)
-    client.acknowledge(EBOKS, rid)
+    client.acknowledge_vendor_receipt(EBOKS, rid)
     assert receipts_for(client, EBOKS, "msg-feil") == []
 
 
@@ -332,7 +332,7 @@ def test_pull_respects_max_count(sim: SimServer) -> None:
     client = PostboxClient(settings_for(sim))
     for _ in range(3):
         assert client.send(message("02028110068")).status is SendStatus.ACCEPTED
-    assert len(client.pull_receipts(EBOKS, 2)) == 2
+    assert len(client.pull_vendor_receipts(EBOKS, 2)) == 2
 
 
 def test_simulator_serves_its_wsdl(sim: SimServer) -> None:

@@ -162,16 +162,16 @@ def test_postbox_client_reuses_connections_for_sends_and_receipts(fresh: SimProc
         assert client.send(msg).status is SendStatus.ACCEPTED
         sent.append(msg.message_id)
     for vendor in (DIGIPOST, EBOKS):
-        for receipt in client.pull_receipts(vendor, 100):
-            client.acknowledge(vendor, receipt.receipt_id)
+        for receipt in client.pull_vendor_receipts(vendor, 100):
+            client.acknowledge_vendor_receipt(vendor, receipt.receipt_id)
     stats = fresh.stats()
     requests_made = stats["http"]["requests"]["postbox"]
     assert requests_made >= 10 + 2 + 10  # sends, pulls, at least one acknowledgement per message
     # one keep-alive connection per host:port pool (both vendors are on the same simulator)
     assert stats["http"]["connections"]["postbox"] == 1, stats["http"]
     delivered = {
-        **stats["postbox"]["vendors"][DIGIPOST]["delivered"],
-        **stats["postbox"]["vendors"][EBOKS]["delivered"],
+        **stats["dpi"]["vendors"][DIGIPOST]["delivered"],
+        **stats["dpi"]["vendors"][EBOKS]["delivered"],
     }
     assert all(delivered[m] == 1 for m in sent)
 
@@ -208,7 +208,7 @@ def test_concurrent_clients_use_a_bounded_pool_and_counters_stay_exact(fresh: Si
     stats = fresh.stats()
     assert stats["krr"]["calls"] == calls
     assert sum(stats["krr"]["batch_sizes"]) == calls
-    vendors = stats["postbox"]["vendors"]
+    vendors = stats["dpi"]["vendors"]
     assert vendors[DIGIPOST]["sends"] + vendors[EBOKS]["sends"] == calls
     assert vendors[DIGIPOST]["accepted"] + vendors[EBOKS]["accepted"] == calls
     delivered = {**vendors[DIGIPOST]["delivered"], **vendors[EBOKS]["delivered"]}

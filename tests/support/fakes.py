@@ -8,7 +8,7 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 
@@ -347,11 +347,17 @@ class FakeVendor:
             return SendResult(SendStatus.REJECTED, "feil KLIENT (fake)")
         return SendResult(SendStatus.ACCEPTED)
 
-    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]:
-        return list(self.receipts.get(vendor_orgnr, []))[:max_count]
+    def pull_receipts(self, max_count: int = 100) -> list[VendorReceipt]:
+        """One queue for every vendor (as the DPI access point's); ``receipts`` is kept per vendor."""
+        queued = [
+            replace(r, vendor_orgnr=r.vendor_orgnr or orgnr)
+            for orgnr, rs in self.receipts.items()
+            for r in rs
+        ]
+        return queued[:max_count]
 
-    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None:
-        self.acknowledged.append((vendor_orgnr, receipt_id))
-        self.receipts[vendor_orgnr] = [
-            r for r in self.receipts.get(vendor_orgnr, []) if r.receipt_id != receipt_id
+    def acknowledge(self, receipt: VendorReceipt) -> None:
+        self.acknowledged.append((receipt.vendor_orgnr, receipt.receipt_id))
+        self.receipts[receipt.vendor_orgnr] = [
+            r for r in self.receipts.get(receipt.vendor_orgnr, []) if r.receipt_id != receipt.receipt_id
         ]

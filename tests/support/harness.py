@@ -175,6 +175,7 @@ class Stack:
             "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
             "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
             "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
+            "INNBYGGERPOST_DPI_URL": f"{self.sim_url}/dpi",
             "INNBYGGERPOST_CERTIFICATE_FILE": str(self.pki_dir / "enterprise-910646192.p12"),
             "INNBYGGERPOST_CERTIFICATE_PASSWORD": "test-only",
             "INNBYGGERPOST_VENDOR_ENDPOINTS": ",".join(

@@ -205,7 +205,7 @@ def test_a_letter_that_cannot_be_built_fails_without_a_send(env: Env) -> None:
 
 
 def receipt(rid: str, mid: str, kind: str) -> VendorReceipt:
-    return VendorReceipt(rid, mid, "c", kind, T0)
+    return VendorReceipt(rid, mid, "c", kind, T0, vendor_orgnr=VENDOR)
 
 
 def test_receipts_are_applied_once_and_acknowledged(env: Env) -> None:
@@ -221,12 +221,12 @@ def test_receipts_are_applied_once_and_acknowledged(env: Env) -> None:
         receipt("r1", "msg-1", "levering"),  # the same receipt twice in one pull
         receipt("r9", "unknown", "levering"),
     ]
-    assert d.poll_receipts(VENDOR) == 4
+    assert d.poll_receipts() == 4
     assert statuses(store, 1) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
     assert statuses(store, 2) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
     assert {rid for _, rid in vendor.acknowledged} == {"r1", "r2", "r9"}
     # a receipt pulled again (its ack was lost) is recognised and not applied again
-    assert d.apply_receipts(VENDOR, [receipt("r1", "msg-1", "levering")]) == 0
+    assert d.apply_receipts([receipt("r1", "msg-1", "levering")]) == 0
     assert statuses(store, 1) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
 
 
@@ -237,7 +237,7 @@ def test_a_receipt_before_the_send_is_recorded_wins_and_the_send_records_nothing
     d = delivery(db, vendor, clock)
     job = d.claim(1)[0]
     outcome = d.send(job)
-    d.apply_receipts(VENDOR, [receipt("r1", "msg-1", "levering")])  # the vendor was faster than our record
+    d.apply_receipts([receipt("r1", "msg-1", "levering")])  # the vendor was faster than our record
     assert d.record([outcome]) == {"sent": 1}
     assert statuses(store, 1) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
     assert store.rows[1].state.job_state == JobState.DONE and store.rows[1].claimed_by is None
