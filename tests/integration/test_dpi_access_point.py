@@ -260,3 +260,45 @@ def test_forged_receipt_is_reported_not_trusted(sim: SimProcess, pki: TestPki) -
     bad = [r for r in client.receipts() if r.message_id == queued["receipt_id"]]
     assert len(bad) == 1 and bad[0].receipt is None and "does not verify" in (bad[0].error or "")
     client.mark_read(bad[0].message_id)
+
+
+def test_postbox_adapter_applies_verified_receipts_only(
+    sim: SimProcess, pki: TestPki, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DpiPostbox (the PostboxVendor the worker uses): a letter through the port, its receipts
+    mapped onto the domain's kinds; a forged receipt is logged, not handed on, not acknowledged."""
+    from clients.dpi.postbox import DpiPostbox
+    from service.domain.ports import DigitalPostMessage, Document, SendStatus
+
+    pair = pki.enterprise(OPERATOR)
+    vendor = DpiPostbox(access_point(sim, pki), pair.certificate, pair.private_key, pair.chain, sim.pki_dir)
+    mid = str(uuid.uuid4())
+    result = vendor.send(
+        DigitalPostMessage(
+            message_id=mid, conversation_id=mid, sender_orgnr=AGENCY, personidentifikator="01018010018",
+            postkasseadresse="ola.nordmann#1A2B", vendor_orgnr=DIGIPOST, title="Vedtak",
+            primary=Document("brev.pdf", "Vedtak", "application/pdf", b"%PDF-1.4"),
+            postbox_certificate=pki.postbox(DIGIPOST).certificate_der(),
+        )
+    )  # fmt: skip
+    assert result.status == SendStatus.ACCEPTED
+    forged = sim.post(
+        "/_sim/dpi/receipt",
+        {"vendor": DIGIPOST, "sender": OPERATOR, "message_id": mid, "kind": "feil", "bad_signature": True},
+    )["receipt_id"]
+    got: dict[str, object] = {}
+
+    def pulled() -> bool:
+        for r in vendor.pull_receipts(100):
+            if r.message_id == mid:
+                got[r.kind] = r
+        return {"levering", "aapning"} <= set(got)
+
+    wait_until(pulled, 10, "levering and aapning through the port")
+    assert "feil" not in got  # the forged feil is not applied
+    assert "not applied" in caplog.text and forged in caplog.text
+    for r in got.values():
+        vendor.acknowledge(r)  # type: ignore[arg-type]
+    left = vendor.client.receipts(1000)
+    assert [r.message_id for r in left if r.message_id == forged] == [forged]  # kept for the operator
+    assert not any(r.receipt is not None and r.receipt.conversation_id == mid for r in left)
