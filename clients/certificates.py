@@ -146,3 +146,13 @@ def _checked(
         )
     chain = tuple(c for c in candidates if c is not leaf)
     return Credentials(leaf, key, chain)
+
+
+def certificate_expiry(der: bytes | None) -> dt.datetime | None:
+    """``notAfter`` of a DER certificate (e.g. KRR's ``sertifikat``); None when it cannot be read."""
+    if not der:
+        return None
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        return None

@@ -34,6 +34,7 @@ import jwt
 import requests
 
 from clients.certificates import FILE_SETTING, Credentials
+from service import metrics
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +195,17 @@ class MaskinportenClient:
         last = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                return self._request_once(sorted(scopes), consumer_org)
+                cached = self._request_once(sorted(scopes), consumer_org)
+                metrics.MASKINPORTEN_TOKENS.labels("issued").inc()
+                return cached
+            except MaskinportenRefused:
+                metrics.MASKINPORTEN_TOKENS.labels("refused").inc()
+                raise
+            except MaskinportenUnavailable:
+                metrics.MASKINPORTEN_TOKENS.labels("unavailable").inc()
+                raise
             except _Retryable as exc:
+                metrics.MASKINPORTEN_TOKENS.labels("unavailable").inc()
                 last = str(exc)
                 delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
                 spent = time.monotonic() - started

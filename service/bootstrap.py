@@ -91,15 +91,20 @@ class Container:
 
     @property
     def krr_client(self) -> ContactRegistry:
-        """The zeep client of KRR, its timeouts fitted into the look-up time budget."""
+        """The KRR client (REST with a Maskinporten token; SOAP 16-02 with KRR_PROTOCOL=soap), its
+        timeouts fitted into the look-up time budget."""
 
         def build() -> ContactRegistry:
-            from clients.krr import KrrClient
-
             s = self.settings
             budget = s.krr_time_budget_seconds
             fitted = dataclasses.replace(s, read_timeout=min(s.read_timeout, budget))
-            return KrrClient(fitted)
+            if s.krr_protocol == "soap":
+                from clients.krr import KrrClient
+
+                return KrrClient(fitted)
+            from clients.krr_rest import KrrRestClient
+
+            return KrrRestClient(fitted, self.maskinporten)
 
         return self._part("krr_client", build)
 
@@ -126,7 +131,21 @@ class Container:
         def build() -> Any:
             from clients.certificates import load_credentials
 
-            return load_credentials(self.settings.certificate_file, self.settings.certificate_password)
+            s = self.settings
+            if not s.certificate_file and s.demo_mode:
+                # demo mode (make run, the test stacks) without a certificate: the simulators' test
+                # PKI's operator certificate, which the simulated Maskinporten trusts. TEST ONLY.
+                from simulators.pki import TEST_P12_PASSWORD, TestPki
+
+                from .config import DEMO_OPERATOR_ORGNR
+
+                pki = TestPki(s.sim_pki_dir)
+                pki.enterprise(DEMO_OPERATOR_ORGNR)
+                log.warning(
+                    "demo mode: signing with the TEST certificate %s", pki.p12_path(DEMO_OPERATOR_ORGNR)
+                )
+                return load_credentials(pki.p12_path(DEMO_OPERATOR_ORGNR), TEST_P12_PASSWORD)
+            return load_credentials(s.certificate_file, s.certificate_password)
 
         return self._part("credentials", build)
 
@@ -196,7 +215,7 @@ class Container:
             creds.certificate,
             creds.private_key,
             creds.chain,
-            postbox_certificate_dir=s.dpi_postbox_certificate_dir or s.sim_pki_dir,
+            postbox_certificate_dir=s.dpi_postbox_certificate_dir or None,
         )
 
     @property

@@ -117,8 +117,12 @@ class Settings:
     maskinporten_kid: str = env("MASKINPORTEN_KID", "")
     certificate_file: str = env("CERTIFICATE_FILE", "")
     certificate_password: str = env("CERTIFICATE_PASSWORD", "")
-    # KRR (oppslagstjeneste 16-02)
-    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
+    # KRR: REST (kontaktregisteret, POST <krr_url>/rest/v2/personer, a Maskinporten token) or, with
+    # KRR_PROTOCOL=soap, the oppslagstjeneste 16-02 at KRR_SOAP_URL
+    krr_protocol: str = env("KRR_PROTOCOL", "rest", lambda raw: _choice("REST", "SOAP")(raw).lower())
+    krr_url: str = env("KRR_URL", SIM_DEFAULT + "/kontaktregisteret")
+    # empty: the simulator's, or with KRR_PROTOCOL=soap an explicitly set KRR_URL (``krr_soap_endpoint``)
+    krr_soap_url: str = env("KRR_SOAP_URL", "")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
     krr_cert_file: str = env("KRR_CERT_FILE", "")
     krr_key_file: str = env("KRR_KEY_FILE", "")
@@ -134,8 +138,8 @@ class Settings:
     krr_breaker_cooldown_seconds: float = env("KRR_BREAKER_COOLDOWN_SECONDS", 10.0)
     # DPI (SPEC-transports §3): the access point every letter to Digipost and e-Boks goes through;
     # the CA certificates (PEM) its receipts' x5c must chain to ("": the test PKI's CA in
-    # SIM_PKI_DIR); where postbox-<vendor orgnr>.pem certificates are read when KRR gave none ("":
-    # SIM_PKI_DIR); the receipt channel (kanal) of this system ("": none); the postbox transport
+    # SIM_PKI_DIR); where postbox-<vendor orgnr>.pem certificates are read for letters stored without
+    # KRR's certificate (stored before migration 0007; "": none); the receipt channel (kanal) of this system ("": none); the postbox transport
     # ("dpi", or "soap": the project's old vendor contract, to be removed).
     dpi_url: str = env("DPI_URL", SIM_DEFAULT + "/dpi")
     dpi_trusted_ca_file: str = env("DPI_TRUSTED_CA_FILE", "")
@@ -199,6 +203,21 @@ class Settings:
     sim_pki_dir: str = env("SIM_PKI_DIR", "var/test-pki")
     owner_password: str = env("OWNER_PASSWORD", "")
     reference_dir: str = env("REFERENCE_DIR", "")
+
+    @property
+    def krr_soap_endpoint(self) -> str:
+        """The SOAP 16-02 endpoint: ``KRR_SOAP_URL``; unset, with ``KRR_PROTOCOL=soap`` a ``KRR_URL``
+        set to something else than the REST simulator (before REST, ``KRR_URL`` named the SOAP
+        endpoint: the old name stays an alias); else the SOAP simulator."""
+        if self.krr_soap_url:
+            return self.krr_soap_url
+        if (
+            self.krr_protocol == "soap"
+            and self.krr_url
+            and self.krr_url != SIM_DEFAULT + "/kontaktregisteret"
+        ):
+            return self.krr_url
+        return SIM_DEFAULT + "/krr"
 
     @property
     def notification_inbox_url(self) -> str:

@@ -2,7 +2,9 @@
 
 Paths: ``/dpi/`` (the DPI access point with the postbox vendors behind it: ``dpi.py``; ``POST
 /_sim/dpi/receipt`` queues a receipt by hand), ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
-``<base>/maskinporten/``, test PKI in ``pki_dir``), ``POST /_sim/maskinporten`` (its control), ``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
+``<base>/maskinporten/``, test PKI in ``pki_dir``), ``POST /_sim/maskinporten`` (its control),
+``/kontaktregisteret/rest/v2/...`` (KRR REST, ``krr_rest.py``; the same state as the SOAP one),
+``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
 ``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues); the notification
 simulators' routes (``/sms``, ``/_sim/outbox``, ...) are in ``notify.py``.
@@ -27,6 +29,7 @@ from typing import Any
 
 from .dpi import DpiSimulator
 from .krr import krr_control, krr_state_json, make_krr_app
+from .krr_rest import make_krr_rest_app
 from .maskinporten import make_maskinporten_app
 from .notify import handles as notify_handles
 from .notify import make_notify_app
@@ -91,6 +94,8 @@ def _area(path: str) -> str:
         return "maskinporten"
     if path.startswith("/dpi/"):
         return "dpi"
+    if path.startswith("/kontaktregisteret/"):
+        return "kontaktregisteret"
     return "sim"
 
 
@@ -104,6 +109,8 @@ def make_app(
     krr = make_krr_app(seed, require_signature=require_signature)
     maskinporten = make_maskinporten_app(seed.maskinporten_clients, pki)
     dpi = DpiSimulator(seed, pki)  # the DPI access point with the postbox vendors behind it
+    krr_rest = make_krr_rest_app(seed, pki, state=krr.state)  # one KRR state: /_sim/krr drives both
+    krr.certificate_of = krr_rest.certificate_of  # and the same postbox certificates
     postbox_state = PostboxSimState()
     postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
@@ -133,6 +140,8 @@ def make_app(
             return dpi(
                 {**environ, "PATH_INFO": path[len("/_sim/dpi") :].replace("/", "/_sim/", 1)}, start_response
             )
+        if area == "kontaktregisteret":
+            return krr_rest(environ, start_response)
         if notify_handles(path):
             return notify(environ, start_response)
         if path == "/_sim/stats":
@@ -227,7 +236,7 @@ def serve(
     app = make_app(seed, require_signature, http_stats, pki_dir)
     server = make_server(host, port, app, http_stats, threads)
     log.info(
-        "simulators on http://%s:%d (/maskinporten/, /krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
+        "simulators on http://%s:%d (/maskinporten/, /kontaktregisteret/, /krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
         host,
         server.effective_port,
         threads,

@@ -99,6 +99,8 @@ def load_clients(entries: Iterable[dict[str, Any]], pki: TestPki) -> dict[str, R
             pinned = x509.load_pem_x509_certificate(Path(e["certificate"]).read_bytes()).public_bytes(
                 Encoding.DER
             )
+        if e.get("orgnr") and not keys and not pinned:
+            pki.enterprise(str(e["orgnr"]))  # its test enterprise certificate (PKCS#12), made at first start
         clients[e["client_id"]] = RegisteredClient(
             client_id=str(e["client_id"]),
             orgnr=str(e.get("orgnr", "")),

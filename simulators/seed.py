@@ -47,6 +47,9 @@ class SeedPerson:
     vendor: str | None = None
     # KAN_VARSLES | KAN_IKKE_VARSLES; None: KAN_VARSLES when not reserved and a contact is seeded
     varslingsstatus: str | None = None
+    # KRR's postbox certificate: None: the vendor's (TestPki postbox), "none": KRR gives none,
+    # "expired": an expired one
+    sertifikat: str | None = None
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 

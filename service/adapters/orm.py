@@ -205,6 +205,8 @@ class Forwarding(Base):
     )  # SdpOptions as given + KRR contact data used for notifications
     vendor_orgnr: Mapped[str | None] = mapped_column(String(20), nullable=True)
     postkasseadresse: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # KRR's sertifikat (DER) of the postbox, to encrypt the document package to (migration 0007)
+    postbox_certificate: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)  # SBDH InstanceIdentifier
     conversation_id: Mapped[str] = mapped_column(String(36))
     status: Mapped[str] = mapped_column(String(30))  # current SdpStatusType

@@ -49,6 +49,7 @@ class NewForwarding:
     krr_contact: dict[str, str | None]  # KRR's e-mail/mobile, for the vendor's notifications
     vendor_orgnr: str | None
     postkasseadresse: str | None
+    postbox_certificate: bytes | None  # KRR's sertifikat (DER) of a forwarded letter's postbox
     message_id: str  # SBDH InstanceIdentifier: the same on every send (the vendor de-duplicates)
     conversation_id: str
     status: SdpStatus  # Unknown while queued; Reserved / NoMailBox are final at insert
@@ -162,6 +163,7 @@ def plan(
             krr_contact=krr,
             vendor_orgnr=decision.vendor_orgnr,
             postkasseadresse=decision.postkasseadresse,
+            postbox_certificate=decision.postbox_certificate,
             message_id=str(uuid.uuid4()),
             conversation_id=str(uuid.uuid4()),
             status=decision.sdp_status or SdpStatus.UNKNOWN,

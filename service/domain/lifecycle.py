@@ -269,6 +269,7 @@ class Letter:
     visible_date_time: datetime | None
     language_code: str | None
     attachments: tuple[StoredAttachment, ...]
+    postbox_certificate: bytes | None = None  # KRR's sertifikat (DER): the package is encrypted to it
 
 
 LANGUAGES = {"1033": "EN", "2068": "NN"}  # LanguageID -> SDP language; default NO (1044, bokmål)
@@ -309,6 +310,7 @@ def build_message(letter: Letter) -> DigitalPostMessage:
         virkningstidspunkt=sdp.visible_date_time or letter.visible_date_time,
         language=LANGUAGES.get(letter.language_code or "", "NO"),
         notifications=notes,
+        postbox_certificate=letter.postbox_certificate,
     )
 
 

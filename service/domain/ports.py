@@ -30,19 +30,45 @@ class Person:
     mobiltelefonnummer: str | None = None
     postkasseadresse: str | None = None
     postkasseleverandoer_adresse: str | None = None  # vendor organisation number
+    # the postbox's encryption certificate (KRR ``sertifikat``, DER) and when it expires (read by the
+    # adapter; None with a certificate: it could not be read)
+    sertifikat: bytes | None = None
+    sertifikat_gyldig_til: datetime | None = None
 
     @property
     def reserved(self) -> bool:
         return self.status == "AKTIV" and self.reservasjon == "JA"
 
     @property
-    def has_postbox(self) -> bool:
+    def has_digital_post(self) -> bool:
+        """KRR names a postbox (``digital_post``), whether or not it can be used."""
         return (
             self.status == "AKTIV"
             and self.reservasjon == "NEI"
             and bool(self.postkasseadresse)
             and bool(self.postkasseleverandoer_adresse)
         )
+
+    @property
+    def has_postbox(self) -> bool:
+        """Digdir's rule: a postbox is there only with its certificate (nothing else can be
+        encrypted to it). Whether the certificate is still valid: ``postbox_problem``."""
+        return self.has_digital_post and bool(self.sertifikat)
+
+    def postbox_problem(self, now: datetime | None) -> str | None:
+        """Why KRR's postbox cannot be used (None: it can, or KRR names none)."""
+        if not self.has_digital_post:
+            return None
+        if not self.sertifikat:
+            return "KRR gives no certificate for the recipient's digital postbox"
+        if self.sertifikat_gyldig_til is None:
+            return "the certificate KRR gives for the recipient's digital postbox cannot be read"
+        if now is not None and self.sertifikat_gyldig_til <= now:
+            return (
+                "the certificate KRR gives for the recipient's digital postbox expired on "
+                + self.sertifikat_gyldig_til.strftime("%Y-%m-%d")
+            )
+        return None
 
 
 class ContactRegistry(Protocol):
@@ -86,7 +112,7 @@ class DigitalPostMessage:
     sikkerhetsnivaa: int = 4
     language: str = "NO"
     notifications: tuple[Notification, ...] = field(default_factory=tuple)
-    # the citizen's postbox encryption certificate (DER) from KRR's ``sertifikat``; None: not known
+    # the citizen's postbox certificate from KRR (DER): the document package is encrypted to it
     postbox_certificate: bytes | None = None
 
 

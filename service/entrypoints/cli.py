@@ -126,19 +126,24 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def use_test_pki(pki_dir: str) -> None:
-    """Demo stacks: create the test PKI's operator certificate and point the service at it, unless
-    INNBYGGERPOST_CERTIFICATE_FILE is set (TEST ONLY material; README "Going live")."""
-    if os.environ.get("INNBYGGERPOST_CERTIFICATE_FILE"):
-        return
-    from simulators.pki import TEST_P12_PASSWORD, TestPki
+def cmd_maskinporten(settings: Settings, args: argparse.Namespace) -> int:
+    """Ask Maskinporten for a token as the service would, and print its claims (README: Going live)."""
+    import json
 
-    from ..config import DEMO_OPERATOR_ORGNR
+    import jwt
 
-    pki = TestPki(pki_dir)
-    pki.enterprise(DEMO_OPERATOR_ORGNR)
-    os.environ["INNBYGGERPOST_CERTIFICATE_FILE"] = str(pki.p12_path(DEMO_OPERATOR_ORGNR))
-    os.environ["INNBYGGERPOST_CERTIFICATE_PASSWORD"] = TEST_P12_PASSWORD
+    from clients.certificates import CredentialsError
+    from clients.maskinporten import KRR_SCOPES, MaskinportenError
+
+    from ..bootstrap import bootstrap
+
+    try:
+        token = bootstrap(settings).maskinporten.token(args.scope or list(KRR_SCOPES), args.consumer_org)
+    except (MaskinportenError, CredentialsError, ValueError) as exc:
+        print(f"innbyggerpost: no token: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(jwt.decode(token, options={"verify_signature": False}), indent=2))
+    return 0
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -152,7 +157,6 @@ def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     os.environ.setdefault("INNBYGGERPOST_DEMO_MODE", "1")  # the inbox's demo sign-in (README: Inbox)
     cmd_migrate(settings, args)
     ensure_demo_owners(settings)
-    use_test_pki(settings.sim_pki_dir)
     exe = [sys.executable, "-m", "service.entrypoints.cli"]
     procs = [
         subprocess.Popen(exe + ["simulate", "--port", "8090", "--smtp-port", "8025"]),
@@ -249,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--pki-dir", help="the test PKI's directory (default INNBYGGERPOST_SIM_PKI_DIR, var/test-pki)"
     )
     sim.set_defaults(fn=cmd_simulate)
+    mp = sub.add_parser(
+        "maskinporten", help="get a Maskinporten token as the service would; print its claims"
+    )
+    mp.add_argument("--scope", action="append", help="a scope, repeatable (default: the KRR scopes)")
+    mp.add_argument("--consumer-org", help="acting for this organisation (consumer_org)")
+    mp.set_defaults(fn=cmd_maskinporten)
     st = sub.add_parser("status", help="status history of one ExternalShipmentReference")
     st.add_argument("reference")
     st.add_argument("--code", help="SystemUserCode (when several owners use the same reference)")

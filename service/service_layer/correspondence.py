@@ -76,8 +76,9 @@ def insert_correspondence(
     if forwarding.needs_lookup(kind, req.sdp_options, req.is_reservable):
         # May raise RegistryUnavailable: nothing has been stored yet.
         person = registry.hent_personer([req.reportee]).get(req.reportee)
-    decision = forwarding.decide(kind, req.sdp_options, req.is_reservable, person)
-    plan = insert.plan(req, principal.owner_id, decision, person, clock())
+    now = clock()
+    decision = forwarding.decide(kind, req.sdp_options, req.is_reservable, person, now)
+    plan = insert.plan(req, principal.owner_id, decision, person, now)
     if writer is None:
         return GroupCommit(uow_factory).store_now(plan)
     # Bounded: a stalled disk faults the request (a retry with the same reference is safe: it finds

@@ -98,7 +98,7 @@ def fresh(sim: SimProcess) -> SimProcess:
 
 def settings(sim: SimProcess) -> Settings:
     return Settings(
-        krr_url=f"{sim.url}/krr",
+        krr_soap_url=f"{sim.url}/krr",
         krr_paa_vegne_av="",
         krr_cert_file="",
         krr_key_file="",

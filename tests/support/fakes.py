@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from service.adapters.repositories.forwardings import Claim
@@ -316,8 +316,24 @@ class FakeRegistry:
         return {i: self.persons.get(i, Person(i, status="IKKE_REGISTRERT")) for i in ids}
 
 
+#: stands for a postbox certificate from KRR (DER bytes) where only its presence and expiry matter
+FAKE_CERTIFICATE = b"0\x82fake-postbox-certificate"
+FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
+
+
 def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:
-    return Person(pid, "AKTIV", "NEI", "KAN_VARSLES", "a@example.org", "+4799999999", f"box.{pid}", vendor)
+    return Person(
+        pid,
+        "AKTIV",
+        "NEI",
+        "KAN_VARSLES",
+        "a@example.org",
+        "+4799999999",
+        f"box.{pid}",
+        vendor,
+        sertifikat=FAKE_CERTIFICATE,
+        sertifikat_gyldig_til=FAR_FUTURE,
+    )
 
 
 class FakeVendor:

@@ -172,7 +172,8 @@ class Stack:
             "INNBYGGERPOST_PUBLIC_URL": self.url,
             "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
             "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
-            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
+            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/kontaktregisteret",  # KRR REST (the default protocol)
+            "INNBYGGERPOST_KRR_SOAP_URL": f"{self.sim_url}/krr",  # with INNBYGGERPOST_KRR_PROTOCOL=soap
             "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
             "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
             "INNBYGGERPOST_DPI_URL": f"{self.sim_url}/dpi",

@@ -230,3 +230,32 @@ def test_loader_errors_name_the_settings(pki: TestPki, tmp_path: Path) -> None:
     )
     with pytest.raises(CredentialsError, match="matches its private key"):
         load_credentials(other, None)
+
+
+def test_container_credentials_demo_mode_uses_the_test_pki(tmp_path: Path) -> None:
+    from service.bootstrap import bootstrap
+    from service.config import Settings
+
+    demo = bootstrap(Settings(demo_mode=True, sim_pki_dir=str(tmp_path), certificate_file=""))
+    assert demo.credentials.organisation_number() == ORGNR
+    assert demo.maskinporten.client_id == "innbyggerpost-demo"
+    assert demo.maskinporten is demo.maskinporten  # one per process: one token cache
+    with pytest.raises(CredentialsError, match="INNBYGGERPOST_CERTIFICATE_FILE is not set"):
+        bootstrap(Settings(demo_mode=False, certificate_file="")).credentials  # noqa: B018
+
+
+def test_token_requests_counted_by_outcome(creds: Any) -> None:
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        name = "innbyggerpost_maskinporten_token_requests_total"
+        return REGISTRY.get_sample_value(name, {"outcome": outcome}) or 0.0
+
+    issued, refused = count("issued"), count("refused")
+    mp = make(creds, FakeSession())
+    mp.token(["a"])
+    mp.token(["a"])  # cached: no request
+    assert count("issued") == issued + 1
+    with pytest.raises(MaskinportenRefused):
+        make(creds, FakeSession(answer=FakeResponse(400, {"error": "invalid_scope"}))).token(["a"])
+    assert count("refused") == refused + 1

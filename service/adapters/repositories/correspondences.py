@@ -177,6 +177,7 @@ class CorrespondenceRepository:
                     "options": options,
                     "vendor_orgnr": fwd.vendor_orgnr,
                     "postkasseadresse": fwd.postkasseadresse,
+                    "postbox_certificate": fwd.postbox_certificate,
                     "message_id": fwd.message_id,
                     "conversation_id": fwd.conversation_id,
                     "status": fwd.status,
