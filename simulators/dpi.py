@@ -7,8 +7,8 @@ It checks what the real ones check, in this order:
    ``digitalpostinnbygger:send``): 401/403 with a problem document;
 2. ``POST /messages/out``: multipart with ``forretningsmelding`` (the JWS: RS256, its ``x5c``
    issued by the test CA, the sender's organisation number in the certificate) and ``dokumentpakke``;
-   the SBD against Digdir's JSON schemas (when they are at hand: ``INNBYGGERPOST_DPI_SCHEMA_DIR`` or
-   the reference data beside the checkout); ``maskinportentoken`` a valid token of the sender; the
+   the SBD against Digdir's JSON schemas (when they are at hand: the reference data,
+   ``INNBYGGERPOST_REFERENCE_DIR``); ``maskinportentoken`` a valid token of the sender; the
    package fingerprint (SHA-256 of the CMS bytes); a known receiver (postbox vendor). Anything
    wrong: 400 with a problem document. A message id taken before: 409 (counted as a duplicate,
    nothing delivered again);

@@ -292,11 +292,8 @@ def receipt_message(
 
 # -- JSON schemas -----------------------------------------------------------------------------------
 def default_schema_dir() -> Path:
-    """Digdir's DPI JSON schemas: ``INNBYGGERPOST_DPI_SCHEMA_DIR``, else the published reference data
-    beside the checkout (``../shared/reference/dpi/schemas``; never copied into the tree)."""
-    override = os.environ.get("INNBYGGERPOST_DPI_SCHEMA_DIR")
-    if override:
-        return Path(override)
+    """Digdir's DPI JSON schemas in the published reference data (``INNBYGGERPOST_REFERENCE_DIR``,
+    default ``../shared/reference`` beside the checkout; never copied into the tree)."""
     reference = os.environ.get("INNBYGGERPOST_REFERENCE_DIR")
     base = Path(reference) if reference else Path(__file__).resolve().parents[3] / "shared" / "reference"
     return base / "dpi" / "schemas"
