@@ -173,14 +173,7 @@ class Container:
 
     @property
     def vendor(self) -> PostboxVendor:
-        def build() -> PostboxVendor:
-            if self.settings.postbox_transport.lower() == "soap":
-                from clients.postbox import PostboxClient
-
-                return PostboxClient(self.settings)
-            return self._dpi_postbox()
-
-        return self._part("vendor", build)
+        return self._part("vendor", self._dpi_postbox)
 
     def _dpi_postbox(self) -> PostboxVendor:
         """DPI through the access point (clients/dpi), with the enterprise certificate and the shared

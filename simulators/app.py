@@ -1,10 +1,10 @@
-"""``innbyggerpost simulate``: the KRR simulator and the postbox-vendor simulators in one process.
+"""``innbyggerpost simulate``: the simulators of the national services in one process.
 
 Paths: ``/dpi/`` (the DPI access point with the postbox vendors behind it: ``dpi.py``; ``POST
 /_sim/dpi/receipt`` queues a receipt by hand), ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
 ``<base>/maskinporten/``, test PKI in ``pki_dir``), ``POST /_sim/maskinporten`` (its control),
 ``/kontaktregisteret/rest/v2/...`` (KRR REST, ``krr_rest.py``; the same state as the SOAP one),
-``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
+``/krr`` (oppslagstjeneste 16-02),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
 ``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues); the notification
 simulators' routes (``/sms``, ``/_sim/outbox``, ...) are in ``notify.py``.
@@ -14,7 +14,7 @@ process, so the simulators' in-memory state (counters, de-duplication, receipt q
 by every thread. A pool of ``threads`` application threads: slow answers (KRR ``slow`` mode, a
 seeded ``delay_seconds``) hold one thread each, so the pool is sized well above the service's
 concurrency. ``/_sim/stats`` reports ``http``: TCP connections accepted and requests served, per
-area (``krr``, ``postbox``, ``sim``), so tests and the benchmark can see that clients reuse their
+area (``krr``, ``dpi``, ``maskinporten``, ``sim``, ...), so tests and the benchmark can see that clients reuse their
 connections.
 """
 
@@ -34,7 +34,6 @@ from .maskinporten import make_maskinporten_app
 from .notify import handles as notify_handles
 from .notify import make_notify_app
 from .pki import TestPki
-from .postbox import PostboxSimState, make_postbox_router
 from .seed import Seed, load_seed
 
 #: where the test PKI lives unless told otherwise (INNBYGGERPOST_SIM_PKI_DIR, simulate --pki-dir)
@@ -88,8 +87,6 @@ class HttpStats:
 def _area(path: str) -> str:
     if path == "/krr" or path.startswith("/krr/"):
         return "krr"
-    if path.startswith("/postbox/"):
-        return "postbox"
     if path == "/maskinporten" or path.startswith("/maskinporten/"):
         return "maskinporten"
     if path.startswith("/dpi/"):
@@ -111,8 +108,6 @@ def make_app(
     dpi = DpiSimulator(seed, pki)  # the DPI access point with the postbox vendors behind it
     krr_rest = make_krr_rest_app(seed, pki, state=krr.state)  # one KRR state: /_sim/krr drives both
     krr.certificate_of = krr_rest.certificate_of  # and the same postbox certificates
-    postbox_state = PostboxSimState()
-    postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
     notify = make_notify_app()  # SMS gateway /sms, /_sim/outbox(.json), /_sim/smtp, /_sim/sms
 
@@ -130,8 +125,6 @@ def make_app(
         http.request(area, environ)
         if area == "krr":
             return krr(environ, start_response)
-        if area == "postbox":
-            return postbox(environ, start_response)
         if area == "maskinporten":
             return maskinporten(environ, start_response)
         if area == "dpi":
@@ -149,7 +142,6 @@ def make_app(
                 start_response,
                 {
                     "krr": krr_state_json(krr.state),
-                    "postbox": postbox_state.to_json(),
                     "http": http.to_json(),
                     "maskinporten": maskinporten.state.to_json(),
                     "dpi": dpi.state.to_json(),
@@ -172,7 +164,6 @@ def make_app(
         if path == "/_sim/reset" and method == "POST":
             krr.state.reset()
             maskinporten.state.control({"reset": True})
-            postbox_state.reset()
             dpi.state.reset()
             http.reset()
             return json_response(start_response, {"reset": True})
@@ -236,7 +227,7 @@ def serve(
     app = make_app(seed, require_signature, http_stats, pki_dir)
     server = make_server(host, port, app, http_stats, threads)
     log.info(
-        "simulators on http://%s:%d (/maskinporten/, /kontaktregisteret/, /krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
+        "simulators on http://%s:%d (/maskinporten/, /kontaktregisteret/, /krr, /dpi/, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
         host,
         server.effective_port,
         threads,
