@@ -129,6 +129,9 @@ class Settings:
     dpi_trusted_ca_file: str = env("DPI_TRUSTED_CA_FILE", "")
     dpi_postbox_certificate_dir: str = env("DPI_POSTBOX_CERTIFICATE_DIR", "")
     dpi_kanal: str = env("DPI_KANAL", "")
+    # a sent letter without a receipt for this long has its status at the access point checked
+    # (FEILET: failed), about once a minute, 100 letters a round
+    dpi_status_check_seconds: float = env("DPI_STATUS_CHECK_SECONDS", 300.0)
     # Outbound calls
     connect_timeout: float = env("CONNECT_TIMEOUT", 3.0)
     read_timeout: float = env("READ_TIMEOUT", 10.0)

@@ -208,6 +208,25 @@ class DpiPostbox:
             )
         return out
 
+    def failed_in_transport(self, message_id: str) -> str | None:
+        """FEILET in the access point's statuses of the message: its description (or a default)."""
+        try:
+            statuses = self.client.statuses(message_id)
+        except AccessPointRejected as exc:
+            if exc.status == 404:  # not known there (yet): nothing failed
+                return None
+            raise VendorUnavailable(f"statuses of {message_id}: {exc}") from exc
+        except AccessPointUnavailable as exc:
+            raise VendorUnavailable(f"statuses of {message_id}: {exc}") from exc
+        except Exception as exc:
+            if type(exc).__name__.startswith("Maskinporten"):
+                raise VendorUnavailable(f"statuses: no Maskinporten token: {exc}") from exc
+            raise
+        for s in statuses:
+            if s.status == "FEILET":
+                return s.beskrivelse or "FEILET"
+        return None
+
     def acknowledge(self, receipt: VendorReceipt) -> None:
         try:
             self.client.mark_read(receipt.receipt_id)

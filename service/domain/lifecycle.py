@@ -178,6 +178,16 @@ class Forwarding:
         self.status = SdpStatus.SENT  # not final for the moment, so that fail() may move on
         self.fail(reason, now)
 
+    def transport_failed(self, reason: str, now: datetime) -> bool:
+        """The access point reports the sent message FEILET: failed (BackupAltinn applies). Only while
+        it awaits its receipt (a receipt applied meanwhile wins); returns whether it applied."""
+        if self.job_state != JobState.AWAITING_RECEIPT or self.status.final:
+            return False
+        self.fail(
+            f"Delivery failed: the access point could not carry the letter (FEILET) {reason}".strip(), now
+        )
+        return True
+
     def expire(self, now: datetime) -> None:
         """Sent, but no levering/feil receipt before the deadline: failed."""
         if (

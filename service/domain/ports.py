@@ -157,6 +157,11 @@ class PostboxVendor(Protocol):
 
     def acknowledge(self, receipt: VendorReceipt) -> None: ...
 
+    def failed_in_transport(self, message_id: str) -> str | None:
+        """The reason when the access point reports the sent message FEILET (it could not be
+        carried to the vendor); None while it has not failed."""
+        ...
+
 
 # -- Altinn notifications: e-mail and SMS ---------------------------------------------------------
 class ChannelUnavailable(Exception):

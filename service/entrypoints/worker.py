@@ -272,6 +272,10 @@ def run_worker(
             log.warning("receipts: %s", exc)
             return False
 
+    def statuses() -> bool:
+        delivery.check_transport(settings.dpi_status_check_seconds, STATUS_BATCH)
+        return False  # one page a round: the cursor walks through the rest in the next rounds
+
     def keep_alive() -> None:
         delivery.keep_alive(dispatcher.tokens(), dispatcher.done, settings.worker_stale_seconds)
 
@@ -280,6 +284,7 @@ def run_worker(
         dispatcher,
         Periodic("receipts", settings.worker_poll_seconds, receipts),
         Periodic("expiry", 60.0, lambda: delivery.expire_overdue() >= 500),
+        Periodic("statuses", min(60.0, settings.dpi_status_check_seconds), statuses),
         NotificationTask(
             notifier_from(settings, container.uow_factory, container.krr_client, worker_id),
             settings.worker_concurrency,
@@ -315,6 +320,7 @@ def run_worker(
 
 
 RECEIPT_BATCH = 100
+STATUS_BATCH = 100
 RECEIPT_ACK_THREADS = 4
 
 

@@ -72,6 +72,7 @@ class Delivery:
         self.policy = policy
         self.worker_id = worker_id
         self.clock = clock
+        self._cursor = 0  # check_transport: the last forwarding id asked about
 
     # -- claiming ---------------------------------------------------------------------------------
     def claim(self, max_jobs: int, running: Collection[int] = ()) -> list[Job]:
@@ -198,6 +199,36 @@ class Delivery:
             uow.forwardings.save(by_message.values())
             uow.commit()
         return len(fresh)
+
+    # -- transport failures ---------------------------------------------------------------------
+    def check_transport(self, min_age_seconds: float, limit: int = 100) -> int:
+        """Ask the access point about up to ``limit`` letters sent at least ``min_age_seconds`` ago and
+        still without a receipt (a cursor walks through all of them, one page a call); fail those it
+        reports FEILET. Returns how many failed."""
+        now = self.clock()
+        with self.uow_factory().for_reading() as uow:
+            rows = uow.forwardings.awaiting_receipt(
+                now - timedelta(seconds=min_age_seconds), self._cursor, limit
+            )
+        self._cursor = rows[-1][0] if len(rows) >= limit else 0
+        failed: dict[str, str] = {}
+        for _id, message_id in rows:
+            try:
+                reason = self.vendor.failed_in_transport(message_id)
+            except VendorUnavailable as exc:
+                log.warning("statuses: %s", exc)
+                break
+            if reason is not None:
+                failed[message_id] = reason
+        if failed:
+            with self.uow_factory() as uow:
+                by_message = uow.forwardings.lock_by_message_ids(set(failed))
+                for message_id, fwd in by_message.items():
+                    if fwd.transport_failed(failed[message_id], now):
+                        log.info("forwarding %s: FEILET at the access point: %s", fwd.id, failed[message_id])
+                uow.forwardings.save(by_message.values())
+                uow.commit()
+        return len(failed)
 
     # -- upkeep -----------------------------------------------------------------------------------
     def expire_overdue(self, limit: int = 500) -> int:

@@ -147,6 +147,16 @@ class FakeForwardingRepository:
             if r.state.message_id in message_ids
         }
 
+    def awaiting_receipt(self, sent_before: datetime, after_id: int, limit: int) -> list[tuple[int, str]]:
+        return [
+            (r.state.id, r.state.message_id)
+            for _, r in sorted(self.store.rows.items())
+            if r.state.job_state == JobState.AWAITING_RECEIPT
+            and r.state.last_changed is not None
+            and r.state.last_changed < sent_before
+            and r.state.id > after_id
+        ][:limit]
+
     def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]:
         return [
             copy.deepcopy(r.state)
@@ -347,6 +357,8 @@ class FakeVendor:
         self.raise_on: set[str] = set()  # message ids whose send raises an unexpected error
         self.receipts: dict[str, list[VendorReceipt]] = {}
         self.acknowledged: list[tuple[str, str]] = []
+        self.feilet: dict[str, str] = {}  # message id -> reason the access point reports FEILET
+        self.asked: list[str] = []  # message ids whose transport status was asked
         self.on_send: Callable[[DigitalPostMessage], None] | None = None
         self._lock = threading.Lock()
 
@@ -371,6 +383,10 @@ class FakeVendor:
             for r in rs
         ]
         return queued[:max_count]
+
+    def failed_in_transport(self, message_id: str) -> str | None:
+        self.asked.append(message_id)
+        return self.feilet.get(message_id)
 
     def acknowledge(self, receipt: VendorReceipt) -> None:
         self.acknowledged.append((receipt.vendor_orgnr, receipt.receipt_id))

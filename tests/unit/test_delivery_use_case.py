@@ -254,3 +254,25 @@ def test_overdue_jobs_expire_as_failed(env: Env) -> None:
     assert d.expire_overdue() == 1
     assert statuses(store, 1)[-1] == "Delivery_EndUser_Failed"
     assert "no receipt" in store.rows[1].history[-1].text
+
+
+def test_letters_reported_feilet_fail_and_the_cursor_walks_all_awaiting(env: Env) -> None:
+    db, vendor, clock = env
+    store = db.jobs
+    for i in (1, 2, 3):
+        store.add_job(i, now=T0)
+    d = delivery(db, vendor, clock)
+    d.deliver(d.claim(3))
+    vendor.feilet["msg-2"] = "the vendor's access point is gone (simulated)"
+    assert d.check_transport(60, limit=2) == 0  # not old enough yet: nothing asked
+    assert vendor.asked == []
+    clock.now = T0 + timedelta(seconds=61)
+    assert d.check_transport(60, limit=2) == 1  # the first page: msg-1, msg-2
+    assert vendor.asked == ["msg-1", "msg-2"]
+    assert statuses(store, 2) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
+    assert "FEILET" in store.rows[2].history[-1].text and "gone" in store.rows[2].history[-1].text
+    assert d.check_transport(60, limit=2) == 0  # the next page: msg-3 (msg-2 is done)
+    assert vendor.asked[2:] == ["msg-3"]
+    assert d.check_transport(60, limit=2) == 0  # from the start again
+    assert vendor.asked[3:] == ["msg-1", "msg-3"]
+    assert statuses(store, 1) == statuses(store, 3) == ["Sent_Meldingsformidler"]
