@@ -302,3 +302,31 @@ def test_postbox_adapter_applies_verified_receipts_only(
     left = vendor.client.receipts(1000)
     assert [r.message_id for r in left if r.message_id == forged] == [forged]  # kept for the operator
     assert not any(r.receipt is not None and r.receipt.conversation_id == mid for r in left)
+
+
+def test_postbox_adapter_a_400_rejects_the_letter_with_its_reason(sim: SimProcess, pki: TestPki) -> None:
+    from clients.dpi.postbox import DpiPostbox
+    from service.domain.ports import DigitalPostMessage, Document, SendStatus
+
+    pair = pki.enterprise(OPERATOR)
+    vendor = DpiPostbox(access_point(sim, pki), pair.certificate, pair.private_key, pair.chain)
+    mid = str(uuid.uuid4())
+    result = vendor.send(
+        DigitalPostMessage(
+            message_id=mid, conversation_id=mid, sender_orgnr=OPERATOR, personidentifikator="01018010018",
+            postkasseadresse="ola.nordmann#1A2B", vendor_orgnr="999999999", title="Vedtak",
+            primary=Document("brev.pdf", "Vedtak", "application/pdf", b"%PDF-1.4"),
+            postbox_certificate=pki.postbox(DIGIPOST).certificate_der(),
+        )
+    )  # fmt: skip
+    assert result.status == SendStatus.REJECTED
+    assert "HTTP 400" in result.detail and "unknown receiver 0192:999999999" in result.detail
+    # and without any certificate for the postbox: rejected before anything is sent
+    no_cert = vendor.send(
+        DigitalPostMessage(
+            message_id=str(uuid.uuid4()), conversation_id="c", sender_orgnr=OPERATOR, personidentifikator="01018010018",
+            postkasseadresse="ola.nordmann#1A2B", vendor_orgnr=DIGIPOST, title="Vedtak",
+            primary=Document("brev.pdf", "Vedtak", "application/pdf", b"%PDF-1.4"),
+        )
+    )  # fmt: skip
+    assert no_cert.status == SendStatus.REJECTED and "no postbox certificate" in no_cert.detail
