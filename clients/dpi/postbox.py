@@ -41,9 +41,6 @@ from .client import AccessPointClient, AccessPointRejected, AccessPointUnavailab
 
 log = logging.getLogger(__name__)
 
-#: TODO(hinbox): the security level per service edition once it is stored; 4 until then (an
-#: opened letter then needs ID-porten's high level)
-SIKKERHETSNIVAA = 4
 KINDS = {
     "leveringskvittering": "levering",
     "aapningskvittering": "aapning",
@@ -118,7 +115,9 @@ class DpiPostbox:
             postkasseadresse=msg.postkasseadresse,
             title=(msg.title or msg.primary.name or msg.primary.filename)[:255],
             language=language,
-            sikkerhetsnivaa=SIKKERHETSNIVAA,
+            # the message's level (DigitalPostMessage.sikkerhetsnivaa, 4 unless the letter says otherwise;
+            # TODO: the service edition's registered security level once it reaches the Letter)
+            sikkerhetsnivaa=msg.sikkerhetsnivaa if msg.sikkerhetsnivaa in (3, 4) else 4,
             virkningstidspunkt=_aware(msg.virkningstidspunkt),
             varsler=tuple(
                 message.Varsel(
