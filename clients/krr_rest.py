@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import requests
 
-from clients.certificates import certificate_expiry
+from clients.certificates import CredentialsError, certificate_expiry
 from clients.maskinporten import CLIENT_ID_SETTING, KRR_SCOPES, MaskinportenError
 from clients.transport import call_with_retries
 from service.config import Settings
@@ -120,7 +120,8 @@ class KrrRestClient:
     def _token(self) -> str:
         try:
             return self.tokens.token(KRR_SCOPES, self.consumer_org)
-        except MaskinportenError as exc:
+        except (MaskinportenError, CredentialsError) as exc:
+            log.error("no Maskinporten token for KRR: %s", exc)
             raise RegistryUnavailable(f"no Maskinporten token for KRR: {exc}") from exc
 
     def _call(self, batch: list[str]) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,10 @@ class Container:
                 return KrrClient(fitted)
             from clients.krr_rest import KrrRestClient
 
-            return KrrRestClient(fitted, self.maskinporten)
+            # the Maskinporten client (and the certificate) on the first look-up, not at start: a
+            # service without a certificate still takes letters that need no KRR, and a look-up
+            # faults naming the setting to fix
+            return KrrRestClient(fitted, _LazyTokens(self))
 
         return self._part("krr_client", build)
 
@@ -242,6 +245,23 @@ class Container:
         engine = self._parts.get("engine")
         if engine is not None:
             engine.dispose()
+
+
+class _LazyTokens:
+    """The container's Maskinporten client, built when a token is first asked for."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+
+    @property
+    def client_id(self) -> str:
+        return self._container.settings.maskinporten_client_id
+
+    def token(self, scopes: Sequence[str], consumer_org: str | None = None) -> str:
+        return str(self._container.maskinporten.token(scopes, consumer_org))
+
+    def invalidate(self, token: str) -> None:
+        self._container.maskinporten.invalidate(token)
 
 
 def bootstrap(settings: Settings | None = None, **parts: Any) -> Container:

@@ -259,3 +259,14 @@ def test_token_requests_counted_by_outcome(creds: Any) -> None:
     with pytest.raises(MaskinportenRefused):
         make(creds, FakeSession(answer=FakeResponse(400, {"error": "invalid_scope"}))).token(["a"])
     assert count("refused") == refused + 1
+
+
+def test_service_starts_without_a_certificate_and_a_lookup_names_the_setting() -> None:
+    from service.bootstrap import bootstrap
+    from service.config import Settings
+    from service.domain.ports import RegistryUnavailable
+
+    container = bootstrap(Settings(demo_mode=False, certificate_file=""))
+    client = container.krr_client  # built at start: no certificate needed yet
+    with pytest.raises(RegistryUnavailable, match="INNBYGGERPOST_CERTIFICATE_FILE is not set"):
+        client.hent_personer(["01018010018"])
