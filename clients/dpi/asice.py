@@ -97,6 +97,9 @@ def _ensure_callbacks() -> None:
             _callbacks_registered = True
 
 
+_ensure_callbacks()  # at import, before any thread signs or verifies anything
+
+
 class _PackageFiles:
     def __init__(self, files: Mapping[str, bytes]) -> None:
         self.files = dict(files)
