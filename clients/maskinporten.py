@@ -8,7 +8,8 @@ or, when the client is registered with a key, ``kid``; its claims are ``aud`` (t
 ``consumer_org`` and ``resource``. Nothing else: Maskinporten refuses unknown claims.
 
 Tokens are cached per (scope set, ``consumer_org``) and shared by every thread of the process: a
-cached token is handed out until ``renew_before_seconds`` before it expires; then the next caller
+cached token is handed out until ``renew_before_seconds`` before it expires (half-way through its
+life when it lives less than twice that); then the next caller
 asks for a new one while the others wait for that one request (one request in flight per key), so
 a mass mailing costs a handful of tokens, not one a letter. A resource server that answers 401
 makes its caller ``invalidate(token)`` and ask again, once.
@@ -71,6 +72,7 @@ class MaskinportenRefused(MaskinportenError):
 class _Cached:
     token: str
     expires_at: float  # clock time
+    renew_at: float  # clock time: handed out until then
     scope: str
 
 
@@ -163,7 +165,7 @@ class MaskinportenClient:
     def _fresh(self, key: CacheKey) -> str | None:
         with self._lock:
             cached = self._cache.get(key)
-        if cached is not None and self._clock() < cached.expires_at - self.renew_before:
+        if cached is not None and self._clock() < cached.renew_at:
             return cached.token
         return None
 
@@ -262,7 +264,10 @@ class MaskinportenClient:
             f" (consumer_org {consumer_org})" if consumer_org else "",
             int(expires_in),
         )
-        return _Cached(token, self._clock() + expires_in, str(body.get("scope", " ".join(scopes))))
+        now = self._clock()
+        # renewed renew_before seconds before it expires, or half-way through a short-lived token
+        renew_at = now + max(expires_in - self.renew_before, expires_in / 2)
+        return _Cached(token, now + expires_in, renew_at, str(body.get("scope", " ".join(scopes))))
 
     def _refusal(self, error: str, description: str, scopes: list[str]) -> MaskinportenRefused:
         said = f"Maskinporten refused the token request ({error}: {description or 'no description'})"

@@ -4,6 +4,7 @@ name the setting to fix, replayed and malformed assertions, retries on 5xx."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from clients.certificates import Credentials, load_credentials
 from clients.maskinporten import (
@@ -34,7 +36,11 @@ from tests.support.simprocess import SimProcess
 OPERATOR = "910646192"
 OTHER_ORG = "974760673"
 
+JWK_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+JWK = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(JWK_KEY.public_key())), "kid": "jwk-1"}
+
 EXTRA_CLIENTS = [
+    {"client_id": "with-jwk", "orgnr": OPERATOR, "jwk": JWK, "scopes": list(KRR_SCOPES)},
     {"client_id": "narrow", "orgnr": OPERATOR, "scopes": list(KRR_SCOPES)},
     {"client_id": "short-lived", "orgnr": OPERATOR, "scopes": list(KRR_SCOPES), "token_lifetime_seconds": 4},
     {
@@ -192,6 +198,13 @@ def test_registered_key_with_kid(sim: SimProcess, pki: TestPki, creds: Credentia
     assert "INNBYGGERPOST_MASKINPORTEN_KID" in str(info.value)
     with pytest.raises(MaskinportenRefused):  # the enterprise key is not the registered one
         client(sim, creds, "with-kid", kid="key-1").token(DPI_SCOPES)
+
+
+def test_registered_jwk(sim: SimProcess, creds: Credentials) -> None:
+    with_jwk = Credentials(creds.certificate, JWK_KEY, creds.chain)
+    assert client(sim, with_jwk, "with-jwk", kid="jwk-1").token(KRR_SCOPES)
+    with pytest.raises(MaskinportenRefused, match="INNBYGGERPOST_MASKINPORTEN_KID"):
+        client(sim, creds, "with-jwk", kid="jwk-1").token(KRR_SCOPES)  # another key under that kid
 
 
 def _grant(sim: SimProcess, assertion: str) -> requests.Response:

@@ -270,3 +270,13 @@ def test_service_starts_without_a_certificate_and_a_lookup_names_the_setting() -
     client = container.krr_client  # built at start: no certificate needed yet
     with pytest.raises(RegistryUnavailable, match="INNBYGGERPOST_CERTIFICATE_FILE is not set"):
         client.hent_personer(["01018010018"])
+
+
+def test_short_lived_token_renewed_half_way(creds: Any) -> None:
+    clock, session = Clock(), FakeSession(expires_in=20)
+    mp = make(creds, session, clock, renew_before_seconds=30)
+    t1 = mp.token(["a"])
+    clock.now += 9
+    assert mp.token(["a"]) == t1  # not one request per call although it lives less than 30 s
+    clock.now += 2
+    assert mp.token(["a"]) != t1 and len(session.assertions) == 2
