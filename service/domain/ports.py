@@ -1,4 +1,4 @@
-"""Interfaces the domain owns for the outside world (KRR, postbox vendors).
+"""Interfaces the domain owns for the outside world (KRR, the postbox vendors through DPI).
 
 The adapters in ``clients/`` implement them with zeep; tests and the worker depend only on these.
 Names follow the contracts: KRR's ``Person`` fields (oppslagstjeneste 16-02) and SDP's
@@ -142,16 +142,25 @@ class VendorReceipt:
     timestamp: datetime
     feiltype: str | None = None  # KLIENT | SERVER for kind == "feil"
     detail: str = ""
+    vendor_orgnr: str = ""  # the postbox vendor that sent it (its receipt ids are unique per vendor)
 
 
 class PostboxVendor(Protocol):
-    """A digital postbox vendor (Digipost, e-Boks), addressed by its organisation number."""
+    """The way to the postbox vendors (Digipost, e-Boks): in DPI one access point carries every
+    letter to the vendor named in it (``message.vendor_orgnr``) and hands back the receipts of all
+    vendors from one queue. Receipts are acknowledged only after they are stored; an unacknowledged
+    receipt comes again."""
 
     def send(self, message: DigitalPostMessage) -> SendResult: ...
 
-    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]: ...
+    def pull_receipts(self, max_count: int = 100) -> list[VendorReceipt]: ...
 
-    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None: ...
+    def acknowledge(self, receipt: VendorReceipt) -> None: ...
+
+    def failed_in_transport(self, message_id: str) -> str | None:
+        """The reason when the access point reports the sent message FEILET (it could not be
+        carried to the vendor); None while it has not failed."""
+        ...
 
 
 # -- Altinn notifications: e-mail and SMS ---------------------------------------------------------

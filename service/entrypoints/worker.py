@@ -331,13 +331,15 @@ def run_worker(
     acks = ThreadPoolExecutor(max_workers=RECEIPT_ACK_THREADS, thread_name_prefix="ack")
 
     def receipts() -> bool:
-        more = False
-        for orgnr in settings.vendor_endpoints:
-            try:
-                more |= delivery.poll_receipts(orgnr, RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
-            except VendorUnavailable as exc:
-                log.warning("receipts from %s: %s", orgnr, exc)
-        return more
+        try:
+            return delivery.poll_receipts(RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
+        except VendorUnavailable as exc:
+            log.warning("receipts: %s", exc)
+            return False
+
+    def statuses() -> bool:
+        delivery.check_transport(settings.dpi_status_check_seconds, STATUS_BATCH)
+        return False  # one page a round: the cursor walks through the rest in the next rounds
 
     runner = job_runner_from(settings, container, worker_id)
     job_task = JobTask(
@@ -354,6 +356,7 @@ def run_worker(
         Periodic("receipts", settings.worker_poll_seconds, receipts),
         Periodic("expiry", 60.0, lambda: delivery.expire_overdue() >= 500),
         job_task,
+        Periodic("statuses", min(60.0, settings.dpi_status_check_seconds), statuses),
         *extra_tasks,
     ]
     if settings.inbox_backend == "altinn3":
@@ -403,6 +406,7 @@ def run_worker(
 
 
 RECEIPT_BATCH = 100
+STATUS_BATCH = 100
 RECEIPT_ACK_THREADS = 4
 
 
