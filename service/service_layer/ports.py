@@ -46,6 +46,10 @@ class CorrespondencesPort(Protocol):
 class OwnersPort(Protocol):
     def owns_service(self, owner_id: int, service_code: str, service_edition: int) -> bool: ...
 
+    def altinn3_resource(self, service_code: str, service_edition: int) -> str | None:
+        """The Altinn 3 resource the service edition is mapped to, if any."""
+        ...
+
 
 class ForwardingsPort(Protocol):
     """Delivery jobs (forwardings): claims with fencing tokens, letters, locked state, saving."""
@@ -71,6 +75,10 @@ class ForwardingsPort(Protocol):
     def save(self, forwardings: Iterable[Forwarding], release_claim: bool = False) -> None: ...
 
     def first_sightings(self, vendor_orgnr: str, receipt_ids: Collection[str], now: datetime) -> set[str]: ...
+
+    def awaiting_receipt(self, sent_before: datetime, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, message id) of sent forwardings still without a receipt, after ``after_id``."""
+        ...
 
 
 class MonitoringPort(Protocol):
