@@ -118,6 +118,14 @@ class Settings:
     demo_mode: bool = env("DEMO_MODE", False)
     inbox_session_secret: str = env("INBOX_SESSION_SECRET", "")
     inbox_session_seconds: int = env("INBOX_SESSION_SECONDS", 8 * 3600)
+    # ID-porten sign-in for the inbox (OpenID Connect, code flow with PKCE): the issuer (the rest from
+    # its discovery document), the client; without a secret, private_key_jwt with the certificate.
+    idporten_url: str = env("IDPORTEN_URL", "")
+    idporten_client_id: str = env("IDPORTEN_CLIENT_ID", "")
+    idporten_client_secret: str = env("IDPORTEN_CLIENT_SECRET", "")
+    # The enterprise certificate (PKCS#12) and its password (Maskinporten, ID-porten private_key_jwt).
+    certificate_file: str = env("CERTIFICATE_FILE", "")
+    certificate_password: str = env("CERTIFICATE_PASSWORD", "")
     # KRR (oppslagstjeneste 16-02)
     krr_url: str = env("KRR_URL", SIM_DEFAULT + "/krr")
     krr_paa_vegne_av: str = env("KRR_PAA_VEGNE_AV", "")
