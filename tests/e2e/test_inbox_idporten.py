@@ -27,6 +27,8 @@ from tests.support.harness import Stack, wait_until
 from tests.support.oidc import CLIENT_ID, CLIENT_SECRET, Provider, require_provider, sign_in_at_provider
 
 PID = a.NO_POSTBOX
+JWT_CLIENT_ID = "innbyggerpost-inbox-private-key-jwt"
+ORGNR = "910646192"
 SUBSTANTIAL, HIGH = "idporten-loa-substantial", "idporten-loa-high"
 IN_PROCESS_URL = "http://localhost"
 
@@ -43,12 +45,22 @@ def idp(
         IDPORTEN_CLIENT_ID=CLIENT_ID,
         IDPORTEN_CLIENT_SECRET=CLIENT_SECRET,
     )
-    client = {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uris": [stack.url + "/inbox/login/callback", IN_PROCESS_URL + "/inbox/login/callback"],
+    redirect_uris = [stack.url + "/inbox/login/callback", IN_PROCESS_URL + "/inbox/login/callback"]
+    client = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": redirect_uris}
+    # A second client that authenticates with private_key_jwt: the enterprise certificate's public key.
+    from joserfc.jwk import RSAKey
+
+    from simulators.pki import TestPki
+
+    public = RSAKey.import_key(TestPki(stack.workdir / "pki").enterprise(ORGNR).private_key.public_key())
+    jwt_client = {
+        "client_id": JWT_CLIENT_ID,
+        "redirect_uris": redirect_uris,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "RS256",
+        "jwks": {"keys": [public.as_dict(private=False)]},
     }
-    provider.start([client], stack.workdir / "oidc-provider.log")
+    provider.start([client, jwt_client], stack.workdir / "oidc-provider.log")
     try:
         yield stack, provider
     finally:
@@ -193,6 +205,69 @@ def test_a_callback_is_accepted_once_and_only_in_the_session_that_started_it(
     assert all(PID not in _decoded(v) for v in _our_cookies(citizen) + _our_cookies(replay))
 
 
+def _in_process_app(tmp_path: Path, provider: Provider, **settings: Any) -> Any:
+    from service.adapters.migrate import upgrade
+    from service.bootstrap import bootstrap
+    from service.config import Settings
+    from service.entrypoints.inbox import make_inbox_app
+
+    url = f"sqlite:///{tmp_path}/inbox.db"
+    upgrade(url)
+    values = {
+        "database_url": url,
+        "secret_key_file": str(tmp_path / "secret.key"),
+        "public_url": IN_PROCESS_URL,
+        "demo_mode": False,
+        "idporten_url": provider.issuer,
+        "idporten_client_id": CLIENT_ID,
+        "idporten_client_secret": CLIENT_SECRET,
+        **settings,
+    }
+    configured = replace(Settings(), **values)
+    return make_inbox_app(configured, bootstrap(configured).uow_factory)
+
+
+def _in_process_sign_in(app: Any, acr: str = SUBSTANTIAL) -> Any:
+    client = app.test_client()
+    page = client.get("/inbox/login")
+    r = client.post("/inbox/login", data={"csrf": ib.csrf_of(page.text), "level": "3"})
+    assert r.status_code == 302
+    callback = urlsplit(sign_in_at_provider(requests.Session(), r.headers["Location"], PID, acr))
+    return client.get(f"{callback.path}?{callback.query}")
+
+
+def test_private_key_jwt_with_the_enterprise_certificate_when_no_secret_is_set(
+    idp: tuple[Stack, Provider], tmp_path: Path
+) -> None:
+    from simulators.pki import TEST_P12_PASSWORD, TestPki
+
+    stack, provider = idp
+    p12 = TestPki(stack.workdir / "pki").p12_path(ORGNR)
+    app = _in_process_app(
+        tmp_path,
+        provider,
+        idporten_client_id=JWT_CLIENT_ID,
+        idporten_client_secret="",
+        certificate_file=str(p12),
+        certificate_password=TEST_P12_PASSWORD,
+    )
+    r = _in_process_sign_in(app, HIGH)
+    assert r.status_code == 303 and r.headers["Location"] == "/inbox/"
+    # The same client with a key the provider does not know is refused at the token endpoint.
+    other = TestPki(tmp_path / "other-pki")
+    other.enterprise(ORGNR)
+    (tmp_path / "stranger").mkdir()
+    stranger = _in_process_app(
+        tmp_path / "stranger",
+        provider,
+        idporten_client_id=JWT_CLIENT_ID,
+        idporten_client_secret="",
+        certificate_file=str(other.p12_path(ORGNR)),
+        certificate_password=TEST_P12_PASSWORD,
+    )
+    assert _in_process_sign_in(stranger).status_code == 403
+
+
 def test_an_id_token_with_another_nonce_is_refused(
     idp: tuple[Stack, Provider], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -200,25 +275,8 @@ def test_an_id_token_with_another_nonce_is_refused(
     session expects is changed after the authorization request, so the provider's genuine,
     correctly signed ID token carries a nonce the session did not send. Authlib refuses it; the
     untouched flow right after is accepted (the refusal is the nonce, not the set-up)."""
-    from service.adapters.migrate import upgrade
-    from service.bootstrap import bootstrap
-    from service.config import Settings
-    from service.entrypoints.inbox import make_inbox_app
-
-    stack, provider = idp
-    url = f"sqlite:///{tmp_path}/inbox.db"
-    upgrade(url)
-    settings = replace(
-        Settings(),
-        database_url=url,
-        secret_key_file=str(tmp_path / "secret.key"),
-        public_url=IN_PROCESS_URL,
-        demo_mode=False,
-        idporten_url=provider.issuer,
-        idporten_client_id=CLIENT_ID,
-        idporten_client_secret=CLIENT_SECRET,
-    )
-    app = make_inbox_app(settings, bootstrap(settings).uow_factory)
+    _stack, provider = idp
+    app = _in_process_app(tmp_path, provider)
 
     def flow(tamper: bool) -> Any:
         client = app.test_client()

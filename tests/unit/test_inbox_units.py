@@ -238,3 +238,32 @@ def test_language_switch_is_a_post_and_crlf_in_next_is_harmless(db: _Built) -> N
     r = client.post("/inbox/lang", data={"csrf": token, "to": "en", "next": "/inbox/\r\nSet-Cookie: x=1"})
     assert r.status_code == 303 and r.headers["Location"] == "/inbox/"
     assert "Sign in" in client.get("/inbox/login").text
+
+
+def test_security_levels_registered_with_the_owners_services(db: _Built) -> None:
+    """``innbyggerpost owner add ... --security-level 4503:2=4``: the level is stored with the
+    service edition and read by ``uow.owners.security_level`` (the DPI sikkerhetsnivaa, too)."""
+    from service.config import SettingsError
+    from service.entrypoints.cli import _security_levels
+    from service.service_layer.owners import add_owner
+
+    levels = _security_levels(["4803:2=4", "4803:1=3"])
+    assert levels == {("4803", 2): 4, ("4803", 1): 3}
+    for bad in ("4803:2", "4803:2=5", "4803:2=high"):
+        with pytest.raises(SettingsError, match="security-level"):
+            _security_levels([bad])
+    add_owner(
+        db.uow_factory(),
+        system_user_code="LEVELS",
+        name="Levels",
+        organisation_number="910646192",
+        username="levels-user",
+        password="pw",
+        services=[("4803", 1)],
+        security_levels=levels,
+    )
+    with db.uow_factory().for_reading() as uow:
+        assert uow.owners.security_level("4803", 2) is SecurityLevel.HIGH
+        assert uow.owners.security_level("4803", 1) is SecurityLevel.SUBSTANTIAL
+        assert uow.owners.security_level("9999", 1) is SecurityLevel.SUBSTANTIAL  # not registered: 3
+        assert int(uow.owners.security_level("4803", 2)) == 4
