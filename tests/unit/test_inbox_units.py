@@ -147,7 +147,12 @@ def test_cookies_are_host_prefixed_over_https_and_never_carry_the_fodselsnummer(
     app = make_inbox_app(replace(db.settings, public_url="https://inbox.example"), db.uow_factory)
     client = app.test_client()
     r = client.get("/inbox/login", base_url="https://inbox.example")
+    assert r.headers["Referrer-Policy"] == "same-origin"  # our forms send the Referer CSRFProtect wants
     token = _token(r.text)
+    no_referer = client.post(
+        "/inbox/login", data={"csrf": token, "pid": PID}, base_url="https://inbox.example"
+    )
+    assert no_referer.status_code == 403
     r = client.post(
         "/inbox/login",
         data={"csrf": token, "pid": PID},

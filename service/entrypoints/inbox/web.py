@@ -56,7 +56,9 @@ SECURITY_HEADERS = [
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
-    ("Referrer-Policy", "no-referrer"),
+    # same-origin: no Referer to other sites, but our own forms send one, which CSRFProtect's https
+    # check (WTF_CSRF_SSL_STRICT) requires.
+    ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 ]
 
