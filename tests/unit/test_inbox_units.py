@@ -272,3 +272,20 @@ def test_security_levels_registered_with_the_owners_services(db: _Built) -> None
         assert uow.owners.security_level("4803", 1) is SecurityLevel.SUBSTANTIAL
         assert uow.owners.security_level("9999", 1) is SecurityLevel.SUBSTANTIAL  # not registered: 3
         assert int(uow.owners.security_level("4803", 2)) == 4
+
+
+def test_idporten_not_answering_is_a_clear_503_not_a_traceback(db: _Built) -> None:
+    settings = replace(
+        db.settings,
+        demo_mode=False,
+        idporten_url="http://127.0.0.1:9/idporten",  # nothing listens on the discard port
+        idporten_client_id="inbox",
+        idporten_client_secret="s",
+        connect_timeout=1.0,
+        read_timeout=1.0,
+    )
+    client = make_inbox_app(settings, db.uow_factory).test_client()
+    page = client.get("/inbox/login")
+    assert page.status_code == 200 and 'id="signin-idporten"' in page.text
+    r = client.post("/inbox/login", data={"csrf": _token(page.text), "level": "4"})
+    assert r.status_code == 503 and 'id="signin-failed"' in r.text

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask
@@ -36,6 +37,10 @@ CLIENT = "idporten"
 
 class SignInFailed(Exception):
     pass
+
+
+class IdPortenUnavailable(Exception):
+    """ID-porten did not answer (discovery, keys or token endpoint): the citizen may try again."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,11 @@ class IdPortenSignIn:
         extra: dict[str, str] = {"acr_values": level.acr, "ui_locales": locale}
         if again:
             extra["prompt"] = "login"
-        response: Response = self.client.authorize_redirect(self.redirect_uri, **extra)
+        try:
+            response: Response = self.client.authorize_redirect(self.redirect_uri, **extra)
+        except (requests.RequestException, OAuthError, ValueError, KeyError) as exc:
+            # the discovery document could not be read (timeouts: connect/read settings)
+            raise IdPortenUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return response
 
     def finish(self) -> SignedIn:
@@ -111,7 +120,7 @@ class IdPortenSignIn:
         the ID token (signature, iss, aud, exp, nonce); then acr and pid here."""
         try:
             token = self.client.authorize_access_token()
-        except (OAuthError, JoseError, KeyError, ValueError) as exc:
+        except (OAuthError, JoseError, KeyError, ValueError, requests.RequestException) as exc:
             raise SignInFailed(f"{type(exc).__name__}: {exc}") from exc
         claims = token.get("userinfo") or {}
         if not claims:

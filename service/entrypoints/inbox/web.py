@@ -41,7 +41,7 @@ from ...service_layer import inbox as uc
 from ...service_layer.unit_of_work import UnitOfWork
 from . import texts
 from .identity import DemoSignIn, Identity, ReporteeDirectory, SignIn, identity_for
-from .idporten import IdPortenSignIn, SignInFailed
+from .idporten import IdPortenSignIn, IdPortenUnavailable, SignInFailed
 
 log = logging.getLogger(__name__)
 PREFIX = "/inbox"
@@ -279,7 +279,11 @@ def create_app(
                 level = SecurityLevel.SUBSTANTIAL
             session["next"] = safe_next(request.form.get("next"))
             again = signed_in() is not None
-            return idporten.authorize(level, again, g.lang)
+            try:
+                return idporten.authorize(level, again, g.lang)
+            except IdPortenUnavailable as exc:
+                log.warning("inbox: ID-porten unavailable: %s", str(exc)[:300])
+                return page("login.html", 503, idporten=True, failed=True)
         return page("login.html", 403, persons=[], organisations=[], not_configured=True)
 
     @app.get(PREFIX + "/login/callback")
