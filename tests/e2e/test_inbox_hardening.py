@@ -128,10 +128,11 @@ STALLED = 6
 
 
 def test_stalled_attachment_downloads_hold_a_chunk_each_not_the_file(big_stack: Stack) -> None:
-    """Downloads of a 20 MiB attachment that read nothing. Read whole, each held at least one copy
-    of the file (the row's bytes and the response body: 40 MiB or more each); streamed in 256 KiB
-    chunks from the database, each holds a chunk and its thread's working memory (about 9 MiB
-    measured, mostly the thread's malloc arena). The bound is one file per stalled download."""
+    """Six downloads of a 20 MiB attachment that read nothing. Read whole (and joined again by the
+    request log), each held two copies of the file or more: 240 MiB in all. Streamed in 256 KiB
+    chunks from the database (SQLite incremental blob I/O) and passed on piece by piece (the request
+    log no longer joins this body), they hold a chunk each: measured well under 1 MiB each. The
+    bound is one file for all six together."""
     data = bytes(range(256)) * (20 * 1024 * 4)  # 20 MiB
     big = {"FunctionType": "Unspecified", "FileName": "stor.bin", "Name": "Stor", "Encrypted": False}
     reference = a.ref("inbox-big")
@@ -154,11 +155,10 @@ def test_stalled_attachment_downloads_hold_a_chunk_each_not_the_file(big_stack: 
             r = person.get(url, timeout=30, stream=True)
             assert r.status_code == 200
             stalled.append(r)
-        first = stalled[0].raw.read(1024)
-        assert first == data[:1024]
-        wait_until(lambda: _rss_kib(_tree(big_stack.procs[1].pid)) > baseline, 10, "the downloads under way")
+        for r in stalled:  # every download is under way: its first bytes arrived
+            assert r.raw.read(1024) == data[:1024]
         grown = _rss_kib(_tree(big_stack.procs[1].pid)) - baseline
-        assert grown < STALLED * len(data) // 1024, f"web processes grew by {grown} KiB"
+        assert grown < len(data) // 1024, f"web processes grew by {grown} KiB"
         # Meanwhile the service answers.
         assert _get(person, f"{big_stack.url}/inbox/").status_code == 200
     finally:

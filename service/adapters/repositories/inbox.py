@@ -7,6 +7,7 @@ caller may act for, so a letter of someone else is simply not found.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,8 +84,18 @@ class InboxRepository:
         return [AttachmentRow(i, f, n, int(size or 0)) for i, f, n, size in rows]
 
     def attachment_chunk(self, attachment_id: int, offset: int, size: int) -> bytes:
-        """``size`` bytes of the attachment from ``offset`` (0-based), read by the database (substr
-        works on SQLite blobs and PostgreSQL bytea alike): the whole file is never in memory."""
+        """``size`` bytes of the attachment from ``offset`` (0-based): the whole file is never in
+        memory. SQLite: incremental blob I/O (its ``substr`` loads the whole blob for every call);
+        PostgreSQL: ``substr`` on the bytea."""
+        connection = self.session.connection()
+        raw = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        if raw is not None and hasattr(raw, "blobopen"):
+            try:
+                with raw.blobopen("attachments", "data", attachment_id, readonly=True) as blob:
+                    blob.seek(offset)
+                    return bytes(blob.read(size))
+            except sqlite3.OperationalError:  # no such row (deleted meanwhile)
+                return b""
         chunk = self.session.scalar(
             select(func.substr(A.data, offset + 1, size)).where(A.id == attachment_id)
         )

@@ -39,6 +39,7 @@ from werkzeug.wrappers import Response
 from ...domain.security_level import SecurityLevel
 from ...service_layer import inbox as uc
 from ...service_layer.unit_of_work import UnitOfWork
+from ..request_log import STREAMED
 from . import texts
 from .identity import DemoSignIn, Identity, ReporteeDirectory, SignIn, identity_for
 from .idporten import IdPortenSignIn, IdPortenUnavailable, SignInFailed
@@ -373,6 +374,7 @@ def create_app(
         found = uc.attachment(uow_factory, identity.reportee_ids, letter_id, attachment_id, identity.level)
         if found is None:
             return not_found()
+        request.environ[STREAMED] = True  # the request log passes it on piece by piece
         response = Response(found.chunks, content_type=found.content_type, direct_passthrough=True)
         response.headers["Content-Length"] = str(found.size)
         response.headers["Content-Disposition"] = _content_disposition(found.file_name)
