@@ -42,6 +42,7 @@ from zeep.wsse.compose import Compose
 from zeep.wsse.signature import BinarySignature
 from zeep.wsse.utils import WSU, ensure_id, get_security_header
 
+from clients.certificates import certificate_expiry
 from clients.transport import call_with_retries, make_transport
 from service import ns
 from service.config import Settings, project_root
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 WSDL_PATH: Path = project_root() / "wsdl" / "krr" / "oppslagstjeneste-ws-16-02.wsdl"
 BINDING = "{http://kontaktinfo.difi.no/wsdl/oppslagstjeneste-16-02}oppslagstjeneste-16-02_SOAP12Binding"
 NS_OT = ns.KRR_OPPSLAGSTJENESTE
-INFORMASJONSBEHOV = ("Person", "Kontaktinfo", "SikkerDigitalPost", "VarslingsStatus")
+INFORMASJONSBEHOV = ("Person", "Kontaktinfo", "SikkerDigitalPost", "VarslingsStatus", "Sertifikat")
 MAX_BATCH = 1000  # HentPersonerForespoersel: personidentifikator maxOccurs=1000
 RESPONSE_SIGNATURE_POLICY = "not-verified"  # see module docstring
 TIMESTAMP_TTL = dt.timedelta(minutes=5)
@@ -121,14 +122,14 @@ class KrrClient:
     """``ContactRegistry`` backed by KRR's ``HentPersoner`` (see module docstring)."""
 
     def __init__(self, settings: Settings, transport: Any | None = None) -> None:
-        if not settings.krr_url:
-            raise ValueError("INNBYGGERPOST_KRR_URL is not set")
+        if not settings.krr_soap_endpoint:
+            raise ValueError("INNBYGGERPOST_KRR_SOAP_URL is not set")
         if bool(settings.krr_cert_file) != bool(settings.krr_key_file):
             raise ValueError(
                 "set both INNBYGGERPOST_KRR_CERT_FILE and INNBYGGERPOST_KRR_KEY_FILE, or neither"
             )
         self.settings = settings
-        self.url = settings.krr_url
+        self.url = settings.krr_soap_endpoint
         self.batch_size = max(1, min(settings.krr_batch_size, MAX_BATCH))
         self.attempts = max(1, settings.call_attempts)
         wsse = make_wsse(settings.krr_cert_file, settings.krr_key_file) if settings.krr_cert_file else None
@@ -283,6 +284,7 @@ def _map_person(raw: Any) -> Person:
         raise ValueError(f"Person {pid}: unknown varslingsstatus {varsling!r}")
     kontakt = getattr(raw, "Kontaktinformasjon", None)
     sdp = getattr(raw, "SikkerDigitalPostAdresse", None)
+    sertifikat = getattr(raw, "X509Sertifikat", None) or None  # base64Binary: zeep gives the bytes
     return Person(
         personidentifikator=pid,
         status=status,
@@ -296,4 +298,6 @@ def _map_person(raw: Any) -> Person:
         postkasseleverandoer_adresse=(
             _value(getattr(sdp, "postkasseleverandoerAdresse", None)) if sdp is not None else None
         ),
+        sertifikat=bytes(sertifikat) if sertifikat else None,
+        sertifikat_gyldig_til=certificate_expiry(bytes(sertifikat)) if sertifikat else None,
     )

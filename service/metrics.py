@@ -36,6 +36,11 @@ KRR_IDS = Counter("innbyggerpost_krr_ids", "Ids looked up in those calls.")
 KRR_WAITING = Gauge(
     "innbyggerpost_krr_waiting", "Look-ups waiting for a KRR call.", multiprocess_mode="livesum"
 )
+MASKINPORTEN_TOKENS = Counter(
+    "innbyggerpost_maskinporten_token_requests",
+    "Token requests sent to Maskinporten, by outcome (issued, refused, unavailable).",
+    ["outcome"],
+)
 KRR_CIRCUIT_OPEN = Gauge(
     "innbyggerpost_krr_circuit_open",
     "1 while a process's KRR circuit breaker is open.",

@@ -99,6 +99,8 @@ class KrrSimState:
         self._refused = 0
         self._batch_sizes: list[int] = []
         self._paa_vegne_av: list[str | None] = []
+        self._reject_tokens = 0  # KRR REST: answer this many next calls 401 (a token KRR no longer takes)
+        self._tokens_rejected = 0
         self.set_mode(mode)
 
     # -- read side -----------------------------------------------------------------------------
@@ -147,6 +149,8 @@ class KrrSimState:
                 "refused": self._refused,
                 "batch_sizes": list(self._batch_sizes),
                 "paa_vegne_av": list(self._paa_vegne_av),
+                "reject_tokens": self._reject_tokens,
+                "tokens_rejected": self._tokens_rejected,
             }
 
     # -- write side ----------------------------------------------------------------------------
@@ -168,13 +172,15 @@ class KrrSimState:
             self._refused = 0
             self._batch_sizes.clear()
             self._paa_vegne_av.clear()
+            self._tokens_rejected = 0
 
     def control(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Apply ``{"reset": true, "mode": "slow", "slow_seconds": 2.5}`` (all keys optional).
+        """Apply ``{"reset": true, "mode": "slow", "slow_seconds": 2.5, "reject_tokens": 1}`` (all keys
+        optional; ``reject_tokens``: the REST simulator answers that many next calls 401).
 
         Returns the new state (``to_json``). Raises ``ValueError`` on unknown keys or values.
         """
-        unknown = set(payload) - {"reset", "mode", "slow_seconds"}
+        unknown = set(payload) - {"reset", "mode", "slow_seconds", "reject_tokens"}
         if unknown:
             raise ValueError(f"unknown KRR simulator control keys: {', '.join(sorted(unknown))}")
         if payload.get("reset"):
@@ -184,7 +190,19 @@ class KrrSimState:
             raise ValueError("slow_seconds must be a number")
         if "mode" in payload or slow is not None:
             self.set_mode(str(payload.get("mode", self.mode)), None if slow is None else float(slow))
+        if "reject_tokens" in payload:
+            with self._lock:
+                self._reject_tokens = max(0, int(payload["reject_tokens"]))
         return self.to_json()
+
+    def take_token_rejection(self) -> bool:
+        """True (once per ``reject_tokens``) when this REST call is to be answered 401."""
+        with self._lock:
+            if self._reject_tokens > 0:
+                self._reject_tokens -= 1
+                self._tokens_rejected += 1
+                return True
+            return False
 
     # -- used by the app -----------------------------------------------------------------------
     def _count_request(self) -> None:
@@ -373,6 +391,9 @@ class KrrSimulatorApp:
         self.schema = _load_schema()
         self.checker = SignatureChecker(trusted_cert_pem) if require_signature else None
         self._schema_lock = threading.Lock()  # lxml XMLSchema objects are not thread-safe
+        # informasjonsbehov Sertifikat: the postbox certificate (base64 DER) of a seed person, or None;
+        # simulators/app.py sets it to the KRR REST simulator's, so both protocols give the same one
+        self.certificate_of: Callable[[SeedPerson], str | None] = lambda _p: None
 
     # -- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -539,12 +560,17 @@ class KrrSimulatorApp:
         behov = {e.text for e in request.iter(_q(NS_OT, "informasjonsbehov"))}
         resp = etree.Element(_q(NS_OT, "HentPersonerRespons"), nsmap={"ns": NS_OT, "m": NS_M})
         for pid in ids:
-            resp.append(self._person(self.seed.person(pid), pid, behov))
+            resp.append(self._person(self.seed.person(pid), pid, behov, self.certificate_of))
         self._validate(resp, "response")
         return resp
 
     @staticmethod
-    def _person(p: SeedPerson, pid: str, behov: set[str | None]) -> etree._Element:
+    def _person(
+        p: SeedPerson,
+        pid: str,
+        behov: set[str | None],
+        certificate_of: Callable[[SeedPerson], str | None] = lambda _p: None,
+    ) -> etree._Element:
         def sub(parent: etree._Element, name: str, text: str | None = None) -> etree._Element:
             el = etree.SubElement(parent, _q(NS_M, name))
             if text is not None:
@@ -573,6 +599,9 @@ class KrrSimulatorApp:
             sdp = sub(person, "SikkerDigitalPostAdresse")
             sub(sdp, "postkasseadresse", p.postkasseadresse)
             sub(sdp, "postkasseleverandoerAdresse", p.vendor)
+            cert = certificate_of(p) if "Sertifikat" in behov and reservasjon == "NEI" else None
+            if cert:
+                sub(person, "X509Sertifikat", cert)
         return person
 
 

@@ -22,6 +22,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
 
@@ -46,6 +47,9 @@ class SeedPerson:
     vendor: str | None = None
     # KAN_VARSLES | KAN_IKKE_VARSLES; None: KAN_VARSLES when not reserved and a contact is seeded
     varslingsstatus: str | None = None
+    # KRR's postbox certificate: None: the vendor's (TestPki postbox), "none": KRR gives none,
+    # "expired": an expired one
+    sertifikat: str | None = None
     behaviour: Behaviour = field(default_factory=Behaviour)
 
 
@@ -54,6 +58,8 @@ class Seed:
     persons: dict[str, SeedPerson]
     vendors: dict[str, str]  # orgnr -> name
     default_person: dict[str, str]
+    # Maskinporten's registered clients (simulators/maskinporten.py: client_id, orgnr, scopes, ...)
+    maskinporten_clients: tuple[dict[str, Any], ...] = ()
 
     def person(self, pid: str) -> SeedPerson:
         found = self.persons.get(pid)
@@ -75,4 +81,5 @@ def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:
         persons=persons,
         vendors=vendors,
         default_person=raw.get("default_person", {"status": "IKKE_REGISTRERT"}),
+        maskinporten_clients=tuple(raw.get("maskinporten_clients", [])),
     )

@@ -7,6 +7,7 @@ what to store and what to answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from .model import CorrespondenceStatus, ReceiptStatus, SdpOptions, SdpSetting, SdpStatus, vendor_name
 from .ports import Person
@@ -27,6 +28,7 @@ class Decision:
     sub_receipt_text: str | None = None
     vendor_orgnr: str | None = None
     postkasseadresse: str | None = None
+    postbox_certificate: bytes | None = None  # KRR's sertifikat (DER), stored for the delivery
 
     @property
     def stores_letter(self) -> bool:
@@ -37,22 +39,27 @@ def needs_lookup(reportee_kind: str, sdp: SdpOptions | None, is_reservable: bool
     return reportee_kind == "person" and (sdp is not None or bool(is_reservable))
 
 
-def _outcome_of(reportee_kind: str, person: Person | None) -> str:
+def _outcome_of(reportee_kind: str, person: Person | None, now: datetime | None) -> str:
     if reportee_kind != "person":
         return "organisation"
     if person is None:
         return "no_postbox"
     if person.reserved:
         return "reserved"
-    if person.has_postbox:
+    if person.has_postbox and person.postbox_problem(now) is None:
         return "postbox"
     return "no_postbox"
 
 
 def decide(
-    reportee_kind: str, sdp: SdpOptions | None, is_reservable: bool | None, person: Person | None
+    reportee_kind: str,
+    sdp: SdpOptions | None,
+    is_reservable: bool | None,
+    person: Person | None,
+    now: datetime | None = None,
 ) -> Decision:
-    outcome = _outcome_of(reportee_kind, person)
+    """``now``: to tell an expired postbox certificate (None: not checked)."""
+    outcome = _outcome_of(reportee_kind, person, now)
     reservable = bool(is_reservable)
     reserved_text = f"Not delivered: {RESERVATION_PHRASE} (reserved in KRR)."
 
@@ -87,6 +94,7 @@ def decide(
             f"Forwarding queued to {vendor}.",
             person.postkasseleverandoer_adresse,
             person.postkasseadresse,
+            person.sertifikat,
         )
 
     if outcome == "reserved":
@@ -95,9 +103,12 @@ def decide(
         reject = reservable or (forward_only and not sdp.backup_altinn)
     else:
         sdp_status = SdpStatus.NO_MAILBOX
+        problem = person.postbox_problem(now) if person is not None and outcome != "organisation" else None
         why = (
             "forwarding to a digital postbox is for persons only (the reportee is an organisation)"
             if outcome == "organisation"
+            else f"the recipient has no usable digital postbox ({problem})"
+            if problem
             else "the recipient has no digital postbox"
         )
         reject = forward_only and not sdp.backup_altinn

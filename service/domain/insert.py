@@ -49,6 +49,7 @@ class NewForwarding:
     krr_contact: dict[str, str | None]  # KRR's e-mail/mobile, for the vendor's notifications
     vendor_orgnr: str | None
     postkasseadresse: str | None
+    postbox_certificate: bytes | None  # KRR's sertifikat (DER) of a forwarded letter's postbox
     message_id: str  # SBDH InstanceIdentifier: the same on every send (the vendor de-duplicates)
     conversation_id: str
     status: SdpStatus  # Unknown while queued; Reserved / NoMailBox are final at insert
@@ -70,6 +71,9 @@ class InsertPlan:
     forwarding: NewForwarding | None
     # The letter's Notifications (outbox rows committed with it); only with an Altinn inbox copy.
     notifications: tuple[dn.Planned, ...] = ()
+    # The Altinn copy is published by an inbox_copy job (INBOX_BACKEND=altinn3; domain/altinn_copy.py),
+    # committed with the letter; Altinn 3 then sends the notifications (none planned here).
+    inbox_copy: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -103,8 +107,10 @@ def plan(
     decision: Decision,
     person: Person | None,
     now: datetime,
+    inbox_backend: str = "local",
 ) -> InsertPlan:
-    """The records of one validated request (``validation.validate`` returned no errors)."""
+    """The records of one validated request (``validation.validate`` returned no errors).
+    ``inbox_backend`` ``altinn3``: the Altinn copy goes to Altinn 3 by a job, with its notifications."""
     assert req.system_user_code and req.external_shipment_reference and req.reportee and req.service_code
     reference = req.external_shipment_reference
     subs: tuple[Receipt, ...] = ()
@@ -162,6 +168,7 @@ def plan(
             krr_contact=krr,
             vendor_orgnr=decision.vendor_orgnr,
             postkasseadresse=decision.postkasseadresse,
+            postbox_certificate=decision.postbox_certificate,
             message_id=str(uuid.uuid4()),
             conversation_id=str(uuid.uuid4()),
             status=decision.sdp_status or SdpStatus.UNKNOWN,
@@ -169,7 +176,10 @@ def plan(
             forward=decision.forward,
         )
     notes: tuple[dn.Planned, ...] = ()
-    if corr is not None and dn.notifiable(corr.altinn_status):
+    inbox_copy = (
+        inbox_backend == "altinn3" and corr is not None and corr.altinn_status == CorrespondenceStatus.CREATED
+    )
+    if corr is not None and dn.notifiable(corr.altinn_status) and inbox_backend != "altinn3":
         notes = tuple(
             dn.plan_for_letter(
                 corr.contract_fields.get("Notifications"),
@@ -191,4 +201,5 @@ def plan(
         correspondence=corr,
         forwarding=fwd,
         notifications=notes,
+        inbox_copy=inbox_copy,
     )

@@ -103,16 +103,20 @@ def add_owner(
     replace: bool = False,
     confirmation: Collection[tuple[str, int]] = (),
     security_levels: Mapping[tuple[str, int], int] | None = None,
+    resources: dict[tuple[str, int], str] | None = None,
 ) -> bool:
     """Create (or with ``replace`` update) a service owner with one system user. Returns True if created.
 
     ``confirmation``: service editions whose letters the citizen confirms in the inbox (``Confirmed``);
     they are added to ``services`` when missing there. ``security_levels``: (ServiceCode,
-    ServiceEdition) -> 3 or 4 (default 3), the DPI sikkerhetsnivaa and the inbox sign-in level;
-    those editions are added to ``services`` too."""
+    ServiceEdition) -> 3 or 4 (default 3), the DPI sikkerhetsnivaa and the inbox sign-in level.
+    ``resources``: service edition -> Altinn 3 resource id (INBOX_BACKEND=altinn3). The editions of
+    both are added to ``services`` when missing there."""
     levels = {pair: SecurityLevel.parse(v) for pair, v in (security_levels or {}).items()}
+    resources = resources or {}
     services = list(services) + [p for p in confirmation if p not in services]
     services += [p for p in levels if p not in services]
+    services += [p for p in resources if p not in services]
     now = datetime.now(UTC)
     with uow:
         owner = uow.owners.owner_by_code(system_user_code)
@@ -136,6 +140,8 @@ def add_owner(
                 raise OwnerError(f"service {code}/{edition} belongs to another service owner")
             existing.requires_confirmation = (code, edition) in confirmation
             existing.security_level = int(levels.get((code, edition), SECURITY_DEFAULT))
+            if (code, edition) in resources:
+                existing.altinn3_resource_id = resources[(code, edition)]
         uow.commit()
         return True
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socketserver
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,6 +24,8 @@ from clients.krr import KrrClient
 from service.config import Settings
 from service.domain.ports import Person, RegistryUnavailable
 from simulators.krr import KrrSimState, KrrSimulatorApp, krr_control, krr_state_json, make_krr_app
+from simulators.krr_rest import make_krr_rest_app
+from simulators.pki import TestPki
 from simulators.seed import load_seed
 
 
@@ -55,8 +58,13 @@ class Sim:
         self.server.server_close()
 
 
+PKI = TestPki(tempfile.mkdtemp(prefix="innbyggerpost-krr-pki-"))
+
+
 def _start(**kwargs: Any) -> Iterator[Sim]:
-    sim = Sim(make_krr_app(load_seed(), **kwargs))
+    app = make_krr_app(load_seed(), **kwargs)
+    app.certificate_of = make_krr_rest_app(load_seed(), PKI).certificate_of  # as simulators/app.py does
+    sim = Sim(app)
     try:
         yield sim
     finally:
@@ -70,7 +78,7 @@ def sim() -> Iterator[Sim]:
 
 def settings_for(url: str, **overrides: Any) -> Settings:
     base = Settings(
-        krr_url=url,
+        krr_soap_url=url,
         krr_paa_vegne_av="",
         krr_cert_file="",
         krr_key_file="",
@@ -100,6 +108,8 @@ def test_default_seed_persons_map_correctly(sim: Sim) -> None:
         mobiltelefonnummer="+4799000001",
         postkasseadresse="ola.nordmann#1A2B",
         postkasseleverandoer_adresse="984661185",
+        sertifikat=PKI.postbox("984661185").certificate_der(),  # informasjonsbehov Sertifikat
+        sertifikat_gyldig_til=PKI.postbox("984661185").certificate.not_valid_after_utc,
     )
     assert digipost.has_postbox and not digipost.reserved
 
@@ -280,6 +290,8 @@ def test_state_json_and_control(sim: Sim) -> None:
         "refused": 0,
         "batch_sizes": [],
         "paa_vegne_av": [],
+        "reject_tokens": 0,
+        "tokens_rejected": 0,
     }
     KrrClient(settings_for(sim.url)).hent_personer(SEED_IDS[:2])
     assert krr_state_json(sim.state)["batch_sizes"] == [2]

@@ -192,6 +192,8 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.workers: list[subprocess.Popen[bytes]] = []
         self.engine: Engine = create_engine(database_url)
+        # the simulators' test PKI (TEST ONLY): the operator's enterprise certificate signs for the service
+        self.pki_dir = workdir / "pki"
         self.env = {
             **os.environ,
             "INNBYGGERPOST_DATABASE_URL": database_url,
@@ -200,10 +202,14 @@ class Stack:
             "INNBYGGERPOST_PUBLIC_URL": self.url,
             "INNBYGGERPOST_SECRET_KEY_FILE": str(workdir / "secret.key"),
             "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
-            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/krr",
-            "INNBYGGERPOST_VENDOR_ENDPOINTS": ",".join(
-                f"{o}={self.sim_url}/postbox/{o}" for o in ("984661185", "922020175", "996460320")
-            ),
+            "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/kontaktregisteret",  # KRR REST (the default protocol)
+            "INNBYGGERPOST_KRR_SOAP_URL": f"{self.sim_url}/krr",  # with INNBYGGERPOST_KRR_PROTOCOL=soap
+            "INNBYGGERPOST_ALTINN3_URL": f"{self.sim_url}/altinn3",
+            "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
+            "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
+            "INNBYGGERPOST_DPI_URL": f"{self.sim_url}/dpi",
+            "INNBYGGERPOST_CERTIFICATE_FILE": str(self.pki_dir / "enterprise-910646192.p12"),
+            "INNBYGGERPOST_CERTIFICATE_PASSWORD": "test-only",
             "INNBYGGERPOST_CONNECT_TIMEOUT": "2",
             "INNBYGGERPOST_READ_TIMEOUT": "4",
             "INNBYGGERPOST_CALL_ATTEMPTS": "2",
@@ -245,6 +251,9 @@ class Stack:
         )
 
     def start(self) -> Stack:
+        from simulators.pki import TestPki
+
+        TestPki(self.pki_dir).enterprise("910646192")  # before any process needs it
         for args in (("migrate",), ("demo-owners",)):
             p = self._cli(*args, log="setup.log")
             assert p.wait(120) == 0, (self.workdir / "setup.log").read_text()

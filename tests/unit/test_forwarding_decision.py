@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from service.domain.forwarding import RESERVATION_PHRASE, decide, needs_lookup
 from service.domain.model import SdpOptions
 from service.domain.ports import Person
 
+CERT, VALID_UNTIL = b"0\x82der", datetime(2099, 1, 1, tzinfo=UTC)
 POSTBOX = Person(
-    "01018010018", "AKTIV", "NEI", postkasseadresse="ola#1", postkasseleverandoer_adresse="984661185"
+    "01018010018",
+    "AKTIV",
+    "NEI",
+    postkasseadresse="ola#1",
+    postkasseleverandoer_adresse="984661185",
+    sertifikat=CERT,
+    sertifikat_gyldig_til=VALID_UNTIL,
 )
 NO_POSTBOX = Person("03038210008", "AKTIV", "NEI")
 RESERVED = Person("04048310058", "AKTIV", "JA")
@@ -92,3 +101,32 @@ def test_krr_is_asked_only_for_persons_with_sdp_options_or_is_reservable() -> No
     assert not needs_lookup("person", None, False)
     assert not needs_lookup("person", None, None)
     assert not needs_lookup("organisation", FO_BACKUP, True)
+
+
+# -- Digdir's rule: a postbox without a (valid) certificate is no postbox -------------------------------
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"sertifikat": None, "sertifikat_gyldig_til": None}, "KRR gives no certificate"),
+        ({"sertifikat": b"", "sertifikat_gyldig_til": None}, "KRR gives no certificate"),
+        ({"sertifikat_gyldig_til": None}, "cannot be read"),
+        ({"sertifikat_gyldig_til": datetime(2026, 12, 1, tzinfo=UTC)}, "expired on 2026-12-01"),
+    ],
+)
+def test_postbox_without_a_usable_certificate_is_no_postbox(changes: dict[str, object], reason: str) -> None:
+    from dataclasses import replace
+
+    person = replace(POSTBOX, **changes)  # type: ignore[arg-type]
+    d = decide("person", FO_NOBACKUP, None, person, NOW)
+    assert not d.forward and str(d.sdp_status) == "NoMailBox" and d.postbox_certificate is None
+    assert reason in (d.sub_receipt_text or "") and "no usable digital postbox" in (d.sub_receipt_text or "")
+    d = decide("person", FO_BACKUP, None, person, NOW)  # BackupAltinn: to the inbox instead
+    assert not d.forward and str(d.altinn_status) == "Created" and reason in (d.sub_receipt_text or "")
+
+
+def test_forwarded_decision_carries_the_certificate() -> None:
+    d = decide("person", COPY, None, POSTBOX, NOW)
+    assert d.forward and d.postbox_certificate == CERT

@@ -272,7 +272,16 @@ def test_subject_never_carries_a_line_break() -> None:
 NOTIFY_BOTH = {"Notification": [{"ReceiverEndPoints": {"ReceiverEndPoint": [{"TransportType": "Both"}]}}]}
 ACTIVE = Person("03038210008", "AKTIV", "NEI", "KAN_VARSLES", "per@example.no", "+4799000003")
 DIGIPOST_PERSON = Person(
-    "01018010018", "AKTIV", "NEI", "KAN_VARSLES", "ola@example.no", None, "ola#1", "984661185"
+    "01018010018",
+    "AKTIV",
+    "NEI",
+    "KAN_VARSLES",
+    "ola@example.no",
+    None,
+    "ola#1",
+    "984661185",
+    sertifikat=b"0\x82der",  # a postbox is there only with its certificate
+    sertifikat_gyldig_til=datetime(2099, 1, 1, tzinfo=UTC),
 )
 
 

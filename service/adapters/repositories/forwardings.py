@@ -153,6 +153,7 @@ class ForwardingRepository:
                 F.reportee,
                 F.postkasseadresse,
                 F.vendor_orgnr,
+                F.postbox_certificate,
                 F.options,
                 orm.ServiceOwner.organisation_number,
                 C.message_title,
@@ -182,6 +183,7 @@ class ForwardingRepository:
                 reportee=r.reportee,
                 postkasseadresse=r.postkasseadresse,
                 vendor_orgnr=r.vendor_orgnr,
+                postbox_certificate=r.postbox_certificate,
                 sdp=SdpOptions.from_record(r.options or {}),
                 krr=KrrContact.from_record((r.options or {}).get("krr")),
                 sender_orgnr=r.organisation_number,
@@ -216,6 +218,17 @@ class ForwardingRepository:
             self._state().where(F.message_id.in_(list(message_ids))).order_by(F.id).with_for_update(of=F)
         )
         return {r.message_id: _forwarding(r) for r in rows}
+
+    def awaiting_receipt(self, sent_before: datetime, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, message id) of sent forwardings still without a receipt, last changed before
+        ``sent_before``, in id order after ``after_id`` (a cursor over them)."""
+        rows = self.session.execute(
+            select(F.id, F.message_id)
+            .where(F.job_state == JobState.AWAITING_RECEIPT, F.last_changed < sent_before, F.id > after_id)
+            .order_by(F.id)
+            .limit(limit)
+        )
+        return [(r.id, r.message_id) for r in rows]
 
     def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]:
         rows = self.session.execute(

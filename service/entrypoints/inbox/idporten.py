@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -50,19 +49,13 @@ class SignedIn:
 
 
 def _private_key_pem(settings: Settings) -> bytes:
-    from cryptography.hazmat.primitives.serialization import (
-        Encoding,
-        NoEncryption,
-        PrivateFormat,
-        pkcs12,
-    )
+    """The enterprise certificate's private key (PKCS#12 or PEM, clients/certificates.py)."""
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-    key, _cert, _chain = pkcs12.load_key_and_certificates(
-        Path(settings.certificate_file).read_bytes(), settings.certificate_password.encode() or None
-    )
-    if key is None:
-        raise ValueError(f"{settings.certificate_file}: no private key in the PKCS#12 file")
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    from clients.certificates import load_credentials
+
+    credentials = load_credentials(settings.certificate_file, settings.certificate_password or None)
+    return credentials.private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
 
 class IdPortenSignIn:
