@@ -1,14 +1,14 @@
 """inbox security: a security level per service edition, server-side inbox sessions
 
 Revision ID: 0006
-Revises: 0008
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0008"  # 0005 in the brief; after main's 0007 and 0008, merged here
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
