@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ...domain.lifecycle import Forwarding, JobState, KrrContact, Letter, StoredAttachment
-from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
 from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
+from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
 from .. import orm
 from .notifications import NotificationRepository
 
