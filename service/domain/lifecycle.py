@@ -288,6 +288,7 @@ class Letter:
     language_code: str | None
     attachments: tuple[StoredAttachment, ...]
     postbox_certificate: bytes | None = None  # KRR's sertifikat (DER): the package is encrypted to it
+    security_level: int = 3  # the service edition's (domain/security_level.py): the DPI sikkerhetsnivaa
 
 
 LANGUAGES = {"1033": "EN", "2068": "NN"}  # LanguageID -> SDP language; default NO (1044, bokmål)
@@ -329,6 +330,7 @@ def build_message(letter: Letter) -> DigitalPostMessage:
         language=LANGUAGES.get(letter.language_code or "", "NO"),
         notifications=notes,
         postbox_certificate=letter.postbox_certificate,
+        sikkerhetsnivaa=int(letter.security_level),
     )
 
 
