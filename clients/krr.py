@@ -43,6 +43,7 @@ from zeep.wsse.signature import BinarySignature
 from zeep.wsse.utils import WSU, ensure_id, get_security_header
 
 from clients.certificates import certificate_expiry
+from clients.krr_answer import persons_of_answer
 from clients.transport import call_with_retries, make_transport
 from service import ns
 from service.config import Settings, project_root
@@ -210,31 +211,7 @@ class KrrClient:
     # -- answer validation and mapping --------------------------------------------------------
     @staticmethod
     def _validate(batch: list[str], response: Any) -> dict[str, Person]:
-        persons = _persons_of(response)
-        wanted = set(batch)
-        out: dict[str, Person] = {}
-        problems: list[str] = []
-        for raw in persons:
-            try:
-                person = _map_person(raw)
-            except ValueError as exc:
-                problems.append(str(exc))
-                continue
-            pid = person.personidentifikator
-            if pid not in wanted:
-                problems.append(f"unrequested personidentifikator {pid}")
-            elif pid in out:
-                problems.append(f"personidentifikator {pid} returned twice")
-            else:
-                out[pid] = person
-        missing = [pid for pid in batch if pid not in out]
-        if missing:
-            problems.append(f"{len(missing)} requested id(s) missing from the answer (first: {missing[0]})")
-        if problems:
-            raise RegistryUnavailable(
-                f"KRR answer inconsistent for a batch of {len(batch)} ids: " + "; ".join(problems[:5])
-            )
-        return out
+        return persons_of_answer(batch, _persons_of(response), _map_person)
 
 
 def _short(text: Any, limit: int = 200) -> str:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import requests
 
 from clients.certificates import CredentialsError, certificate_expiry
+from clients.krr_answer import persons_of_answer
 from clients.maskinporten import CLIENT_ID_SETTING, KRR_SCOPES, MaskinportenError
 from clients.transport import call_with_retries
 from service.config import Settings
@@ -250,27 +251,4 @@ def parse_personer(batch: Sequence[str], body: Any) -> dict[str, Person]:
     personer = _field(body, "personer") if isinstance(body, Mapping) else None
     if not isinstance(personer, list):
         raise RegistryUnavailable(f"KRR answer has no personer list: {str(body)[:200]}")
-    wanted = set(batch)
-    out: dict[str, Person] = {}
-    problems: list[str] = []
-    for raw in personer:
-        try:
-            person = parse_person(raw)
-        except ValueError as exc:
-            problems.append(str(exc))
-            continue
-        pid = person.personidentifikator
-        if pid not in wanted:
-            problems.append(f"unrequested personidentifikator {pid}")
-        elif pid in out:
-            problems.append(f"personidentifikator {pid} returned twice")
-        else:
-            out[pid] = person
-    missing = [pid for pid in batch if pid not in out]
-    if missing:
-        problems.append(f"{len(missing)} requested id(s) missing from the answer (first: {missing[0]})")
-    if problems:
-        raise RegistryUnavailable(
-            f"KRR answer inconsistent for a call of {len(batch)} ids: " + "; ".join(problems[:5])
-        )
-    return out
+    return persons_of_answer(batch, personer, parse_person)
