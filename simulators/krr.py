@@ -90,6 +90,22 @@ class KrrSimState:
     ``refused``: requests answered with a Sender fault for security/validation reasons.
     """
 
+    def apply_mode(self, mode: str, slow_seconds: float, fault: Callable[[], Exception]) -> None:
+        """Act out failure ``mode`` for one call (both protocols): ``hold`` until the mode changes
+        (tests release it), at most ``slow_seconds``, then answer normally; ``fault``: raise
+        ``fault()`` (the protocol's own error); ``http500``: ``Http500``; ``slow``: sleep first."""
+        if mode == "hold":
+            deadline = time.monotonic() + slow_seconds
+            while self.mode == "hold" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return
+        if mode == "fault":
+            raise fault()
+        if mode == "http500":
+            raise Http500()
+        if mode == "slow":
+            time.sleep(slow_seconds)
+
     def __init__(self, mode: str = "normal", slow_seconds: float = 5.0) -> None:
         self._lock = threading.Lock()
         self._mode = "normal"
@@ -408,7 +424,7 @@ class KrrSimulatorApp:
         except SoapFault as fault:
             status = "400 Bad Request" if fault.code == "Sender" else "500 Internal Server Error"
             body = _fault_envelope(fault.code, fault.reason)
-        except _Http500:
+        except Http500:
             return self._plain(start_response, "500 Internal Server Error", b"simulated HTTP 500\n")
         start_response(status, [("Content-Type", SOAP_CT), ("Content-Length", str(len(body)))])
         return [body]
@@ -500,7 +516,9 @@ class KrrSimulatorApp:
         if request.tag == _q(NS_OT, "HentPersonerForespoersel"):
             ids = [e.text or "" for e in request.iter(_q(NS_OT, "personidentifikator"))]
             mode, slow = self.state._count_call(len(ids), paa_vegne_av)
-            self._apply_mode(mode, slow)
+            self.state.apply_mode(
+                mode, slow, lambda: SoapFault("Receiver", "Simulated KRR failure (mode=fault)")
+            )
             if len(ids) > MAX_IDS:
                 raise SoapFault(
                     "Sender", f"Too many personidentifikator: {len(ids)} (maximum {MAX_IDS} per request)"
@@ -508,7 +526,11 @@ class KrrSimulatorApp:
             self._validate(request, "request")
             return "200 OK", _envelope(self._hent_personer(request, ids))
         if request.tag == _q(NS_OT, "HentEndringerForespoersel"):
-            self._apply_mode(self.state.mode, self.state.slow_seconds)
+            self.state.apply_mode(
+                self.state.mode,
+                self.state.slow_seconds,
+                lambda: SoapFault("Receiver", "Simulated KRR failure (mode=fault)"),
+            )
             self._validate(request, "request")
             fra = request.get("fraEndringsNummer", "0")
             resp = etree.Element(_q(NS_OT, "HentEndringerRespons"), nsmap={"ns": NS_OT, "m": NS_M})
@@ -529,21 +551,6 @@ class KrrSimulatorApp:
             return None
         self._validate(el, "Oppslagstjenesten header")
         return el.findtext(_q(NS_OT, "PaaVegneAv"))
-
-    def _apply_mode(self, mode: str, slow_seconds: float) -> None:
-        if mode == "hold":
-            # Held until the mode is changed (tests release it), at most slow_seconds; then answered
-            # normally, whatever the new mode (which applies to the calls that come after).
-            deadline = time.monotonic() + slow_seconds
-            while self.state.mode == "hold" and time.monotonic() < deadline:
-                time.sleep(0.01)
-            return
-        if mode == "fault":
-            raise SoapFault("Receiver", "Simulated KRR failure (mode=fault)")
-        if mode == "http500":
-            raise _Http500()
-        if mode == "slow":
-            time.sleep(slow_seconds)
 
     def _validate(self, element: etree._Element, what: str) -> None:
         tree = etree.ElementTree(copy.deepcopy(element))
@@ -605,8 +612,8 @@ class KrrSimulatorApp:
         return person
 
 
-class _Http500(Exception):
-    pass
+class Http500(Exception):
+    """The ``http500`` mode: answer a bare HTTP 500 (a proxy's error page, not KRR's)."""
 
 
 def make_krr_app(

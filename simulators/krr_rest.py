@@ -28,7 +28,6 @@ import base64
 import datetime as dt
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .bearer import BearerError, verify_bearer
-from .krr import KrrSimState
+from .krr import Http500, KrrSimState
 from .maskinporten import issuer_of
 from .pki import TestPki
 from .seed import Seed, SeedPerson
@@ -113,7 +112,7 @@ class KrrRestSimulatorApp:
             raise _problem("404 Not Found", f"nothing at {path}")
         except _Answer as answer:
             return _json(start_response, answer.status, answer.payload, answer.headers)
-        except _Http500:
+        except Http500:
             body = b"simulated HTTP 500\n"
             start_response(
                 "500 Internal Server Error",
@@ -176,7 +175,9 @@ class KrrRestSimulatorApp:
             raise _problem("400 Bad Request", "personidentifikatorer must be a non-empty list of strings")
         consumer = (claims.get("consumer") or {}).get("ID", "")
         mode, slow = self.state._count_call(len(ids), str(consumer).removeprefix("0192:") or None)
-        self._apply_mode(mode, slow)
+        self.state.apply_mode(
+            mode, slow, lambda: _problem("503 Service Unavailable", "Simulated KRR failure (mode=fault)")
+        )
         if len(ids) > MAX_IDS:
             raise _problem(
                 "400 Bad Request", f"at most {MAX_IDS} personidentifikatorer per request, got {len(ids)}"
@@ -186,19 +187,6 @@ class KrrRestSimulatorApp:
             raise _problem("400 Bad Request", f"invalid personidentifikator {bad[0]!r} (11 digits)")
         scopes = set(str(claims.get("scope", "")).split())
         return {"personer": [self._person(self.seed.person(pid), pid, scopes) for pid in ids]}
-
-    def _apply_mode(self, mode: str, slow_seconds: float) -> None:
-        if mode == "hold":
-            deadline = time.monotonic() + slow_seconds
-            while self.state.mode == "hold" and time.monotonic() < deadline:
-                time.sleep(0.01)
-            return
-        if mode == "fault":
-            raise _problem("503 Service Unavailable", "Simulated KRR failure (mode=fault)")
-        if mode == "http500":
-            raise _Http500()
-        if mode == "slow":
-            time.sleep(slow_seconds)
 
     # -- answers -----------------------------------------------------------------------------------
     def _person(self, p: SeedPerson, pid: str, scopes: set[str]) -> dict[str, Any]:
@@ -277,10 +265,6 @@ def _expired_copy(pki: TestPki, cert: x509.Certificate, key: rsa.RSAPrivateKey) 
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca.private_key, hashes.SHA256())
     )
-
-
-class _Http500(Exception):
-    pass
 
 
 def _json(

@@ -6,7 +6,7 @@ import datetime as dt
 import socketserver
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -243,14 +243,14 @@ def test_slow_answer_times_out_and_raises_after_attempts(sim: Sim) -> None:
 
 def test_recovers_when_failure_clears(sim: Sim) -> None:
     """A transient failure is retried: first answer is a fault, the retry succeeds."""
-    original = sim.app._apply_mode
+    original = sim.state.apply_mode
     seen = {"n": 0}
 
-    def flaky(mode: str, slow_seconds: float) -> None:
+    def flaky(mode: str, slow_seconds: float, fault: Callable[[], Exception]) -> None:
         seen["n"] += 1
-        original("fault" if seen["n"] == 1 else "normal", slow_seconds)
+        original("fault" if seen["n"] == 1 else "normal", slow_seconds, fault)
 
-    sim.app._apply_mode = flaky  # type: ignore[method-assign]
+    sim.state.apply_mode = flaky  # type: ignore[method-assign]
     got = KrrClient(settings_for(sim.url, call_attempts=3)).hent_personer(SEED_IDS[:1])
     assert got["01018010018"].has_postbox
     assert sim.state.calls == 2
