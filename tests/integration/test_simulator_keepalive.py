@@ -8,18 +8,10 @@ per call (as against the former HTTP/1.0 server) would show one connection per c
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -32,7 +24,7 @@ from clients.maskinporten import MaskinportenClient
 from service.config import DEMO_CLIENT_ID, DEMO_OPERATOR_ORGNR, Settings
 from service.domain.ports import DigitalPostMessage, Document, SendStatus
 from simulators.pki import TEST_P12_PASSWORD, TestPki
-from tests.support.harness import REPO, free_port, wait_until
+from tests.support.simprocess import SimProcess
 
 DIGIPOST_PERSON = "01018010018"  # seed: Digipost, delivers (and opens)
 EBOKS_PERSON = "02028110068"  # seed: e-Boks, delivers
@@ -40,66 +32,9 @@ DIGIPOST, EBOKS = "984661185", "922020175"
 ADDRESSES = {DIGIPOST_PERSON: ("ola.nordmann#1A2B", DIGIPOST), EBOKS_PERSON: ("kari.nordmann#E0K5", EBOKS)}
 
 
-class SimProcess:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(tempfile.mkstemp(prefix="innbyggerpost-sim-", suffix=".log")[1])
-        self.pki_dir = Path(tempfile.mkdtemp(prefix="innbyggerpost-pki-"))
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "service.entrypoints.cli",
-                "simulate",
-                "--port",
-                str(self.port),
-                "--pki-dir",
-                str(self.pki_dir),
-            ],  # fmt: skip
-            cwd=REPO,
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_until(self._up, 30, "simulators")
-
-    def _up(self) -> bool:
-        assert self.proc.poll() is None, self.log.read_text()
-        try:
-            self.stats()
-            return True
-        except OSError:
-            return False
-
-    def _post(self, path: str, payload: dict[str, Any]) -> Any:
-        req = urllib.request.Request(
-            self.url + path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return json.loads(r.read())
-
-    def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url + "/_sim/stats", timeout=5) as r:
-            stats: dict[str, Any] = json.loads(r.read())
-            return stats
-
-    def reset(self) -> None:
-        self._post("/_sim/reset", {})
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.log.unlink(missing_ok=True)
-        shutil.rmtree(self.pki_dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
-def sim() -> Iterator[SimProcess]:
-    s = SimProcess()
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+    s = SimProcess(tmp_path_factory.mktemp("sim"))
     try:
         yield s
     finally:

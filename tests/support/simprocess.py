@@ -64,6 +64,10 @@ class SimProcess:
         with urllib.request.urlopen(req, timeout=5) as r:
             return json.loads(r.read())
 
+    def reset(self) -> None:
+        """Zero the simulators' counters and queues."""
+        self.post("/_sim/reset", {})
+
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.url + "/_sim/stats", timeout=5) as r:
             stats: dict[str, Any] = json.loads(r.read())
