@@ -6,12 +6,9 @@ out; 401 renews the token once; 400/403 problem documents give their reason; rec
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +18,7 @@ from clients.dpi.client import AccessPointClient, AccessPointRejected, AccessPoi
 from clients.maskinporten import KRR_SCOPES, MaskinportenClient
 from simulators.pki import TEST_P12_PASSWORD, TestPki
 from tests.support.harness import wait_until
-from tests.support.simprocess import SimProcess
+from tests.support.simprocess import SimProcess, operator_pki, simulators
 
 OPERATOR = "910646192"
 AGENCY = "974760673"  # an agency the operator sends for
@@ -30,23 +27,16 @@ DIGIPOST, EBOKS = "984661185", "922020175"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    workdir = Path(tempfile.mkdtemp(prefix="innbyggerpost-dpi-"))
-    s = SimProcess(
-        workdir,
+    with simulators(
+        "innbyggerpost-dpi-",
         {"maskinporten_clients": [{"client_id": "narrow", "orgnr": OPERATOR, "scopes": list(KRR_SCOPES)}]},
-    )
-    try:
+    ) as s:
         yield s
-    finally:
-        s.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def pki(sim: SimProcess) -> TestPki:
-    pki = TestPki(sim.pki_dir)
-    pki.enterprise(OPERATOR)
-    return pki
+    return operator_pki(sim, OPERATOR)
 
 
 def tokens(sim: SimProcess, pki: TestPki, client_id: str = "innbyggerpost-demo") -> MaskinportenClient:

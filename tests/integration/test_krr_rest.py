@@ -6,12 +6,9 @@ scope, failures retried then given up, and the KRR gateway in front."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +21,7 @@ from service.adapters.krr_gateway import KrrGateway
 from service.config import Settings
 from service.domain.ports import RegistryUnavailable
 from simulators.pki import TEST_P12_PASSWORD, TestPki
-from tests.support.simprocess import SimProcess
+from tests.support.simprocess import SimProcess, operator_pki, simulators
 
 OPERATOR = "910646192"
 DIGIPOST, EBOKS = "984661185", "922020175"
@@ -32,27 +29,20 @@ DIGIPOST, EBOKS = "984661185", "922020175"
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    workdir = Path(tempfile.mkdtemp(prefix="innbyggerpost-krr-rest-"))
-    s = SimProcess(
-        workdir,
+    with simulators(
+        "innbyggerpost-krr-rest-",
         {
             "maskinporten_clients": [
                 {"client_id": "kontakt-only", "orgnr": OPERATOR, "scopes": [KRR_SCOPES[0]]}
             ]
         },
-    )
-    try:
+    ) as s:
         yield s
-    finally:
-        s.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def pki(sim: SimProcess) -> TestPki:
-    pki = TestPki(sim.pki_dir)
-    pki.enterprise(OPERATOR)
-    return pki
+    return operator_pki(sim, OPERATOR)
 
 
 @pytest.fixture

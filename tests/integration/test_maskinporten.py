@@ -5,13 +5,10 @@ name the setting to fix, replayed and malformed assertions, retries on 5xx."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -31,7 +28,7 @@ from clients.maskinporten import (
 from simulators.bearer import verify_bearer
 from simulators.pki import TEST_P12_PASSWORD, TestPki
 from tests.support.harness import wait_until
-from tests.support.simprocess import SimProcess
+from tests.support.simprocess import SimProcess, simulators
 
 OPERATOR = "910646192"
 OTHER_ORG = "974760673"
@@ -55,13 +52,8 @@ EXTRA_CLIENTS = [
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimProcess]:
-    workdir = Path(tempfile.mkdtemp(prefix="innbyggerpost-mp-"))
-    s = SimProcess(workdir, {"maskinporten_clients": EXTRA_CLIENTS})
-    try:
+    with simulators("innbyggerpost-mp-", {"maskinporten_clients": EXTRA_CLIENTS}) as s:
         yield s
-    finally:
-        s.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

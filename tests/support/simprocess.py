@@ -4,13 +4,17 @@ own (for the clients' integration tests over real sockets)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from simulators.pki import TestPki
 from simulators.seed import DEFAULT_SEED
 from tests.support.harness import REPO, free_port, wait_until
 
@@ -80,3 +84,22 @@ class SimProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+
+
+@contextmanager
+def simulators(prefix: str, seed_extra: dict[str, list[Any]] | None = None) -> Iterator[SimProcess]:
+    """A ``SimProcess`` in a fresh temporary directory, stopped and removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    s = SimProcess(workdir, seed_extra)
+    try:
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def operator_pki(sim: SimProcess, orgnr: str) -> TestPki:
+    """The simulators' test PKI with the operator's enterprise certificate made."""
+    pki = TestPki(sim.pki_dir)
+    pki.enterprise(orgnr)
+    return pki
