@@ -1,0 +1,42 @@
+"""The rule both KRR clients (REST and SOAP 16-02) hold an answer to: every requested id exactly
+once, nothing else; an answer that breaks it is treated as KRR being unavailable (retried), never
+half-applied."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from service.domain.ports import Person, RegistryUnavailable
+
+
+def persons_of_answer(
+    batch: Sequence[str], raws: Iterable[Any], parse: Callable[[Any], Person]
+) -> dict[str, Person]:
+    """``parse`` each raw person of KRR's answer to a call for ``batch``; id -> person, or
+    ``RegistryUnavailable`` naming the first problems (an unparsable, unrequested, repeated or
+    missing person)."""
+    wanted = set(batch)
+    out: dict[str, Person] = {}
+    problems: list[str] = []
+    for raw in raws:
+        try:
+            person = parse(raw)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        pid = person.personidentifikator
+        if pid not in wanted:
+            problems.append(f"unrequested personidentifikator {pid}")
+        elif pid in out:
+            problems.append(f"personidentifikator {pid} returned twice")
+        else:
+            out[pid] = person
+    missing = [pid for pid in batch if pid not in out]
+    if missing:
+        problems.append(f"{len(missing)} requested id(s) missing from the answer (first: {missing[0]})")
+    if problems:
+        raise RegistryUnavailable(
+            f"KRR answer inconsistent for a call of {len(batch)} ids: " + "; ".join(problems[:5])
+        )
+    return out
