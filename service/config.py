@@ -100,6 +100,8 @@ class Settings:
     public_url: str = env("PUBLIC_URL", "http://127.0.0.1:8080")
     max_request_bytes: int = env("MAX_REQUEST_BYTES", 30 * 1024 * 1024)
     status_result_limit: int = env("STATUS_RESULT_LIMIT", 1000)
+    # GetCorrespondenceStatusHistory's own limit: Altinn allows 10 000 references a call, all answered.
+    status_history_limit: int = env("STATUS_HISTORY_LIMIT", 10000)
     # Letters stored per transaction by a web process's writer (group commit).
     write_batch_max: int = env("WRITE_BATCH_MAX", 256)
     # Fernet key file protecting the stored PasswordDigest secrets (created when absent).

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -72,6 +72,22 @@ class GroupCommit:
         job = _Job(plan)
         self._write([job])
         return job.future.result()
+
+    def store_all(self, plans: Iterable[InsertPlan]) -> list[Receipt]:
+        """Store many plans in the calling thread, ``batch_max`` per transaction (tools, test
+        fixtures, the bench: thousands of letters without thousands of requests)."""
+        out: list[Receipt] = []
+        batch: list[_Job] = []
+        for plan in plans:
+            batch.append(_Job(plan))
+            if len(batch) >= self._batch_max:
+                self._write(batch)
+                out += [job.future.result() for job in batch]
+                batch = []
+        if batch:
+            self._write(batch)
+            out += [job.future.result() for job in batch]
+        return out
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
