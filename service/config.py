@@ -117,6 +117,8 @@ class Settings:
     # SOAP requests one web process admits at once (0: INNBYGGERPOST_WEB_THREADS); more get the busy
     # fault at once (load shedding, service/entrypoints/soap/shedding.py).
     max_pending_requests: int = env("MAX_PENDING_REQUESTS", 0)
+    # Declared request bytes one web process admits at once (0: no bound); more: the busy fault.
+    max_pending_request_bytes: int = env("MAX_PENDING_REQUEST_BYTES", 32 * 1024 * 1024)
     # Inbox (/inbox/): the demo sign-in only in demo mode; sessions signed with a key derived from the
     # secret key file unless INBOX_SESSION_SECRET is set.
     demo_mode: bool = env("DEMO_MODE", False)
