@@ -165,6 +165,29 @@ def test_beyond_the_bound_a_busy_fault_at_once(version: faults.SoapVersion, stat
     assert results[0][0] == "200 OK" and gate.snapshot()["shed"] == 1 and gate.in_flight == 0
 
 
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_the_busy_fault_is_pre_rendered_with_a_fresh_error_guid_each(
+    version: faults.SoapVersion, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal splices a new ErrorGuid into the pre-rendered fault (the rest byte for byte the
+    fault_response of a busy fault), and a crowd's refusals are logged as one line with a count."""
+    gate = AdmissionGate(1)
+    gate.try_enter()  # the only slot taken
+    app = Shedding(lambda e, s: [b""], gate, version)
+    with caplog.at_level(logging.WARNING, logger="service.entrypoints.soap.shedding"):
+        answers = [_call(app) for _ in range(50)]
+    guid = f"{{{ns.ALTINN_FAULT_2009_10}}}ErrorGuid"
+    guids = [etree.fromstring(body).find(f".//{guid}").text for _, _, body in answers]
+    assert len(set(guids)) == 50
+    err = faults.busy_fault()
+    status, headers, expected = faults.fault_response(version, err, busy_retry_after=2)
+    code, got_headers, body = answers[-1]
+    assert code == status and got_headers == dict(headers)
+    assert body == expected.replace(err.error_guid.encode(), guids[-1].encode())
+    lines = [r for r in caplog.records if r.getMessage().startswith("busy:")]
+    assert 1 <= len(lines) < 50 and getattr(lines[0], "error_guid", None) == guids[0]
+
+
 # ------------------------------------------------------------------------------------------ storage faults
 
 

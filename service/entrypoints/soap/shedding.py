@@ -16,6 +16,11 @@ bound, so one letter of the largest size still gets in when few bytes are in fli
 what a web process holds for request bodies (the body, its tree, the decoded attachments: about
 three times the body) whatever the mix of sizes, where the count alone lets 32 letters of 30 MiB in.
 
+Refusing costs next to nothing (issue 17): the busy fault of each endpoint is rendered once, and a
+refusal only splices a fresh ``ErrorGuid`` into those bytes; the refusals are logged as one line
+per :data:`LOG_EVERY_SECONDS` with their count and the first refusal's ``ErrorGuid`` (a crowd of
+thousands would otherwise cost a log line each), and the body is never read.
+
 ``/health``, ``/metrics`` and ``?wsdl`` never pass the gate, and ``deploy/gunicorn.conf.py`` runs
 :data:`RESERVED_THREADS` threads more than the gate admits, so that there is always a free thread
 to answer them (and to shed) while every admitted SOAP request is busy.
@@ -25,6 +30,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 RESERVED_THREADS = 2
 RETRY_AFTER_SECONDS = 2
+LOG_EVERY_SECONDS = 1.0
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -120,6 +128,36 @@ class Shedding:
         self.gate = gate
         self.soap_version: SoapVersion = soap_version
         self.max_request_bytes = max_request_bytes  # what a body without Content-Length is charged
+        template = busy_fault()
+        self._guid = template.error_guid.encode()
+        self._status, self._headers, self._body = fault_response(
+            soap_version, template, busy_retry_after=RETRY_AFTER_SECONDS
+        )
+        self._log_lock = threading.Lock()
+        self._next_log = 0.0
+        self._unlogged = 0
+
+    def _refuse(self, environ: dict[str, Any], start_response: StartResponse, size: int) -> list[bytes]:
+        guid = str(uuid.uuid4())
+        with self._log_lock:
+            self._unlogged += 1
+            now = time.monotonic()
+            due = now >= self._next_log
+            if due:
+                count, self._unlogged, self._next_log = self._unlogged, 0, now + LOG_EVERY_SECONDS
+        if due:
+            logger.warning(
+                "busy: %d SOAP requests (%d bytes) in flight; shed %d request(s) since the last such line,"
+                " this one of %d bytes from %s",
+                self.gate.in_flight,
+                self.gate.bytes_in_flight,
+                count,
+                size,
+                environ.get("REMOTE_ADDR", "?"),
+                extra={"error_guid": guid},
+            )
+        start_response(self._status, self._headers)
+        return [self._body.replace(self._guid, guid.encode(), 1)]
 
     def _declared(self, environ: dict[str, Any]) -> int:
         try:
@@ -133,20 +171,7 @@ class Shedding:
             return self.app(environ, start_response)
         size = self.gate.charge(self._declared(environ))
         if not self.gate.try_enter(size):
-            err = busy_fault()
-            logger.warning(
-                "busy: %d SOAP requests (%d bytes) in flight, shed one of %d bytes from %s",
-                self.gate.in_flight,
-                self.gate.bytes_in_flight,
-                size,
-                environ.get("REMOTE_ADDR", "?"),
-                extra={"error_guid": err.error_guid},
-            )
-            status, headers, body = fault_response(
-                self.soap_version, err, busy_retry_after=RETRY_AFTER_SECONDS
-            )
-            start_response(status, headers)
-            return [body]
+            return self._refuse(environ, start_response, size)
         try:
             # RequestGuard buffers the whole response, so the work is done when this returns.
             return list(self.app(environ, start_response))
