@@ -11,6 +11,7 @@ command -v curl >/dev/null || need+=(curl)  # tests/e2e/test_examples.py runs th
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v wrk >/dev/null || need+=(wrk)  # make bench
+command -v xmlsec1 >/dev/null || need+=(xmlsec1)  # DPI: independent check of our XAdES signatures
 if [ -x tests/java/install.sh ]; then
   bash tests/java/install.sh || echo "system-deps: Java client tooling could not be installed" >&2
 fi

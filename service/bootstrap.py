@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -22,7 +23,7 @@ from .adapters.db import NotDurable, check_durability, make_engine
 from .adapters.krr_gateway import CircuitBreaker, KrrGateway
 from .adapters.repositories.receipt_index import ReceiptIndex
 from .config import Settings, load
-from .domain.ports import ContactRegistry, PostboxVendor
+from .domain.ports import AltinnInbox, ContactRegistry, PostboxVendor
 from .service_layer.group_commit import GroupCommit
 from .service_layer.owners import Authenticator, LoginThrottle, SecretBox
 from .service_layer.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
@@ -174,13 +175,59 @@ class Container:
         return self._part("maskinporten", build)
 
     @property
+    def altinn_inbox(self) -> AltinnInbox:
+        """Where the Altinn copy lives (INNBYGGERPOST_INBOX_BACKEND): our tables, or Altinn 3."""
+
+        def build() -> AltinnInbox:
+            if self.settings.inbox_backend == "altinn3":
+                from clients.altinn3 import Altinn3Inbox
+
+                return Altinn3Inbox.from_settings(self.settings, self.maskinporten)
+            from .adapters.local_inbox import LocalInbox
+
+            return LocalInbox()
+
+        return self._part("altinn_inbox", build)
+
+    @property
     def vendor(self) -> PostboxVendor:
-        def build() -> PostboxVendor:
-            from clients.postbox import PostboxClient
+        return self._part("vendor", self._dpi_postbox)
 
-            return PostboxClient(self.settings)
+    def _dpi_postbox(self) -> PostboxVendor:
+        """DPI through the access point (clients/dpi), with the enterprise certificate and the shared
+        Maskinporten client."""
+        from cryptography import x509
 
-        return self._part("vendor", build)
+        from clients.dpi.client import AccessPointClient
+        from clients.dpi.postbox import DpiPostbox
+
+        s = self.settings
+        ca_file = Path(s.dpi_trusted_ca_file or Path(s.sim_pki_dir) / "ca.pem")
+        try:
+            trusted = x509.load_pem_x509_certificates(ca_file.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(
+                f"INNBYGGERPOST_DPI_TRUSTED_CA_FILE: cannot read CA certificates from {ca_file}: {exc}"
+            ) from exc
+        client = AccessPointClient(
+            s.dpi_url,
+            self.maskinporten,
+            trusted=trusted,
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            attempts=s.call_attempts,
+            backoff=s.call_backoff,
+            kanal=s.dpi_kanal or None,
+            pool_size=s.worker_concurrency + 8,
+        )
+        creds = self.credentials
+        return DpiPostbox(
+            client,
+            creds.certificate,
+            creds.private_key,
+            creds.chain,
+            postbox_certificate_dir=s.dpi_postbox_certificate_dir or None,
+        )
 
     @property
     def secret_box(self) -> SecretBox:

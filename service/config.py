@@ -16,7 +16,6 @@ T = TypeVar("T")
 SIM_DEFAULT = "http://127.0.0.1:8090"
 DEMO_CLIENT_ID = "innbyggerpost-demo"  # the simulated Maskinporten's demo client (simulators/seed.json)
 DEMO_OPERATOR_ORGNR = "910646192"  # its organisation (the test PKI's enterprise certificate)
-VENDOR_ORGNRS = ("984661185", "922020175", "996460320")  # Digipost; e-Boks (two organisation numbers)
 
 
 class SettingsError(ValueError):
@@ -46,17 +45,6 @@ def _bool(raw: str) -> bool:
     raise ValueError("expected true/false")
 
 
-def _vendor_endpoints(raw: str) -> dict[str, str]:
-    """``984661185=http://host/a,922020175=http://host/b`` -> {orgnr: url}."""
-    out: dict[str, str] = {}
-    for item in filter(None, (p.strip() for p in raw.split(","))):
-        orgnr, sep, url = item.partition("=")
-        if not sep or not orgnr.strip() or not url.strip():
-            raise ValueError(f"expected orgnr=url, got {item!r}")
-        out[orgnr.strip()] = url.strip()
-    return out
-
-
 def _networks(raw: str) -> tuple[str, ...]:
     """``10.0.0.1, 192.168.0.0/16, ::1`` -> the networks, checked (ipaddress), as strings."""
     import ipaddress
@@ -83,10 +71,6 @@ def env(name: str, default: Any, parse: Callable[[str], Any] | None = None) -> A
     if isinstance(default, dict):  # a fresh copy for every Settings
         return field(default_factory=lambda: _get("INNBYGGERPOST_" + name, dict(default), conv))
     return field(default_factory=lambda: _get("INNBYGGERPOST_" + name, default, conv))
-
-
-def _default_vendors() -> str:
-    return ",".join(f"{o}={SIM_DEFAULT}/postbox/{o}" for o in VENDOR_ORGNRS)
 
 
 @dataclass(frozen=True)
@@ -151,10 +135,18 @@ class Settings:
     # and after this many failed calls in a row the circuit opens for the cool-down.
     krr_breaker_failures: int = env("KRR_BREAKER_FAILURES", 5)
     krr_breaker_cooldown_seconds: float = env("KRR_BREAKER_COOLDOWN_SECONDS", 10.0)
-    # Postbox vendors: orgnr=url,...
-    vendor_endpoints: dict[str, str] = env(
-        "VENDOR_ENDPOINTS", _vendor_endpoints(_default_vendors()), _vendor_endpoints
-    )
+    # DPI (SPEC-transports §3): the access point every letter to Digipost and e-Boks goes through;
+    # the CA certificates (PEM) its receipts' x5c must chain to ("": the test PKI's CA in
+    # SIM_PKI_DIR); where postbox-<vendor orgnr>.pem certificates are read for letters stored without
+    # KRR's certificate (stored before migration 0007; "": none); the receipt channel (kanal) of this
+    # system ("": none).
+    dpi_url: str = env("DPI_URL", SIM_DEFAULT + "/dpi")
+    dpi_trusted_ca_file: str = env("DPI_TRUSTED_CA_FILE", "")
+    dpi_postbox_certificate_dir: str = env("DPI_POSTBOX_CERTIFICATE_DIR", "")
+    dpi_kanal: str = env("DPI_KANAL", "")
+    # a sent letter without a receipt for this long has its status at the access point checked
+    # (FEILET: failed), about once a minute, 100 letters a round
+    dpi_status_check_seconds: float = env("DPI_STATUS_CHECK_SECONDS", 300.0)
     # Outbound calls
     connect_timeout: float = env("CONNECT_TIMEOUT", 3.0)
     read_timeout: float = env("READ_TIMEOUT", 10.0)
@@ -202,6 +194,13 @@ class Settings:
     log_format: str = env("LOG_FORMAT", "json", lambda raw: _choice("JSON", "TEXT")(raw).lower())
     # Where gunicorn's processes keep their Prometheus counters (prometheus-client multiprocess mode).
     metrics_dir: str = env("METRICS_DIR", "var/metrics")
+    # The Altinn copy (issue 16): where it lives (local: our tables and /inbox/; altinn3: Altinn 3
+    # Correspondence, clients/altinn3.py), the platform's base URL, the Events webhook's shared secret.
+    inbox_backend: str = env("INBOX_BACKEND", "local", lambda raw: _choice("LOCAL", "ALTINN3")(raw).lower())
+    altinn3_url: str = env("ALTINN3_URL", SIM_DEFAULT + "/altinn3")
+    altinn3_events_secret: str = env("ALTINN3_EVENTS_SECRET", "")
+    altinn3_poll_seconds: float = env("ALTINN3_POLL_SECONDS", 300.0)
+    altinn3_time_budget_seconds: float = env("ALTINN3_TIME_BUDGET_SECONDS", 30.0)
     # Simulators and tools
     sim_seed: str = env("SIM_SEED", "")
     # the simulators' test certificate authority (simulators/pki.py; TEST ONLY)

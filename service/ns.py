@@ -76,7 +76,5 @@ ALTINN_SHIPMENT_2009_10 = "http://schemas.altinn.no/services/Intermediary/Shipme
 KRR_OPPSLAGSTJENESTE = "http://kontaktinfo.difi.no/xsd/oppslagstjeneste/16-02"
 KRR_METADATA = "http://begrep.difi.no"
 
-# --- SDP (sikker digital post) and our postbox-vendor contract ----------------------------------
+# --- SDP (sikker digital post): the DPI document package's manifest (clients/dpi) ---------------
 SDP = "http://begrep.difi.no/sdp/schema_v10"
-SBDH = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
-POSTBOX = "urn:innbyggerpost:postbox:v1"

@@ -1,9 +1,10 @@
-"""``innbyggerpost simulate``: the KRR simulator and the postbox-vendor simulators in one process.
+"""``innbyggerpost simulate``: the simulators of the national services in one process.
 
-Paths: ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
+Paths: ``/dpi/`` (the DPI access point with the postbox vendors behind it: ``dpi.py``; ``POST
+/_sim/dpi/receipt`` queues a receipt by hand), ``/maskinporten/`` (token endpoint, metadata, JWKS: ``maskinporten.py``; issuer
 ``<base>/maskinporten/``, test PKI in ``pki_dir``), ``POST /_sim/maskinporten`` (its control),
 ``/kontaktregisteret/rest/v2/...`` (KRR REST, ``krr_rest.py``; the same state as the SOAP one),
-``/krr`` (oppslagstjeneste 16-02), ``/postbox/<orgnr>`` (one per vendor in the seed),
+``/krr`` (oppslagstjeneste 16-02),
 ``GET /_sim/stats`` (counters as JSON), ``POST /_sim/krr`` (KRR failure injection, JSON body as
 ``KrrSimState.control``), ``POST /_sim/reset`` (zero the counters and queues); the notification
 simulators' routes (``/sms``, ``/_sim/outbox``, ...) are in ``notify.py``.
@@ -13,7 +14,7 @@ process, so the simulators' in-memory state (counters, de-duplication, receipt q
 by every thread. A pool of ``threads`` application threads: slow answers (KRR ``slow`` mode, a
 seeded ``delay_seconds``) hold one thread each, so the pool is sized well above the service's
 concurrency. ``/_sim/stats`` reports ``http``: TCP connections accepted and requests served, per
-area (``krr``, ``postbox``, ``sim``), so tests and the benchmark can see that clients reuse their
+area (``krr``, ``dpi``, ``maskinporten``, ``sim``, ...), so tests and the benchmark can see that clients reuse their
 connections.
 """
 
@@ -26,13 +27,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .dpi import DpiSimulator
 from .krr import krr_control, krr_state_json, make_krr_app
 from .krr_rest import make_krr_rest_app
 from .maskinporten import make_maskinporten_app
 from .notify import handles as notify_handles
 from .notify import make_notify_app
 from .pki import TestPki
-from .postbox import PostboxSimState, make_postbox_router
 from .seed import Seed, load_seed
 
 #: where the test PKI lives unless told otherwise (INNBYGGERPOST_SIM_PKI_DIR, simulate --pki-dir)
@@ -86,10 +87,12 @@ class HttpStats:
 def _area(path: str) -> str:
     if path == "/krr" or path.startswith("/krr/"):
         return "krr"
-    if path.startswith("/postbox/"):
-        return "postbox"
+    if path.startswith("/altinn3/"):
+        return "altinn3"
     if path == "/maskinporten" or path.startswith("/maskinporten/"):
         return "maskinporten"
+    if path.startswith("/dpi/"):
+        return "dpi"
     if path.startswith("/kontaktregisteret/"):
         return "kontaktregisteret"
     return "sim"
@@ -104,12 +107,12 @@ def make_app(
     pki = TestPki(pki_dir or DEFAULT_PKI_DIR)
     krr = make_krr_app(seed, require_signature=require_signature)
     maskinporten = make_maskinporten_app(seed.maskinporten_clients, pki)
+    dpi = DpiSimulator(seed, pki)  # the DPI access point with the postbox vendors behind it
     krr_rest = make_krr_rest_app(seed, pki, state=krr.state)  # one KRR state: /_sim/krr drives both
     krr.certificate_of = krr_rest.certificate_of  # and the same postbox certificates
-    postbox_state = PostboxSimState()
-    postbox = make_postbox_router(seed, state=postbox_state)
     http = http_stats or HttpStats()
     notify = make_notify_app()  # SMS gateway /sms, /_sim/outbox(.json), /_sim/smtp, /_sim/sms
+    altinn3 = _altinn3(seed, pki_dir)  # Altinn 3 Correspondence /altinn3/... (simulators/altinn3.py)
 
     def json_response(
         start_response: Callable[..., Any], payload: Any, status: str = "200 OK"
@@ -125,10 +128,20 @@ def make_app(
         http.request(area, environ)
         if area == "krr":
             return krr(environ, start_response)
-        if area == "postbox":
-            return postbox(environ, start_response)
+        if area == "altinn3":
+            if altinn3 is None:
+                return json_response(
+                    start_response, {"error": "altinn3 simulator not loaded"}, "503 Service Unavailable"
+                )
+            return altinn3(environ, start_response)
         if area == "maskinporten":
             return maskinporten(environ, start_response)
+        if area == "dpi":
+            return dpi({**environ, "PATH_INFO": path[len("/dpi") :]}, start_response)
+        if path.startswith("/_sim/dpi/"):
+            return dpi(
+                {**environ, "PATH_INFO": path[len("/_sim/dpi") :].replace("/", "/_sim/", 1)}, start_response
+            )
         if area == "kontaktregisteret":
             return krr_rest(environ, start_response)
         if notify_handles(path):
@@ -138,9 +151,9 @@ def make_app(
                 start_response,
                 {
                     "krr": krr_state_json(krr.state),
-                    "postbox": postbox_state.to_json(),
                     "http": http.to_json(),
                     "maskinporten": maskinporten.state.to_json(),
+                    "dpi": dpi.state.to_json(),
                 },
             )
         if path == "/_sim/krr" and method == "POST":
@@ -160,12 +173,26 @@ def make_app(
         if path == "/_sim/reset" and method == "POST":
             krr.state.reset()
             maskinporten.state.control({"reset": True})
-            postbox_state.reset()
+            dpi.state.reset()
+            if altinn3 is not None:
+                altinn3.state.reset()
             http.reset()
             return json_response(start_response, {"reset": True})
         return json_response(start_response, {"error": f"nothing at {path}"}, "404 Not Found")
 
     return app
+
+
+def _altinn3(seed: Seed, pki_dir: str | None) -> Any:
+    """The Altinn 3 simulator, or None (logged) when its contract file or the test PKI is missing."""
+    from .altinn3 import make_altinn3_app
+
+    try:
+        reserved = [pid for pid, p in seed.persons.items() if p.reservasjon == "JA"]
+        return make_altinn3_app(pki_dir or DEFAULT_PKI_DIR, reserved)
+    except Exception as exc:
+        log.warning("Altinn 3 simulator not started: %s", exc)
+        return None
 
 
 def make_server(
@@ -223,7 +250,7 @@ def serve(
     app = make_app(seed, require_signature, http_stats, pki_dir)
     server = make_server(host, port, app, http_stats, threads)
     log.info(
-        "simulators on http://%s:%d (/maskinporten/, /kontaktregisteret/, /krr, /postbox/<orgnr>, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
+        "simulators on http://%s:%d (/maskinporten/, /kontaktregisteret/, /krr, /dpi/, /_sim/stats; HTTP/1.1 keep-alive, %d threads)",
         host,
         server.effective_port,
         threads,

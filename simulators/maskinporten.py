@@ -119,6 +119,7 @@ class MaskinportenSimState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.tokens: dict[str, int] = {}  # client id -> tokens issued
+        self.tokens_by_scope: dict[str, int] = {}  # the scope set (sorted, space-separated) -> tokens
         self.refused: dict[str, int] = {}  # error code -> requests refused
         self.requests = 0
         self._seen: dict[str, float] = {}  # jti -> forget after (clock)
@@ -133,9 +134,11 @@ class MaskinportenSimState:
                 return True
             return False
 
-    def issued(self, client_id: str) -> None:
+    def issued(self, client_id: str, scopes: Iterable[str] = ()) -> None:
+        key = " ".join(sorted(scopes))
         with self._lock:
             self.tokens[client_id] = self.tokens.get(client_id, 0) + 1
+            self.tokens_by_scope[key] = self.tokens_by_scope.get(key, 0) + 1
 
     def refuse(self, error: str) -> None:
         with self._lock:
@@ -158,6 +161,7 @@ class MaskinportenSimState:
         with self._lock:
             if payload.get("reset"):
                 self.tokens.clear()
+                self.tokens_by_scope.clear()
                 self.refused.clear()
                 self.requests = 0
                 self._seen.clear()
@@ -171,6 +175,7 @@ class MaskinportenSimState:
             return {
                 "requests": self.requests,
                 "tokens": dict(self.tokens),
+                "tokens_by_scope": dict(self.tokens_by_scope),
                 "tokens_issued": sum(self.tokens.values()),
                 "refused": dict(self.refused),
                 "fail_next": self._fail_next,
@@ -303,7 +308,7 @@ class MaskinportenSimulatorApp:
             audience=str(claims["resource"]) if claims.get("resource") else None,
             now=self.clock(),
         )
-        self.state.issued(client.client_id)
+        self.state.issued(client.client_id, requested)
         return {
             "access_token": token,
             "token_type": "Bearer",

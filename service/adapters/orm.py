@@ -91,6 +91,9 @@ class OwnerService(Base):
     service_edition: Mapped[int] = mapped_column(Integer)
     # The inbox offers a Confirm button (status Confirmed) for this service edition's letters.
     requires_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The Altinn 3 resource this service edition's letters are published to (INBOX_BACKEND=altinn3;
+    # `owner add ... --resource 4503:1=<resourceId>`; migration 0008).
+    altinn3_resource_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     owner: Mapped[ServiceOwner] = relationship(back_populates="services")
 
 
@@ -293,3 +296,31 @@ class NotificationRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Job(Base):
+    """Durable outbound work (service/domain/jobs.py): one row per job, claimed with a lease and a
+    fencing token (``claim_token``), retried by one rule; ``kind`` picks the handler. Unique per
+    (kind, reference): enqueuing the same work twice is a no-op (migration 0008)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("kind", "reference", name="uq_jobs_kind_reference"),
+        Index("ix_jobs_due", "status", "run_after"),
+        Index("ix_jobs_external", "kind", "external_id"),
+        Index("ix_jobs_claim", "claimed_by", "claim_token"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # todo | succeeded | failed | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

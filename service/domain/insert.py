@@ -71,6 +71,9 @@ class InsertPlan:
     forwarding: NewForwarding | None
     # The letter's Notifications (outbox rows committed with it); only with an Altinn inbox copy.
     notifications: tuple[dn.Planned, ...] = ()
+    # The Altinn copy is published by an inbox_copy job (INBOX_BACKEND=altinn3; domain/altinn_copy.py),
+    # committed with the letter; Altinn 3 then sends the notifications (none planned here).
+    inbox_copy: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -104,8 +107,10 @@ def plan(
     decision: Decision,
     person: Person | None,
     now: datetime,
+    inbox_backend: str = "local",
 ) -> InsertPlan:
-    """The records of one validated request (``validation.validate`` returned no errors)."""
+    """The records of one validated request (``validation.validate`` returned no errors).
+    ``inbox_backend`` ``altinn3``: the Altinn copy goes to Altinn 3 by a job, with its notifications."""
     assert req.system_user_code and req.external_shipment_reference and req.reportee and req.service_code
     reference = req.external_shipment_reference
     subs: tuple[Receipt, ...] = ()
@@ -171,7 +176,10 @@ def plan(
             forward=decision.forward,
         )
     notes: tuple[dn.Planned, ...] = ()
-    if corr is not None and dn.notifiable(corr.altinn_status):
+    inbox_copy = (
+        inbox_backend == "altinn3" and corr is not None and corr.altinn_status == CorrespondenceStatus.CREATED
+    )
+    if corr is not None and dn.notifiable(corr.altinn_status) and inbox_backend != "altinn3":
         notes = tuple(
             dn.plan_for_letter(
                 corr.contract_fields.get("Notifications"),
@@ -193,4 +201,5 @@ def plan(
         correspondence=corr,
         forwarding=fwd,
         notifications=notes,
+        inbox_copy=inbox_copy,
     )

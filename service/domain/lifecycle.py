@@ -35,6 +35,11 @@ from .ports import (
 )
 
 BACKUP_ALTINN_TEXT = "; BackupAltinn: the letter is now available in the Altinn inbox"
+#: receipts entered in the history without changing the status (SPEC-transports §3)
+NOTED_RECEIPTS = {
+    "aapning": "Opened by the citizen (aapningskvittering from {vendor})",
+    "varslingfeilet": "Notification to the citizen failed (varslingfeiletkvittering from {vendor})",
+}
 TEXT_LIMIT = 2000
 
 
@@ -127,10 +132,22 @@ class Forwarding:
         return "retry"
 
     def apply(self, receipt: VendorReceipt, vendor_orgnr: str, now: datetime) -> bool:
-        """A vendor receipt (``kvittering`` or ``feil``). A forwarding already final ignores it
-        (False). Any receipt but ``feil`` proves the send, also when our record of it was lost."""
+        """A vendor receipt (``kvittering`` or ``feil``; SPEC-transports §3). Any receipt but ``feil``
+        proves the send, also when our record of it was lost; ``levering``: delivered; ``feil`` and
+        ``returpost``: failed (BackupAltinn applies; a ``returpost`` also after a delivery: the
+        postbox gave the letter back); ``aapning`` and ``varslingfeilet`` are entered in the history
+        with the receipt's time, the status unchanged. A receipt with nothing left to change returns
+        False (a forwarding already final, or never a job)."""
+        noted = receipt.kind in NOTED_RECEIPTS and self.job_state is not None
         if self.status.final:
-            return False
+            if receipt.kind == "returpost" and self.status == SdpStatus.DELIVERED:
+                self._fail_anyway(
+                    f"Delivery failed: returpost from {vendor_orgnr} {receipt.detail}".strip(), now
+                )
+                return True
+            if noted:
+                self._note(receipt, vendor_orgnr)
+            return noted
         if receipt.kind != "feil" and self.status != SdpStatus.SENT:
             self._set_status(
                 SdpStatus.SENT, f"Accepted by {vendor_orgnr} (known from its {receipt.kind} receipt)", now
@@ -142,7 +159,33 @@ class Forwarding:
         elif receipt.kind in ("feil", "returpost"):
             detail = f"{receipt.kind} {receipt.feiltype or ''} {receipt.detail}".strip()
             self.fail(f"Delivery failed: {detail}", now)
+        if noted:
+            self._note(receipt, vendor_orgnr)
         self.changed = True
+        return True
+
+    def _note(self, receipt: VendorReceipt, vendor_orgnr: str) -> None:
+        """An entry in the history that keeps the status: what the receipt says, at its time."""
+        text = NOTED_RECEIPTS[receipt.kind].format(vendor=vendor_orgnr)
+        if receipt.detail:
+            text += f": {receipt.detail}"
+        self.new_changes.append(SdpStatusChange(self.status, receipt.timestamp, text[:TEXT_LIMIT]))
+        self.last_changed = receipt.timestamp
+        self.changed = True
+
+    def _fail_anyway(self, reason: str, now: datetime) -> None:
+        """``fail`` for a forwarding already Delivered (a returpost): Failed, BackupAltinn applies."""
+        self.status = SdpStatus.SENT  # not final for the moment, so that fail() may move on
+        self.fail(reason, now)
+
+    def transport_failed(self, reason: str, now: datetime) -> bool:
+        """The access point reports the sent message FEILET: failed (BackupAltinn applies). Only while
+        it awaits its receipt (a receipt applied meanwhile wins); returns whether it applied."""
+        if self.job_state != JobState.AWAITING_RECEIPT or self.status.final:
+            return False
+        self.fail(
+            f"Delivery failed: the access point could not carry the letter (FEILET) {reason}".strip(), now
+        )
         return True
 
     def expire(self, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""Interfaces the domain owns for the outside world (KRR, postbox vendors).
+"""Interfaces the domain owns for the outside world (KRR, the postbox vendors through DPI).
 
 The adapters in ``clients/`` implement them with zeep; tests and the worker depend only on these.
 Names follow the contracts: KRR's ``Person`` fields (oppslagstjeneste 16-02) and SDP's
@@ -142,16 +142,25 @@ class VendorReceipt:
     timestamp: datetime
     feiltype: str | None = None  # KLIENT | SERVER for kind == "feil"
     detail: str = ""
+    vendor_orgnr: str = ""  # the postbox vendor that sent it (its receipt ids are unique per vendor)
 
 
 class PostboxVendor(Protocol):
-    """A digital postbox vendor (Digipost, e-Boks), addressed by its organisation number."""
+    """The way to the postbox vendors (Digipost, e-Boks): in DPI one access point carries every
+    letter to the vendor named in it (``message.vendor_orgnr``) and hands back the receipts of all
+    vendors from one queue. Receipts are acknowledged only after they are stored; an unacknowledged
+    receipt comes again."""
 
     def send(self, message: DigitalPostMessage) -> SendResult: ...
 
-    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]: ...
+    def pull_receipts(self, max_count: int = 100) -> list[VendorReceipt]: ...
 
-    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None: ...
+    def acknowledge(self, receipt: VendorReceipt) -> None: ...
+
+    def failed_in_transport(self, message_id: str) -> str | None:
+        """The reason when the access point reports the sent message FEILET (it could not be
+        carried to the vendor); None while it has not failed."""
+        ...
 
 
 # -- Altinn notifications: e-mail and SMS ---------------------------------------------------------
@@ -187,3 +196,81 @@ class EmailSender(Protocol):
 
 class SmsGateway(Protocol):
     def send_sms(self, message: SmsMessage) -> None: ...
+
+
+# -- the Altinn copy: Altinn 3 Correspondence (or the local inbox) ---------------------------------
+@dataclass(frozen=True)
+class AltinnNotice:
+    """The letter's notification as Altinn 3 takes it (one per correspondence): the channel, the texts
+    (already rendered from our templates) and the reminder."""
+
+    channel: str  # NotificationChannelExt: Email | Sms | EmailPreferred | SmsPreferred | EmailAndSms
+    email_subject: str = ""
+    email_body: str = ""
+    sms_body: str = ""
+    send_reminder: bool = False
+    reminder_email_subject: str = ""
+    reminder_email_body: str = ""
+    reminder_sms_body: str = ""
+    reminder_channel: str | None = None
+    requested_send_time: datetime | None = None
+    email_address: str | None = None  # the endpoint's ReceiverAddress; None: Altinn's own (KRR) address
+    mobile_number: str | None = None
+
+
+@dataclass(frozen=True)
+class AltinnLetter:
+    """One letter's Altinn copy, as the AltinnInbox publishes it (SPEC-transports §4)."""
+
+    owner_orgnr: str
+    system_user_code: str
+    reference: str  # ExternalShipmentReference -> sendersReference
+    resource_id: str  # the owner's mapping of ServiceCode/ServiceEdition
+    reportee: str  # fødselsnummer (11 digits) or organisation number (9)
+    title: str
+    summary: str | None
+    body: str | None  # HTML (or text) as Altinn 2 took it
+    language_code: str  # Altinn 2's 1044 | 2068 | 1033
+    visible_date_time: datetime | None = None
+    due_date_time: datetime | None = None
+    allow_forwarding: bool | None = None
+    reply_options: tuple[tuple[str, str], ...] = ()  # (url, text)
+    attachments: tuple[Document, ...] = ()
+    notice: AltinnNotice | None = None
+    ignore_reservation: bool = True  # our KRR decision stands (Altinn 3's error 1030 never surprises)
+    confirmation_needed: bool = False
+    message_sender: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedCopy:
+    correspondence_id: str
+    status: str  # CorrespondenceStatusExt (Initialized, Published, ...)
+    looked_up: bool = False  # found by look-up after a 409 (the idempotent key was used before)
+
+
+@dataclass(frozen=True)
+class CopyStatus:
+    correspondence_id: str
+    status: str
+    history: tuple[tuple[str, datetime], ...] = ()  # (CorrespondenceStatusExt, when)
+
+
+class InboxUnavailable(Exception):
+    """The inbox could not be reached or answered 5xx/timeouts within the call's budget: try later."""
+
+
+class InboxRefused(Exception):
+    """The inbox refused the letter for good (a problem document): ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AltinnInbox(Protocol):
+    """Where the Altinn copy of a letter lives: the local inbox (our tables, ``/inbox/``) or Altinn 3."""
+
+    def publish(self, letter: AltinnLetter) -> PublishedCopy: ...
+
+    def status(self, correspondence_id: str) -> CopyStatus: ...

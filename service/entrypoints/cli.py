@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from .. import logs
@@ -19,6 +20,24 @@ DEMO_OWNERS: tuple[tuple[str, str, str, str, str, list[tuple[str, int]], list[tu
     ("DEMO", "Demo service owner", "910646192", "10001", "demo-password", [("4503", 1)], [("4503", 2)]),
     ("OTHER", "Other demo service owner", "910646192", "10002", "other-password", [("4504", 1)], []),
 )
+#: the demo owners' Altinn 3 resources (INBOX_BACKEND=altinn3; the simulator accepts any resource id)
+DEMO_RESOURCES: dict[tuple[str, int], str] = {
+    ("4503", 1): "innbyggerpost-demo-4503-1",
+    ("4503", 2): "innbyggerpost-demo-4503-2",
+    ("4504", 1): "innbyggerpost-demo-4504-1",
+}
+
+
+def _resources(items: list[str]) -> dict[tuple[str, int], str]:
+    """``--resource 4503:1=<resourceId>`` (repeatable) -> {(code, edition): resourceId}."""
+    out: dict[tuple[str, int], str] = {}
+    for item in items:
+        service, sep, resource = item.partition("=")
+        if not sep or not resource.strip():
+            raise SystemExit(f"--resource {item!r}: expected ServiceCode:ServiceEdition=<resourceId>")
+        (pair,) = _service_pairs([service.strip()])
+        out[pair] = resource.strip()
+    return out
 
 
 def _service_pairs(items: list[str]) -> list[tuple[str, int]]:
@@ -61,6 +80,7 @@ def cmd_owner_add(settings: Settings, args: argparse.Namespace) -> int:
         secret_box=SecretBox(settings.secret_key_file) if args.digest else None,
         replace=args.replace,
         confirmation=_service_pairs(args.confirmation),
+        resources=_resources(args.resource),
     )
     print(("created" if created else "exists (use --replace to update)") + f": service owner {args.code}")
     return 0
@@ -81,6 +101,7 @@ def ensure_demo_owners(settings: Settings) -> None:
             services=services,
             secret_box=SecretBox(settings.secret_key_file),
             confirmation=confirmation,
+            resources={p: r for p, r in DEMO_RESOURCES.items() if p in services or p in confirmation},
         ):
             print(f"demo service owner {code} created (system user {user})")
 
@@ -152,6 +173,31 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     return print_status(_uow_factory(settings), args.reference, args.code)
 
 
+def _subscribe_when_up(exe: list[str]) -> None:
+    """``make run`` with the altinn3 backend: subscribe the webhook once the web service answers."""
+    import urllib.error
+    import urllib.request
+
+    for _ in range(120):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:8080/health", timeout=2)
+            break
+        except urllib.error.HTTPError:
+            break  # it answers (503 until the worker reports)
+        except OSError:
+            time.sleep(0.5)
+    for _ in range(10):  # the simulators (or Altinn) may still be starting
+        if subprocess.run(exe + ["altinn3", "subscribe"], check=False, capture_output=True).returncode == 0:
+            break
+        time.sleep(2)
+    else:
+        print("innbyggerpost: altinn3 subscribe failed; run it by hand (status comes by polling meanwhile)")
+    print(
+        "innbyggerpost: Altinn 3 simulator http://127.0.0.1:8090/altinn3/_sim/ (mark copies Read / Confirmed)",
+        flush=True,
+    )
+
+
 def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate, create the demo owners, then run simulators, service and worker until Ctrl-C."""
     os.environ.setdefault("INNBYGGERPOST_DEMO_MODE", "1")  # the inbox's demo sign-in (README: Inbox)
@@ -170,6 +216,8 @@ def cmd_run_all(settings: Settings, args: argparse.Namespace) -> int:
         "innbyggerpost: inbox http://127.0.0.1:8080/inbox/ (demo sign-in)",
         flush=True,
     )
+    if settings.inbox_backend == "altinn3" and settings.altinn3_events_secret:
+        threading.Thread(target=_subscribe_when_up, args=(exe,), daemon=True).start()
     stopping = False
 
     def _stop(_signum: int, _frame: object) -> None:
@@ -197,6 +245,45 @@ def cmd_example(settings: Settings, args: argparse.Namespace) -> int:
     from .example_client import main as example_main
 
     return example_main(args)
+
+
+def cmd_altinn3_subscribe(settings: Settings, args: argparse.Namespace) -> int:
+    """One Altinn Events subscription per Altinn 3 resource (``--resource``, else every mapped one),
+    pointing at this service's webhook with the shared secret."""
+    from urllib.parse import quote
+
+    from ..bootstrap import bootstrap
+
+    if not settings.altinn3_events_secret and not args.endpoint:
+        print(
+            "set INNBYGGERPOST_ALTINN3_EVENTS_SECRET (the webhook is off without it) or give --endpoint",
+            file=sys.stderr,
+        )
+        return 2
+    container = bootstrap(settings)
+    endpoint = args.endpoint or (
+        settings.public_url.rstrip("/")
+        + "/altinn3/events?secret="
+        + quote(settings.altinn3_events_secret, safe="")
+    )
+    resources = args.resource
+    if not resources:
+        with container.uow_factory().for_reading() as uow:
+            resources = uow.owners.altinn3_resources()
+    if not resources:
+        print(
+            "no Altinn 3 resource is mapped (owner add ... --resource 4503:1=<resourceId>)", file=sys.stderr
+        )
+        return 2
+    from clients.altinn3 import Altinn3Inbox
+
+    client = Altinn3Inbox.from_settings(settings, container.maskinporten)
+    for resource in resources:
+        sub = client.subscribe(endpoint, resource_id=resource)
+        print(
+            f"subscription {sub.get('id')} for urn:altinn:resource:{resource}: validated={sub.get('validated')}"
+        )
+    return 0
 
 
 def _redact(url: str) -> str:
@@ -227,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ServiceCode:ServiceEdition whose letters the citizen confirms in the inbox, repeatable",
     )
     add.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        help="ServiceCode:ServiceEdition=<Altinn 3 resourceId> (INBOX_BACKEND=altinn3), repeatable",
+    )
+    add.add_argument(
         "--digest",
         action="store_true",
         help="allow WS-Security PasswordDigest (stores the password encrypted)",
@@ -253,6 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--pki-dir", help="the test PKI's directory (default INNBYGGERPOST_SIM_PKI_DIR, var/test-pki)"
     )
     sim.set_defaults(fn=cmd_simulate)
+    alt = sub.add_parser("altinn3", help="Altinn 3 Correspondence").add_subparsers(
+        dest="altinn3_command", required=True
+    )
+    subscribe = alt.add_parser("subscribe", help="subscribe this service's webhook to Altinn Events")
+    subscribe.add_argument(
+        "--resource", action="append", default=[], help="Altinn 3 resource id (default: every mapped one)"
+    )
+    subscribe.add_argument(
+        "--endpoint", help="webhook URL (default: INNBYGGERPOST_PUBLIC_URL/altinn3/events?secret=...)"
+    )
+    subscribe.set_defaults(fn=cmd_altinn3_subscribe)
     mp = sub.add_parser(
         "maskinporten", help="get a Maskinporten token as the service would; print its claims"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..domain.jobs import JobKind
 from ..service_layer.unit_of_work import UnitOfWork
 
 
@@ -34,6 +35,8 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
                 print(f"  letter       {corr.message_title!r} to {corr.reportee}: {where}")
                 for ch in corr.status_changes:
                     print(f"    {_ts(ch.status_date)}  Altinn  {ch.status}")
+                for work in uow.jobs.for_references(list(JobKind), [str(corr.id)]):
+                    print(f"  job          {work.describe()}")
                 for n in uow.notifications.for_correspondences([corr.id]).get(corr.id, []):
                     kind = "reminder" if n.reminder_of else "notification"
                     to = (

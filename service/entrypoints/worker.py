@@ -24,12 +24,16 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from ..bootstrap import bootstrap
 from ..config import Settings
+from ..domain.jobs import JobPolicy
 from ..domain.ports import ContactRegistry, PostboxVendor, VendorUnavailable
+from ..service_layer.altinn_copy import enqueue_fallback_copies
 from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome
+from ..service_layer.jobs import JobHandler, JobRunner
 from ..service_layer.notify import Notifier
 from ..service_layer.unit_of_work import UnitOfWorkFactory
 
@@ -248,6 +252,66 @@ class NotificationTask:
                     stop.wait(self.poll_seconds)
 
 
+class JobTask:
+    """The durable jobs (service_layer/jobs.py; the Altinn copy first): claim a batch, run it
+    ``concurrency`` at a time, record the outcomes in one transaction. ``tokens`` are the claims in
+    flight, renewed by the keeper."""
+
+    name = "jobs"
+
+    def __init__(self, runner: JobRunner, concurrency: int, batch: int, poll_seconds: float) -> None:
+        self.runner = runner
+        self.concurrency = max(1, concurrency)
+        self.batch = max(1, batch)
+        self.poll_seconds = poll_seconds
+        self._tokens: set[str] = set()
+        self._lock = threading.Lock()
+
+    def tokens(self) -> set[str]:
+        with self._lock:
+            return set(self._tokens)
+
+    def run(self, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="job") as pool:
+            while not stop.is_set():
+                more = False
+                try:
+                    claimed = self.runner.claim(self.batch)
+                    with self._lock:
+                        self._tokens = {c.token for c in claimed}
+                    if claimed:
+                        self.runner.record(list(pool.map(self.runner.run, claimed)))
+                    more = len(claimed) >= self.batch
+                except Exception:
+                    log.exception("jobs loop error; continuing")
+                    stop.wait(1.0)
+                finally:
+                    with self._lock:
+                        self._tokens = set()
+                if not more:
+                    stop.wait(self.poll_seconds)
+
+
+def job_runner_from(settings: Settings, container: Any, worker_id: str) -> JobRunner:
+    """The job kinds this worker runs: the Altinn copy and its status (service_layer/altinn_copy.py)."""
+    from ..domain.notifications import TemplateLibrary
+    from ..service_layer.altinn_copy import CopyHandler, StatusHandler
+
+    policy = JobPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+        lease_seconds=settings.claim_lease_seconds,
+    )
+    inbox = container.altinn_inbox
+    templates = TemplateLibrary.load(settings.notification_templates_dir)
+    handlers: list[JobHandler] = [
+        CopyHandler(inbox, policy, settings.altinn3_poll_seconds, templates, settings.notification_inbox_url),
+        StatusHandler(inbox, policy, settings.altinn3_poll_seconds),
+    ]
+    return JobRunner(container.uow_factory, handlers, policy, worker_id)
+
+
 def run_worker(
     settings: Settings,
     stop: threading.Event,
@@ -267,29 +331,53 @@ def run_worker(
     acks = ThreadPoolExecutor(max_workers=RECEIPT_ACK_THREADS, thread_name_prefix="ack")
 
     def receipts() -> bool:
-        more = False
-        for orgnr in settings.vendor_endpoints:
-            try:
-                more |= delivery.poll_receipts(orgnr, RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
-            except VendorUnavailable as exc:
-                log.warning("receipts from %s: %s", orgnr, exc)
-        return more
+        try:
+            return delivery.poll_receipts(RECEIPT_BATCH, acks.map) >= RECEIPT_BATCH
+        except VendorUnavailable as exc:
+            log.warning("receipts: %s", exc)
+            return False
+
+    def statuses() -> bool:
+        delivery.check_transport(settings.dpi_status_check_seconds, STATUS_BATCH)
+        return False  # one page a round: the cursor walks through the rest in the next rounds
+
+    runner = job_runner_from(settings, container, worker_id)
+    job_task = JobTask(
+        runner, settings.worker_concurrency, settings.worker_claim_batch, settings.worker_poll_seconds
+    )
 
     def keep_alive() -> None:
         delivery.keep_alive(dispatcher.tokens(), dispatcher.done, settings.worker_stale_seconds)
+        runner.keep_alive(job_task.tokens(), settings.worker_stale_seconds)
 
     delivery.heartbeat(0)  # seen alive before the first claim: its jobs are never taken for a dead worker's
     tasks: list[Task] = [
         dispatcher,
         Periodic("receipts", settings.worker_poll_seconds, receipts),
         Periodic("expiry", 60.0, lambda: delivery.expire_overdue() >= 500),
-        NotificationTask(
-            notifier_from(settings, container.uow_factory, container.krr_client, worker_id),
-            settings.worker_concurrency,
-            settings.worker_poll_seconds,
-        ),
+        job_task,
+        Periodic("statuses", min(60.0, settings.dpi_status_check_seconds), statuses),
         *extra_tasks,
     ]
+    if settings.inbox_backend == "altinn3":
+        # Altinn 3 sends the copies' notifications; BackupAltinn copies made by the delivery side get
+        # their inbox_copy job here (within a window: the forwarding's last change)
+        window = max(3600.0, settings.receipt_deadline_seconds)
+        tasks.append(
+            Periodic(
+                "fallback-copies",
+                settings.worker_poll_seconds,
+                lambda: enqueue_fallback_copies(container.uow_factory, datetime.now(UTC), window) >= 500,
+            )
+        )
+    else:
+        tasks.append(
+            NotificationTask(
+                notifier_from(settings, container.uow_factory, container.krr_client, worker_id),
+                settings.worker_concurrency,
+                settings.worker_poll_seconds,
+            )
+        )
     keeper_stop = threading.Event()  # the keeper outlives the other tasks: leases while they finish
     keeper = threading.Thread(
         target=Periodic("keeper", settings.worker_heartbeat_seconds, keep_alive, run_last=True).run,
@@ -318,6 +406,7 @@ def run_worker(
 
 
 RECEIPT_BATCH = 100
+STATUS_BATCH = 100
 RECEIPT_ACK_THREADS = 4
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..domain import forwarding, insert, validation
+from ..domain.altinn_copy import MissingResource, may_get_a_copy
 from ..domain.model import InsertCorrespondence
 from ..domain.ports import ContactRegistry, Person
 from ..domain.receipt import Receipt, validation_failed
@@ -49,6 +50,7 @@ def insert_correspondence(
     req: InsertCorrespondence,
     writer: GroupCommit | None = None,
     clock: Callable[[], datetime] = _now,
+    inbox_backend: str = "local",
 ) -> Receipt:
     errors = validation.validate(req)
     if errors:
@@ -71,6 +73,11 @@ def insert_correspondence(
             if not owns_service(uow, principal, req.service_code, edition):
                 raise _not_authorised(req.service_code, edition)
 
+    if inbox_backend == "altinn3" and may_get_a_copy(req.sdp_options):
+        # Altinn 3 has no computed resource: the owner maps each service edition (owner add --resource).
+        with uow_factory().for_reading() as uow:
+            if not uow.owners.altinn3_resource(req.service_code, edition):
+                raise MissingResource(req.service_code, edition)
     kind = validation.reportee_kind(req.reportee) or "person"
     person: Person | None = None
     if forwarding.needs_lookup(kind, req.sdp_options, req.is_reservable):
@@ -78,7 +85,7 @@ def insert_correspondence(
         person = registry.hent_personer([req.reportee]).get(req.reportee)
     now = clock()
     decision = forwarding.decide(kind, req.sdp_options, req.is_reservable, person, now)
-    plan = insert.plan(req, principal.owner_id, decision, person, now)
+    plan = insert.plan(req, principal.owner_id, decision, person, now, inbox_backend)
     if writer is None:
         return GroupCommit(uow_factory).store_now(plan)
     # Bounded: a stalled disk faults the request (a retry with the same reference is safe: it finds

@@ -72,6 +72,7 @@ class Delivery:
         self.policy = policy
         self.worker_id = worker_id
         self.clock = clock
+        self._cursor = 0  # check_transport: the last forwarding id asked about
 
     # -- claiming ---------------------------------------------------------------------------------
     def claim(self, max_jobs: int, running: Collection[int] = ()) -> list[Job]:
@@ -163,26 +164,28 @@ class Delivery:
     # -- receipts ---------------------------------------------------------------------------------
     def poll_receipts(
         self,
-        vendor_orgnr: str,
         max_count: int = 100,
-        map_fn: Callable[[Callable[[str], None], list[str]], Iterable[None]] = map,
+        map_fn: Callable[[Callable[[VendorReceipt], None], list[VendorReceipt]], Iterable[None]] = map,
     ) -> int:
         """Pull queued receipts, store them (one transaction), then acknowledge each (``map_fn`` may
         run the acknowledgements in parallel). Stored before acknowledged: a lost ack only means the
         receipt comes again, and it is then recognised by its id and applied once."""
-        receipts = self.vendor.pull_receipts(vendor_orgnr, max_count)
+        receipts = self.vendor.pull_receipts(max_count)
         if not receipts:
             return 0
-        self.apply_receipts(vendor_orgnr, receipts)
-        list(map_fn(lambda rid: self.vendor.acknowledge(vendor_orgnr, rid), [r.receipt_id for r in receipts]))
+        self.apply_receipts(receipts)
+        list(map_fn(self.vendor.acknowledge, receipts))
         return len(receipts)
 
-    def apply_receipts(self, vendor_orgnr: str, receipts: Sequence[VendorReceipt]) -> int:
+    def apply_receipts(self, receipts: Sequence[VendorReceipt]) -> int:
         """Apply the receipts not seen before (by this or any other worker); returns how many."""
         now = self.clock()
         with self.uow_factory() as uow:
-            fresh_ids = uow.forwardings.first_sightings(vendor_orgnr, [r.receipt_id for r in receipts], now)
-            fresh = list({r.receipt_id: r for r in receipts if r.receipt_id in fresh_ids}.values())
+            fresh: list[VendorReceipt] = []
+            for vendor_orgnr in sorted({r.vendor_orgnr for r in receipts}):
+                mine = [r for r in receipts if r.vendor_orgnr == vendor_orgnr]
+                fresh_ids = uow.forwardings.first_sightings(vendor_orgnr, [r.receipt_id for r in mine], now)
+                fresh += {r.receipt_id: r for r in mine if r.receipt_id in fresh_ids}.values()
             if not fresh:
                 uow.commit()
                 return 0
@@ -192,10 +195,40 @@ class Delivery:
                 if fwd is None:
                     log.warning("receipt %s for unknown message %s", r.receipt_id, r.message_id)
                 else:
-                    fwd.apply(r, vendor_orgnr, now)
+                    fwd.apply(r, r.vendor_orgnr, now)
             uow.forwardings.save(by_message.values())
             uow.commit()
         return len(fresh)
+
+    # -- transport failures ---------------------------------------------------------------------
+    def check_transport(self, min_age_seconds: float, limit: int = 100) -> int:
+        """Ask the access point about up to ``limit`` letters sent at least ``min_age_seconds`` ago and
+        still without a receipt (a cursor walks through all of them, one page a call); fail those it
+        reports FEILET. Returns how many failed."""
+        now = self.clock()
+        with self.uow_factory().for_reading() as uow:
+            rows = uow.forwardings.awaiting_receipt(
+                now - timedelta(seconds=min_age_seconds), self._cursor, limit
+            )
+        self._cursor = rows[-1][0] if len(rows) >= limit else 0
+        failed: dict[str, str] = {}
+        for _id, message_id in rows:
+            try:
+                reason = self.vendor.failed_in_transport(message_id)
+            except VendorUnavailable as exc:
+                log.warning("statuses: %s", exc)
+                break
+            if reason is not None:
+                failed[message_id] = reason
+        if failed:
+            with self.uow_factory() as uow:
+                by_message = uow.forwardings.lock_by_message_ids(set(failed))
+                for message_id, fwd in by_message.items():
+                    if fwd.transport_failed(failed[message_id], now):
+                        log.info("forwarding %s: FEILET at the access point: %s", fwd.id, failed[message_id])
+                uow.forwardings.save(by_message.values())
+                uow.commit()
+        return len(failed)
 
     # -- upkeep -----------------------------------------------------------------------------------
     def expire_overdue(self, limit: int = 500) -> int:

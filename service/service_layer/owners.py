@@ -100,12 +100,16 @@ def add_owner(
     secret_box: SecretBox | None = None,
     replace: bool = False,
     confirmation: Collection[tuple[str, int]] = (),
+    resources: dict[tuple[str, int], str] | None = None,
 ) -> bool:
     """Create (or with ``replace`` update) a service owner with one system user. Returns True if created.
 
     ``confirmation``: service editions whose letters the citizen confirms in the inbox (``Confirmed``);
-    they are added to ``services`` when missing there."""
+    ``resources``: service edition -> Altinn 3 resource id (INBOX_BACKEND=altinn3); both are added to
+    ``services`` when missing there."""
+    resources = resources or {}
     services = list(services) + [p for p in confirmation if p not in services]
+    services += [p for p in resources if p not in services]
     now = datetime.now(UTC)
     with uow:
         owner = uow.owners.owner_by_code(system_user_code)
@@ -128,6 +132,8 @@ def add_owner(
             elif existing.owner_id != owner.id:
                 raise OwnerError(f"service {code}/{edition} belongs to another service owner")
             existing.requires_confirmation = (code, edition) in confirmation
+            if (code, edition) in resources:
+                existing.altinn3_resource_id = resources[(code, edition)]
         uow.commit()
         return True
 

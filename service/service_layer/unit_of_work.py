@@ -19,6 +19,7 @@ from ..adapters.db import make_session_factory
 from ..adapters.repositories.correspondences import CorrespondenceRepository
 from ..adapters.repositories.forwardings import ForwardingRepository
 from ..adapters.repositories.inbox import InboxRepository
+from ..adapters.repositories.jobs import JobRepository
 from ..adapters.repositories.monitoring import MonitoringRepository
 from ..adapters.repositories.nonces import NonceRepository
 from ..adapters.repositories.notifications import NotificationRepository
@@ -36,6 +37,7 @@ class UnitOfWork:
     inbox: InboxRepository
     forwardings: ForwardingRepository
     notifications: NotificationRepository
+    jobs: JobRepository
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class UnitOfWork:
         self.inbox = InboxRepository(s)
         self.forwardings = ForwardingRepository(s)
         self.notifications = NotificationRepository(s)
+        self.jobs = JobRepository(s)
         return self
 
     def __exit__(

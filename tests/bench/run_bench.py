@@ -89,6 +89,7 @@ KEYS = (
     "web_cpu_ms_per_insert",
     "floor_per_s",
     "floor_ratio",
+    "dpi_sign_encrypt_cpu_ms",
     "insert_1mb_per_s",
     "mass_letters",
     "mass_letters_per_s",
@@ -1011,8 +1012,8 @@ class Run:
         stats1 = self.sim_stats()
         delivered: dict[str, int] = {}
         vendor_sends: dict[str, int] = {}
-        before = stats0["postbox"]["vendors"]
-        for orgnr, v in stats1["postbox"]["vendors"].items():
+        before = stats0["dpi"]["vendors"]
+        for orgnr, v in stats1["dpi"]["vendors"].items():
             b = before.get(orgnr, {"sends": 0, "delivered": {}, "duplicates": 0})
             vendor_sends[orgnr] = v["sends"] - b["sends"]
             for mid, n in v["delivered"].items():
@@ -1254,11 +1255,38 @@ class Run:
         self.figures["web_rss_mb"] = round(max(web), 1) if web else None
         self.figures["worker_rss_mb"] = round(max(workers), 1) if workers else None
 
+    def dpi_crypto(self) -> None:
+        """CPU per letter of what the delivery worker does to a DPI letter before sending it: the
+        ASiC-E package with its XAdES signature, the CMS encryption to the postbox certificate and the
+        JWS of the business message (in this process, the mass mailing's letter: a PDF and a text
+        attachment), with the stack's test certificates."""
+        from clients.dpi import Digital, LetterBuilder, PackageDocument
+        from simulators.pki import TestPki
+
+        assert self.stack is not None
+        pki = TestPki(self.stack.pki_dir)
+        sender = pki.enterprise("910646192")
+        builder = LetterBuilder(sender.certificate, sender.private_key, sender.chain)
+        postbox = pki.postbox("984661185").certificate
+        primary = PackageDocument("brev.pdf", "Brev", "application/pdf", a.PDF)
+        extra = [PackageDocument("vedlegg.txt", "Vedlegg", "text/plain", b"hei")]
+        digital = Digital("910646192", "984661185", "ola.nordmann#1A2B", "Brev")
+        builder.build(digital, "warm-up", primary, extra, postbox, "token", dt.datetime.now(dt.UTC))
+        n = 200
+        c0 = time.process_time()
+        for i in range(n):
+            builder.build(digital, f"m-{i}", primary, extra, postbox, "token", dt.datetime.now(dt.UTC))
+        ms = (time.process_time() - c0) * 1000 / n
+        self.results["dpi_crypto"] = {"letters": n, "cpu_ms_per_letter": round(ms, 3)}
+        self.figures["dpi_sign_encrypt_cpu_ms"] = round(ms, 2)
+        log(f"{self.db}: DPI letter (XAdES + CMS + JWS): {ms:.2f} ms CPU each")
+
     def run(self) -> None:
         try:
             self.start()
             self.insert_phases()
             self.floor()
+            self.dpi_crypto()
             self.drain(self.args.drain_timeout)
             self.mass()
             self.status_queries()
@@ -1293,6 +1321,7 @@ def print_table(runs: list[Run]) -> None:
         ("  web CPU ms / letter", "web_cpu_ms_per_insert"),
         ("floor /s (one core)", "floor_per_s"),
         ("floor_ratio", "floor_ratio"),
+        ("DPI sign+encrypt CPU ms / letter", "dpi_sign_encrypt_cpu_ms"),
         ("inserts, 1 MB attachment /s", "insert_1mb_per_s"),
         ("mass mailing letters", "mass_letters"),
         ("  letters/s, first insert -> all final", "mass_letters_per_s"),
@@ -1323,6 +1352,14 @@ def print_table(runs: list[Run]) -> None:
         (
             "mass: CPU s delivery workers",
             lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("delivery_workers"),
+        ),
+        (
+            "mass: delivery workers CPU ms / letter",
+            lambda r: (
+                1000
+                * r.results["mass"]["cpu_s"]["delivery_workers"]
+                / max(1, r.results["mass"]["letters_ok"])
+            ),
         ),
         ("mass: CPU s simulators", lambda r: r.results.get("mass", {}).get("cpu_s", {}).get("simulators")),
         (

@@ -119,7 +119,7 @@ class ChaosStack(Stack):
         wait_until(lambda: _http_status(self.url + "/metrics") == 200, 60, "service restarted")
 
     def vendors(self) -> dict[str, Any]:
-        return dict(self.sim_stats()["postbox"]["vendors"])
+        return dict(self.sim_stats()["dpi"]["vendors"])
 
 
 def _alive(pid: int) -> bool:

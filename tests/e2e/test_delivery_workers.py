@@ -41,7 +41,7 @@ def _row(stack: Stack, reference: str) -> dict[str, Any]:
 
 
 def _vendor(stack: Stack, orgnr: str = DIGIPOST) -> dict[str, Any]:
-    return dict(stack.sim_stats()["postbox"]["vendors"][orgnr])
+    return dict(stack.sim_stats()["dpi"]["vendors"][orgnr])
 
 
 def _worker_id(p: Any) -> str:
@@ -164,7 +164,7 @@ def test_two_workers_share_the_queue_without_doing_a_job_twice(stack: Stack) -> 
     _stop_all_workers(stack)
     references = [a.ref("pair") for _ in range(40)]
     _insert(stack, references, [a.DIGIPOST, a.EBOKS])
-    before = stack.sim_stats()["postbox"]["vendors"]
+    before = stack.sim_stats()["dpi"]["vendors"]
     sends_before = sum(v["sends"] for v in before.values())
 
     pair = [stack.start_worker(), stack.start_worker()]
@@ -173,7 +173,7 @@ def test_two_workers_share_the_queue_without_doing_a_job_twice(stack: Stack) -> 
         60,
         "all letters delivered",
     )
-    after = stack.sim_stats()["postbox"]["vendors"]
+    after = stack.sim_stats()["dpi"]["vendors"]
     assert sum(v["sends"] for v in after.values()) - sends_before == len(references)  # no job sent twice
     delivered = {**after["984661185"]["delivered"], **after["922020175"]["delivered"]}
     assert all(delivered[stack.message_id(ref)] == 1 for ref in references)

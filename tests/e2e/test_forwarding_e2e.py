@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import zeep.exceptions
+from sqlalchemy import text as sqltext
 
 from tests.support import altinn as a
 from tests.support.harness import Stack, wait_until
@@ -132,10 +133,12 @@ def test_decision_table_cell(worker: Stack, reportee, sdp, reservable, receipt, 
     # CorrespondenceId is null exactly when no Altinn copy exists.
     assert (details.CorrespondenceId is None) == (altinn is None)
     if final == "Delivered_EndUser":
-        assert history == ["Sent_Meldingsformidler", "Delivered_EndUser"]
+        # an aapningskvittering (the seed's "open") adds a Delivered_EndUser entry "Opened by ..."
+        assert history[:2] == ["Sent_Meldingsformidler", "Delivered_EndUser"]
+        assert set(history[2:]) <= {"Delivered_EndUser"}
         mid = worker.message_id(reference)
         vendor = "984661185" if reportee == a.DIGIPOST else "922020175"
-        assert worker.sim_stats()["postbox"]["vendors"][vendor]["delivered"][mid] == 1
+        assert worker.sim_stats()["dpi"]["vendors"][vendor]["delivered"][mid] == 1
     else:
         assert history == [final]
 
@@ -152,7 +155,7 @@ def test_vendor_server_errors_twice_then_delivers_once(worker: Stack) -> None:
     r = a.insert(worker.basic_url, reference, a.letter(a.FAILS_TWICE, FO_BACKUP))
     assert r.ReceiptStatusCode == "OK"
     assert wait_final(worker.basic_url, reference)[-1] == "Delivered_EndUser"
-    vendor = worker.sim_stats()["postbox"]["vendors"]["922020175"]
+    vendor = worker.sim_stats()["dpi"]["vendors"]["922020175"]
     assert vendor["delivered"][worker.message_id(reference)] == 1
     assert (
         worker.count("SELECT attempts FROM forwardings WHERE external_shipment_reference=:r", r=reference)
@@ -165,7 +168,17 @@ def test_vendor_klient_error_fails_and_backup_makes_altinn_copy(worker: Stack, b
     reference = a.ref("reject")
     r = a.insert(worker.basic_url, reference, a.letter(a.REJECTS, a.sdp("ForwardOnly", backup=backup)))
     assert r.ReceiptStatusCode == "OK"
-    assert wait_final(worker.basic_url, reference) == ["Delivery_EndUser_Failed"]
+    # the access point takes the letter (Sent_Meldingsformidler); the postbox answers feil KLIENT
+    assert wait_final(worker.basic_url, reference) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
+    with worker.engine.connect() as c:
+        text = c.execute(
+            sqltext(
+                "SELECT s.text FROM sdp_status_changes s JOIN forwardings f ON f.id = s.forwarding_id "
+                "WHERE f.external_shipment_reference=:r AND s.status='Delivery_EndUser_Failed'"
+            ),
+            {"r": reference},
+        ).scalar()
+    assert "feil KLIENT" in text and "refuses" in text
     statuses = a.altinn_statuses(worker.basic_url, reference)
     (details,) = a.sdp_details(worker.basic_url, reference)
     if backup:
@@ -209,14 +222,25 @@ def test_status_history_returns_sdp_history(worker: Stack) -> None:
     a.insert(worker.basic_url, refs[1], a.letter(a.NO_POSTBOX, FO_NOBACKUP))
     wait_final(worker.basic_url, refs[0])
     svc = a.basic(worker.basic_url)
-    result = svc.GetCorrespondenceStatusHistoryBasic(
-        CorrespondenceSendersReferences={"string": refs},
-        _soapheaders={"SystemUserName": "10001", "SystemPassword": "demo-password"},
-    )
-    sdp = {
-        d.Reference: [c.Status for c in d.StatusHistory.SdpStatusChange]
-        for d in result.SdpStatusInformation.SdpStatusDetailsList.SdpStatusDetails
+    found: dict[str, object] = {}
+
+    def history() -> bool:
+        # the seed's Digipost citizen opens the letter: its aapningskvittering is a third entry
+        found["result"] = result = svc.GetCorrespondenceStatusHistoryBasic(
+            CorrespondenceSendersReferences={"string": refs},
+            _soapheaders={"SystemUserName": "10001", "SystemPassword": "demo-password"},
+        )
+        found["sdp"] = {
+            d.Reference: [c.Status for c in d.StatusHistory.SdpStatusChange]
+            for d in result.SdpStatusInformation.SdpStatusDetailsList.SdpStatusDetails
+        }
+        return len(found["sdp"][refs[0]]) == 3  # type: ignore[index]
+
+    wait_until(history, 10, "the aapningskvittering in the history")
+    sdp, result = found["sdp"], found["result"]
+    assert sdp == {
+        refs[0]: ["Sent_Meldingsformidler", "Delivered_EndUser", "Delivered_EndUser"],
+        refs[1]: ["NoMailBox"],
     }
-    assert sdp == {refs[0]: ["Sent_Meldingsformidler", "Delivered_EndUser"], refs[1]: ["NoMailBox"]}
     corr = result.CorrespondenceStatusInformation.CorrespondenceStatusDetailsList.StatusV2
     assert [c.SendersReference for c in corr] == [refs[0]]

@@ -21,7 +21,6 @@ NEEDED = (
     "wsdl/altinn/CorrespondenceAgencyExternalBasic.wsdl",
     "wsdl/altinn/CorrespondenceAgencyExternal.wsdl",
     "wsdl/krr/oppslagstjeneste-ws-16-02.wsdl",
-    "wsdl/postbox/postbox.wsdl",
     "service/migrations/versions/0001_initial_schema.py",
     "service/migrations/env.py",
     "service/entrypoints/gunicorn_conf.py",

@@ -9,6 +9,7 @@ per call (as against the former HTTP/1.0 server) would show one connection per c
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,10 +24,14 @@ from typing import Any
 import pytest
 import requests
 
+from clients.certificates import load_credentials
+from clients.dpi.client import AccessPointClient
+from clients.dpi.postbox import DpiPostbox
 from clients.krr import KrrClient
-from clients.postbox import PostboxClient
-from service.config import Settings
+from clients.maskinporten import MaskinportenClient
+from service.config import DEMO_CLIENT_ID, DEMO_OPERATOR_ORGNR, Settings
 from service.domain.ports import DigitalPostMessage, Document, SendStatus
+from simulators.pki import TEST_P12_PASSWORD, TestPki
 from tests.support.harness import REPO, free_port, wait_until
 
 DIGIPOST_PERSON = "01018010018"  # seed: Digipost, delivers (and opens)
@@ -40,8 +45,18 @@ class SimProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = Path(tempfile.mkstemp(prefix="innbyggerpost-sim-", suffix=".log")[1])
+        self.pki_dir = Path(tempfile.mkdtemp(prefix="innbyggerpost-pki-"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "service.entrypoints.cli", "simulate", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "service.entrypoints.cli",
+                "simulate",
+                "--port",
+                str(self.port),
+                "--pki-dir",
+                str(self.pki_dir),
+            ],  # fmt: skip
             cwd=REPO,
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
@@ -79,6 +94,7 @@ class SimProcess:
             self.proc.kill()
             self.proc.wait(5)
         self.log.unlink(missing_ok=True)
+        shutil.rmtree(self.pki_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +118,6 @@ def settings(sim: SimProcess) -> Settings:
         krr_paa_vegne_av="",
         krr_cert_file="",
         krr_key_file="",
-        vendor_endpoints={DIGIPOST: f"{sim.url}/postbox/{DIGIPOST}", EBOKS: f"{sim.url}/postbox/{EBOKS}"},
         connect_timeout=2.0,
         read_timeout=10.0,
         call_attempts=1,
@@ -110,9 +125,21 @@ def settings(sim: SimProcess) -> Settings:
     )
 
 
+def dpi_postbox(sim: SimProcess, pool_size: int = 16) -> DpiPostbox:
+    """The delivery worker's PostboxVendor (DPI through the access point) against the simulator."""
+    pki = TestPki(sim.pki_dir)
+    pair = pki.enterprise(DEMO_OPERATOR_ORGNR)
+    creds = load_credentials(str(pki.p12_path(DEMO_OPERATOR_ORGNR)), TEST_P12_PASSWORD)
+    tokens = MaskinportenClient(f"{sim.url}/maskinporten/", DEMO_CLIENT_ID, creds)
+    client = AccessPointClient(
+        f"{sim.url}/dpi", tokens, trusted=[pki.ca().certificate], attempts=1, pool_size=pool_size
+    )
+    return DpiPostbox(client, pair.certificate, pair.private_key, pair.chain, sim.pki_dir)
+
+
 def message(pid: str) -> DigitalPostMessage:
     address, vendor = ADDRESSES[pid]
-    mid = f"msg-{uuid.uuid4()}"
+    mid = str(uuid.uuid4())
     return DigitalPostMessage(
         message_id=mid,
         conversation_id=f"conv-{mid}",
@@ -154,33 +181,32 @@ def test_krr_client_reuses_its_connection(fresh: SimProcess) -> None:
     assert stats["http"]["connections"]["krr"] == 1, stats["http"]
 
 
-def test_postbox_client_reuses_connections_for_sends_and_receipts(fresh: SimProcess) -> None:
-    client = PostboxClient(settings(fresh))
+def test_dpi_client_reuses_connections_for_sends_and_receipts(fresh: SimProcess) -> None:
+    postbox = dpi_postbox(fresh)
     sent = []
     for pid in [DIGIPOST_PERSON, EBOKS_PERSON] * 5:
         msg = message(pid)
-        assert client.send(msg).status is SendStatus.ACCEPTED
+        assert postbox.send(msg).status is SendStatus.ACCEPTED
         sent.append(msg.message_id)
-    for vendor in (DIGIPOST, EBOKS):
-        for receipt in client.pull_receipts(vendor, 100):
-            client.acknowledge(vendor, receipt.receipt_id)
+    for receipt in postbox.pull_receipts(100):
+        postbox.acknowledge(receipt)
     stats = fresh.stats()
-    requests_made = stats["http"]["requests"]["postbox"]
-    assert requests_made >= 10 + 2 + 10  # sends, pulls, at least one acknowledgement per message
-    # one keep-alive connection per host:port pool (both vendors are on the same simulator)
-    assert stats["http"]["connections"]["postbox"] == 1, stats["http"]
+    requests_made = stats["http"]["requests"]["dpi"]
+    assert requests_made >= 10 + 1 + 10  # sends, the pull, at least one acknowledgement per message
+    # one keep-alive connection to the access point (both vendors behind it)
+    assert stats["http"]["connections"]["dpi"] == 1, stats["http"]
     delivered = {
-        **stats["postbox"]["vendors"][DIGIPOST]["delivered"],
-        **stats["postbox"]["vendors"][EBOKS]["delivered"],
+        **stats["dpi"]["vendors"][DIGIPOST]["delivered"],
+        **stats["dpi"]["vendors"][EBOKS]["delivered"],
     }
     assert all(delivered[m] == 1 for m in sent)
 
 
 def test_concurrent_clients_use_a_bounded_pool_and_counters_stay_exact(fresh: SimProcess) -> None:
-    """16 threads share one KrrClient and one PostboxClient (as a web / delivery worker does)."""
+    """16 threads share one KrrClient and one DpiPostbox (as a web / delivery worker does)."""
     cfg = settings(fresh)
     krr = KrrClient(cfg)
-    postbox = PostboxClient(cfg)
+    postbox = dpi_postbox(fresh)
     threads, per_thread = 16, 12
     errors: list[BaseException] = []
     sent: list[str] = []
@@ -208,7 +234,7 @@ def test_concurrent_clients_use_a_bounded_pool_and_counters_stay_exact(fresh: Si
     stats = fresh.stats()
     assert stats["krr"]["calls"] == calls
     assert sum(stats["krr"]["batch_sizes"]) == calls
-    vendors = stats["postbox"]["vendors"]
+    vendors = stats["dpi"]["vendors"]
     assert vendors[DIGIPOST]["sends"] + vendors[EBOKS]["sends"] == calls
     assert vendors[DIGIPOST]["accepted"] + vendors[EBOKS]["accepted"] == calls
     delivered = {**vendors[DIGIPOST]["delivered"], **vendors[EBOKS]["delivered"]}
@@ -216,5 +242,5 @@ def test_concurrent_clients_use_a_bounded_pool_and_counters_stay_exact(fresh: Si
     # connections are pooled: at most one per concurrent thread per client, not one per call
     http = stats["http"]
     assert http["connections"]["krr"] <= threads, http
-    assert http["connections"]["postbox"] <= threads, http
-    assert http["connections_accepted"] <= 2 * threads + 1, http
+    assert http["connections"]["dpi"] <= threads, http
+    assert http["connections_accepted"] <= 2 * threads + 2, http  # + the Maskinporten client's

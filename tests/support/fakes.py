@@ -8,7 +8,7 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
@@ -146,6 +146,16 @@ class FakeForwardingRepository:
             for r in self.store.rows.values()
             if r.state.message_id in message_ids
         }
+
+    def awaiting_receipt(self, sent_before: datetime, after_id: int, limit: int) -> list[tuple[int, str]]:
+        return [
+            (r.state.id, r.state.message_id)
+            for _, r in sorted(self.store.rows.items())
+            if r.state.job_state == JobState.AWAITING_RECEIPT
+            and r.state.last_changed is not None
+            and r.state.last_changed < sent_before
+            and r.state.id > after_id
+        ][:limit]
 
     def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]:
         return [
@@ -347,6 +357,8 @@ class FakeVendor:
         self.raise_on: set[str] = set()  # message ids whose send raises an unexpected error
         self.receipts: dict[str, list[VendorReceipt]] = {}
         self.acknowledged: list[tuple[str, str]] = []
+        self.feilet: dict[str, str] = {}  # message id -> reason the access point reports FEILET
+        self.asked: list[str] = []  # message ids whose transport status was asked
         self.on_send: Callable[[DigitalPostMessage], None] | None = None
         self._lock = threading.Lock()
 
@@ -363,11 +375,21 @@ class FakeVendor:
             return SendResult(SendStatus.REJECTED, "feil KLIENT (fake)")
         return SendResult(SendStatus.ACCEPTED)
 
-    def pull_receipts(self, vendor_orgnr: str, max_count: int = 100) -> list[VendorReceipt]:
-        return list(self.receipts.get(vendor_orgnr, []))[:max_count]
+    def pull_receipts(self, max_count: int = 100) -> list[VendorReceipt]:
+        """One queue for every vendor (as the DPI access point's); ``receipts`` is kept per vendor."""
+        queued = [
+            replace(r, vendor_orgnr=r.vendor_orgnr or orgnr)
+            for orgnr, rs in self.receipts.items()
+            for r in rs
+        ]
+        return queued[:max_count]
 
-    def acknowledge(self, vendor_orgnr: str, receipt_id: str) -> None:
-        self.acknowledged.append((vendor_orgnr, receipt_id))
-        self.receipts[vendor_orgnr] = [
-            r for r in self.receipts.get(vendor_orgnr, []) if r.receipt_id != receipt_id
+    def failed_in_transport(self, message_id: str) -> str | None:
+        self.asked.append(message_id)
+        return self.feilet.get(message_id)
+
+    def acknowledge(self, receipt: VendorReceipt) -> None:
+        self.acknowledged.append((receipt.vendor_orgnr, receipt.receipt_id))
+        self.receipts[receipt.vendor_orgnr] = [
+            r for r in self.receipts.get(receipt.vendor_orgnr, []) if r.receipt_id != receipt.receipt_id
         ]

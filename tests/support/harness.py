@@ -204,13 +204,12 @@ class Stack:
             "INNBYGGERPOST_METRICS_DIR": str(workdir / "metrics"),
             "INNBYGGERPOST_KRR_URL": f"{self.sim_url}/kontaktregisteret",  # KRR REST (the default protocol)
             "INNBYGGERPOST_KRR_SOAP_URL": f"{self.sim_url}/krr",  # with INNBYGGERPOST_KRR_PROTOCOL=soap
+            "INNBYGGERPOST_ALTINN3_URL": f"{self.sim_url}/altinn3",
             "INNBYGGERPOST_SIM_PKI_DIR": str(self.pki_dir),
             "INNBYGGERPOST_MASKINPORTEN_URL": f"{self.sim_url}/maskinporten/",
+            "INNBYGGERPOST_DPI_URL": f"{self.sim_url}/dpi",
             "INNBYGGERPOST_CERTIFICATE_FILE": str(self.pki_dir / "enterprise-910646192.p12"),
             "INNBYGGERPOST_CERTIFICATE_PASSWORD": "test-only",
-            "INNBYGGERPOST_VENDOR_ENDPOINTS": ",".join(
-                f"{o}={self.sim_url}/postbox/{o}" for o in ("984661185", "922020175", "996460320")
-            ),
             "INNBYGGERPOST_CONNECT_TIMEOUT": "2",
             "INNBYGGERPOST_READ_TIMEOUT": "4",
             "INNBYGGERPOST_CALL_ATTEMPTS": "2",

@@ -37,3 +37,13 @@ def altinn_reference(name: str) -> Path:
 
 BASIC_WSDL = "CorrespondenceAgencyExternalBasic.wsdl"
 WS_WSDL = "CorrespondenceAgencyExternal.wsdl"
+
+
+def dpi_reference(*parts: str) -> Path:
+    """Path of one file of Digdir's DPI reference data (schemas, examples, the access point's API)."""
+    return require(reference_dir().joinpath("dpi", *parts))
+
+
+def sdp_reference(name: str) -> Path:
+    """Path of one SDP 1.0 schema (the document package's manifest.xsd lives there)."""
+    return require(reference_dir() / "sdp" / name)

@@ -205,7 +205,7 @@ def test_a_letter_that_cannot_be_built_fails_without_a_send(env: Env) -> None:
 
 
 def receipt(rid: str, mid: str, kind: str) -> VendorReceipt:
-    return VendorReceipt(rid, mid, "c", kind, T0)
+    return VendorReceipt(rid, mid, "c", kind, T0, vendor_orgnr=VENDOR)
 
 
 def test_receipts_are_applied_once_and_acknowledged(env: Env) -> None:
@@ -221,12 +221,12 @@ def test_receipts_are_applied_once_and_acknowledged(env: Env) -> None:
         receipt("r1", "msg-1", "levering"),  # the same receipt twice in one pull
         receipt("r9", "unknown", "levering"),
     ]
-    assert d.poll_receipts(VENDOR) == 4
+    assert d.poll_receipts() == 4
     assert statuses(store, 1) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
     assert statuses(store, 2) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
     assert {rid for _, rid in vendor.acknowledged} == {"r1", "r2", "r9"}
     # a receipt pulled again (its ack was lost) is recognised and not applied again
-    assert d.apply_receipts(VENDOR, [receipt("r1", "msg-1", "levering")]) == 0
+    assert d.apply_receipts([receipt("r1", "msg-1", "levering")]) == 0
     assert statuses(store, 1) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
 
 
@@ -237,7 +237,7 @@ def test_a_receipt_before_the_send_is_recorded_wins_and_the_send_records_nothing
     d = delivery(db, vendor, clock)
     job = d.claim(1)[0]
     outcome = d.send(job)
-    d.apply_receipts(VENDOR, [receipt("r1", "msg-1", "levering")])  # the vendor was faster than our record
+    d.apply_receipts([receipt("r1", "msg-1", "levering")])  # the vendor was faster than our record
     assert d.record([outcome]) == {"sent": 1}
     assert statuses(store, 1) == ["Sent_Meldingsformidler", "Delivered_EndUser"]
     assert store.rows[1].state.job_state == JobState.DONE and store.rows[1].claimed_by is None
@@ -254,3 +254,25 @@ def test_overdue_jobs_expire_as_failed(env: Env) -> None:
     assert d.expire_overdue() == 1
     assert statuses(store, 1)[-1] == "Delivery_EndUser_Failed"
     assert "no receipt" in store.rows[1].history[-1].text
+
+
+def test_letters_reported_feilet_fail_and_the_cursor_walks_all_awaiting(env: Env) -> None:
+    db, vendor, clock = env
+    store = db.jobs
+    for i in (1, 2, 3):
+        store.add_job(i, now=T0)
+    d = delivery(db, vendor, clock)
+    d.deliver(d.claim(3))
+    vendor.feilet["msg-2"] = "the vendor's access point is gone (simulated)"
+    assert d.check_transport(60, limit=2) == 0  # not old enough yet: nothing asked
+    assert vendor.asked == []
+    clock.now = T0 + timedelta(seconds=61)
+    assert d.check_transport(60, limit=2) == 1  # the first page: msg-1, msg-2
+    assert vendor.asked == ["msg-1", "msg-2"]
+    assert statuses(store, 2) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
+    assert "FEILET" in store.rows[2].history[-1].text and "gone" in store.rows[2].history[-1].text
+    assert d.check_transport(60, limit=2) == 0  # the next page: msg-3 (msg-2 is done)
+    assert vendor.asked[2:] == ["msg-3"]
+    assert d.check_transport(60, limit=2) == 0  # from the start again
+    assert vendor.asked[3:] == ["msg-1", "msg-3"]
+    assert statuses(store, 1) == statuses(store, 3) == ["Sent_Meldingsformidler"]

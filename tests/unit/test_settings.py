@@ -13,7 +13,7 @@ from tests.support.reference import REPO_ROOT
 
 def _variables() -> set[str]:
     source = (REPO_ROOT / "service" / "config.py").read_text()
-    return set(re.findall(r'env\(\s*"([A-Z_]+)"', source))
+    return set(re.findall(r'env\(\s*"([A-Z0-9_]+)"', source))
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:
@@ -29,13 +29,13 @@ def test_a_bad_value_names_its_variable() -> None:
         load({"INNBYGGERPOST_READ_TIMEOUT": "soon"})
     with pytest.raises(SettingsError, match="INNBYGGERPOST_DEMO_MODE"):
         load({"INNBYGGERPOST_DEMO_MODE": "perhaps"})
-    with pytest.raises(SettingsError, match="INNBYGGERPOST_VENDOR_ENDPOINTS"):
-        load({"INNBYGGERPOST_VENDOR_ENDPOINTS": "984661185"})
+    with pytest.raises(SettingsError, match="INNBYGGERPOST_LOG_LEVEL"):
+        load({"INNBYGGERPOST_LOG_LEVEL": "LOUD"})
 
 
 def test_values_are_read_from_the_given_environment() -> None:
-    s = load({"INNBYGGERPOST_READ_TIMEOUT": "2.5", "INNBYGGERPOST_VENDOR_ENDPOINTS": "1=http://a,2=http://b"})
-    assert s.read_timeout == 2.5 and s.vendor_endpoints == {"1": "http://a", "2": "http://b"}
+    s = load({"INNBYGGERPOST_READ_TIMEOUT": "2.5", "INNBYGGERPOST_DPI_URL": "https://ap.example/api/v2/dpi"})
+    assert s.read_timeout == 2.5 and s.dpi_url == "https://ap.example/api/v2/dpi"
     assert load({}).read_timeout == 10.0
 
 

@@ -16,8 +16,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ...domain.insert import InsertPlan
+from ...domain.jobs import JobKind, NewJob
 from ...domain.receipt import Receipt
 from .. import orm
+from .jobs import JOBS as J
+from .jobs import job_rows
 from .notifications import NotificationRepository
 
 R = cast(Table, orm.Receipt.__table__)
@@ -157,6 +160,10 @@ class CorrespondenceRepository:
                     insert(CS),
                     {"correspondence_id": corr_id, "status": letter.altinn_status, "status_date": now},
                 )
+            if (
+                plan.inbox_copy
+            ):  # the Altinn copy's job, committed with the letter (service_layer/altinn_copy.py)
+                s.execute(insert(J), job_rows([NewJob(JobKind.INBOX_COPY, str(corr_id), now)], now))
             if plan.notifications:  # committed with the letter (service_layer/notify.py sends them)
                 NotificationRepository(self.session).add_planned(
                     corr_id, plan.notifications, letter.language_code, now

@@ -219,6 +219,17 @@ class ForwardingRepository:
         )
         return {r.message_id: _forwarding(r) for r in rows}
 
+    def awaiting_receipt(self, sent_before: datetime, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """(id, message id) of sent forwardings still without a receipt, last changed before
+        ``sent_before``, in id order after ``after_id`` (a cursor over them)."""
+        rows = self.session.execute(
+            select(F.id, F.message_id)
+            .where(F.job_state == JobState.AWAITING_RECEIPT, F.last_changed < sent_before, F.id > after_id)
+            .order_by(F.id)
+            .limit(limit)
+        )
+        return [(r.id, r.message_id) for r in rows]
+
     def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]:
         rows = self.session.execute(
             self._state()

@@ -104,6 +104,19 @@ class OwnerRepository:
             )
         )
 
+    def altinn3_resources(self) -> list[str]:
+        """Every Altinn 3 resource an owner's service is mapped to."""
+        col = orm.OwnerService.altinn3_resource_id
+        return sorted(r for r in self.session.scalars(select(col).where(col.is_not(None)).distinct()) if r)
+
+    def altinn3_resource(self, service_code: str, service_edition: int) -> str | None:
+        return self.session.scalar(
+            select(orm.OwnerService.altinn3_resource_id).where(
+                orm.OwnerService.service_code == service_code,
+                orm.OwnerService.service_edition == service_edition,
+            )
+        )
+
     def add_service(self, owner_id: int, service_code: str, service_edition: int) -> orm.OwnerService:
         row = orm.OwnerService(owner_id=owner_id, service_code=service_code, service_edition=service_edition)
         self.session.add(row)

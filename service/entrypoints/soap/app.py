@@ -174,5 +174,10 @@ def make_wsgi_app(container: Any) -> Root:
         monitoring_token=settings.monitoring_token,
         socket_timeout=settings.socket_timeout_seconds,
     )
-    root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
+    if settings.inbox_backend == "local":  # with altinn3 the copies live in Altinn 3's inbox, not here
+        root.mounts["/inbox"] = make_inbox_app(settings, uow_factory)
+    if settings.inbox_backend == "altinn3" and settings.altinn3_events_secret:
+        from ..altinn_events import make_events_app
+
+        root.mounts["/altinn3/events"] = make_events_app(settings.altinn3_events_secret, uow_factory)
     return root

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...config import Settings
+from ...domain.altinn_copy import MissingResource
 from ...domain.ports import ContactRegistry, RegistryUnavailable
 from ...service_layer import correspondence, status
 from ...service_layer.group_commit import GroupCommit
@@ -73,7 +74,12 @@ def insert_correspondence_v2(app: Context, op: Operation, principal: Principal, 
         params["SystemUserCode"], params["ExternalShipmentReference"], params["Correspondence"]
     )
     receipt = correspondence.insert_correspondence(
-        app.uow_factory, app.registry, principal, req, writer=app.writer
+        app.uow_factory,
+        app.registry,
+        principal,
+        req,
+        writer=app.writer,
+        inbox_backend=app.settings.inbox_backend,
     )
     app.writes.succeeded()
     # Written with lxml, without spyne's serialiser (receipt_xml.py).
@@ -166,6 +172,8 @@ def handle(app: Context, op: Operation, principal: Principal, params: Params) ->
         return handler(app, op, principal, params)
     except correspondence.NotAuthorised as exc:
         raise AltinnFaultError(exc.error_id, exc.message, client=True) from exc
+    except MissingResource as exc:  # INBOX_BACKEND=altinn3 and the service has no Altinn 3 resource
+        raise AltinnFaultError(ERROR_GENERAL, str(exc), client=True) from exc
     except RegistryUnavailable as exc:
         log.warning("KRR unavailable: %s", exc)
         raise AltinnFaultError(
