@@ -140,15 +140,20 @@ class GroupCommit:
         later: list[_Job] = []
         with self._uow_factory() as uow:
             stored = uow.correspondences.receipts(job.plan.key for job in batch)
-            fresh: dict[tuple[str, str], Receipt] = {}
+            new: dict[tuple[str, str], _Job] = {}
             for job in batch:
                 key = job.plan.key
                 if key in stored:
                     out[id(job)] = stored[key]
-                elif key in fresh:
+                elif key in new:
                     later.append(job)  # a concurrent repeat within this batch
                 else:
-                    fresh[key] = out[id(job)] = uow.correspondences.add(job.plan)
+                    new[key] = job
+            # one multi-row INSERT per table for the whole batch (the repository's add_many)
+            receipts = uow.correspondences.add_many([job.plan for job in new.values()])
+            fresh: dict[tuple[str, str], Receipt] = {}
+            for (key, job), receipt in zip(new.items(), receipts, strict=True):
+                fresh[key] = out[id(job)] = receipt
             uow.commit()
         for job in later:
             out[id(job)] = fresh[job.plan.key]
