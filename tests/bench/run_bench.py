@@ -1327,6 +1327,11 @@ def print_table(runs: list[Run]) -> None:
         ("  letters/s, first insert -> all final", "mass_letters_per_s"),
         ("  KRR calls", "krr_calls"),
         ("  KRR ids", "krr_ids"),
+        (
+            "  distinct citizens (synthetic population)",
+            lambda r: r.results.get("mass", {}).get("distinct_citizens"),
+        ),
+        ("  KRR calls per letter", lambda r: r.results.get("mass", {}).get("krr_calls_per_letter")),
         ("  lost", "lost"),
         ("  delivered twice", "delivered_twice"),
         ("status history, 10 000 refs, ms", "status_history_10k_ms"),
