@@ -22,7 +22,7 @@ run: venv
 lint: venv
 	$(VENV)/bin/ruff check service clients simulators tests
 	$(VENV)/bin/ruff format --check service clients simulators tests
-	$(VENV)/bin/mypy service clients
+	$(VENV)/bin/mypy service clients tests/support
 
 system-deps:
 	@bash deploy/system-deps.sh

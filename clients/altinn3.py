@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from typing import Any, Protocol
 import requests
 from markdownify import markdownify
 
+from clients.transport import retry_delay
 from service.domain.ports import (
     AltinnLetter,
     CopyStatus,
@@ -379,7 +379,7 @@ class Altinn3Inbox:
             if attempt >= self.attempts or self._clock() >= deadline:
                 raise InboxUnavailable(f"Altinn 3 {what} failed after {attempt} attempts: {last}")
             delay = min(
-                self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()),
+                retry_delay(attempt, self.backoff),
                 max(0.0, deadline - self._clock()),
             )
             log.info("Altinn 3 %s failed (%s); retrying in %.2fs", what, last, delay)

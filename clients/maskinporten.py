@@ -23,7 +23,6 @@ retried: :class:`MaskinportenRefused` with a message naming the setting to fix.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import uuid
@@ -35,6 +34,7 @@ import jwt
 import requests
 
 from clients.certificates import FILE_SETTING, Credentials
+from clients.transport import retry_delay
 from service import metrics
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class MaskinportenClient:
             except _Retryable as exc:
                 metrics.MASKINPORTEN_TOKENS.labels("unavailable").inc()
                 last = str(exc)
-                delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+                delay = retry_delay(attempt, self.backoff)
                 spent = time.monotonic() - started
                 if attempt >= self.attempts or spent + delay >= self.time_budget:
                     break

@@ -17,6 +17,8 @@ from typing import TypeVar
 import requests
 from zeep.transports import Transport
 
+from service.domain.lifecycle import JITTER_MAX, JITTER_MIN, backoff_delay
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -40,6 +42,12 @@ def make_transport(connect_timeout: float, read_timeout: float, pool_size: int =
     )
 
 
+def retry_delay(attempt: int, backoff: float) -> float:
+    """The wait after the ``attempt``-th failed try of an outbound call: the one retry rule
+    (``lifecycle.backoff_delay``) with jitter, so that callers that failed together retry apart."""
+    return backoff_delay(attempt, backoff) * random.uniform(JITTER_MIN, JITTER_MAX)
+
+
 def call_with_retries(
     fn: Callable[[], T],
     *,
@@ -49,7 +57,7 @@ def call_with_retries(
     what: str,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Call ``fn``; on one of ``retry_on`` wait ``backoff * 2**n`` (with jitter) and try again.
+    """Call ``fn``; on one of ``retry_on`` wait ``backoff_delay`` (the domain's rule) with jitter and try again.
 
     After ``attempts`` tries the last exception propagates.
     """
@@ -60,7 +68,7 @@ def call_with_retries(
             if attempt >= attempts:
                 log.warning("%s failed after %d attempts: %s", what, attempt, exc)
                 raise
-            delay = backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+            delay = retry_delay(attempt, backoff)
             log.info("%s failed (attempt %d/%d): %s; retrying in %.2fs", what, attempt, attempts, exc, delay)
             sleep(delay)
     raise AssertionError("unreachable")

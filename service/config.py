@@ -108,6 +108,12 @@ class Settings:
     demo_mode: bool = env("DEMO_MODE", False)
     inbox_session_secret: str = env("INBOX_SESSION_SECRET", "")
     inbox_session_seconds: int = env("INBOX_SESSION_SECONDS", 8 * 3600)
+    # ID-porten sign-in for the inbox (OpenID Connect, code flow with PKCE): the issuer (the rest from
+    # its discovery document), the client; without a secret, private_key_jwt with the enterprise
+    # certificate (CERTIFICATE_FILE / CERTIFICATE_PASSWORD, below).
+    idporten_url: str = env("IDPORTEN_URL", "")
+    idporten_client_id: str = env("IDPORTEN_CLIENT_ID", "")
+    idporten_client_secret: str = env("IDPORTEN_CLIENT_SECRET", "")
     # Maskinporten (SPEC-transports §1): issuer (the token endpoint is <issuer>token), the client, and
     # the enterprise certificate (PKCS#12 or PEM) that signs its assertions, XAdES and JWS; empty file:
     # required when a token is needed (make run and the test stacks point it at the test PKI).

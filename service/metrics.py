@@ -25,6 +25,11 @@ UNKNOWN_ELEMENTS = Counter(
     "Request elements the contract does not know, ignored.",
     ["element"],
 )
+CLIENT_SHAPES = Counter(
+    "innbyggerpost_soap_client_shapes",
+    "Requests taken in a shape the contract does not allow but whose meaning is unambiguous (node-soap's).",
+    ["shape"],
+)
 WRITE_FAILURES = Counter(
     "innbyggerpost_write_failures", "Storing requests that failed on the database, by kind.", ["kind"]
 )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from typing import Any, Protocol
 import requests
 from cryptography import x509
 
+from ..transport import retry_delay
 from . import message
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ class AccessPointClient:
                 raise AccessPointRejected(response.status_code, problem_reason(response))
             except (requests.RequestException, _Retry) as exc:
                 left = deadline - time.monotonic()
-                delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+                delay = retry_delay(attempt, self.backoff)
                 if attempt >= self.attempts or delay >= left:
                     raise AccessPointUnavailable(
                         f"access point {self.base_url}: {what} failed after {attempt} attempt(s): {exc}"

@@ -5,12 +5,17 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ..domain.ports import DuplicateKey
 
 READ_ONLY = "innbyggerpost_read_only"
 log = logging.getLogger(__name__)
@@ -150,6 +155,15 @@ def check_durability(engine: Engine) -> list[str]:
             if level < 2:
                 problems.append(f"SQLite synchronous={ {0: 'OFF', 1: 'NORMAL'}.get(level, level) }")
     return problems
+
+
+@contextmanager
+def duplicate_keys() -> Iterator[None]:
+    """Translates SQLAlchemy's ``IntegrityError`` (a unique key already stored) into our :class:`DuplicateKey`."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise DuplicateKey(str(exc.orig)) from exc
 
 
 def make_session_factory(engine: Engine, read_only: bool = False) -> sessionmaker[Session]:

@@ -91,6 +91,8 @@ class OwnerService(Base):
     service_edition: Mapped[int] = mapped_column(Integer)
     # The inbox offers a Confirm button (status Confirmed) for this service edition's letters.
     requires_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # 3 or 4 (domain/security_level.py): the DPI sikkerhetsnivaa and the inbox sign-in its letters need.
+    security_level: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     # The Altinn 3 resource this service edition's letters are published to (INBOX_BACKEND=altinn3;
     # `owner add ... --resource 4503:1=<resourceId>`; migration 0008).
     altinn3_resource_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -296,6 +298,20 @@ class NotificationRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InboxSession(Base):
+    """A signed-in inbox session (server-side, so sign-out ends it): the browser holds a random id in
+    its signed cookie, the row is keyed by that id's SHA-256."""
+
+    __tablename__ = "inbox_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pid: Mapped[str] = mapped_column(String(11))
+    sign_in_mode: Mapped[str] = mapped_column(String(20))  # "demo" | "idporten"
+    security_level: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Job(Base):

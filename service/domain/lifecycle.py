@@ -19,6 +19,7 @@ answer is recorded) are no-ops, as documented per method.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -53,9 +54,16 @@ class JobState(enum.StrEnum):  # forwardings.job_state; None: the forwarding nev
     DONE = "done"
 
 
-def backoff_delay(attempts: int, base: float, cap: float) -> float:
-    """Seconds to wait after ``attempts`` failed tries: base·2^(attempts-1), at most ``cap``."""
+def backoff_delay(attempts: int, base: float, cap: float = math.inf) -> float:
+    """Seconds to wait after ``attempts`` failed tries: base·2^(attempts-1), at most ``cap``.
+
+    The one retry rule of the service: deliveries and notifications between worker attempts, and
+    (times a jitter factor in ``[JITTER_MIN, JITTER_MAX)``) every outbound call between its tries
+    (``clients/transport.call_with_retries``)."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+JITTER_MIN, JITTER_MAX = 0.5, 1.5  # an outbound call's retry waits backoff_delay x uniform(min, max)
 
 
 @dataclass(frozen=True)
@@ -280,6 +288,7 @@ class Letter:
     language_code: str | None
     attachments: tuple[StoredAttachment, ...]
     postbox_certificate: bytes | None = None  # KRR's sertifikat (DER): the package is encrypted to it
+    security_level: int = 3  # the service edition's (domain/security_level.py): the DPI sikkerhetsnivaa
 
 
 LANGUAGES = {"1033": "EN", "2068": "NN"}  # LanguageID -> SDP language; default NO (1044, bokmål)
@@ -321,6 +330,7 @@ def build_message(letter: Letter) -> DigitalPostMessage:
         language=LANGUAGES.get(letter.language_code or "", "NO"),
         notifications=notes,
         postbox_certificate=letter.postbox_certificate,
+        sikkerhetsnivaa=int(letter.security_level),
     )
 
 

@@ -1,4 +1,5 @@
-"""Interfaces the domain owns for the outside world (KRR, the postbox vendors through DPI).
+"""Interfaces the domain owns for the outside world (KRR, the postbox vendors through DPI, storage's one
+error).
 
 The adapters in ``clients/`` implement them with zeep; tests and the worker depend only on these.
 Names follow the contracts: KRR's ``Person`` fields (oppslagstjeneste 16-02) and SDP's
@@ -12,6 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+
+class DuplicateKey(Exception):
+    """A write met a unique key already stored (another writer stored the same thing first): our
+    storage adapters raise this instead of the database library's integrity error."""
 
 
 class RegistryUnavailable(Exception):

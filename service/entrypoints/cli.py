@@ -20,11 +20,28 @@ DEMO_OWNERS: tuple[tuple[str, str, str, str, str, list[tuple[str, int]], list[tu
     ("DEMO", "Demo service owner", "910646192", "10001", "demo-password", [("4503", 1)], [("4503", 2)]),
     ("OTHER", "Other demo service owner", "910646192", "10002", "other-password", [("4504", 1)], []),
 )
+# Security levels other than the default 3 (the inbox sign-in they need, the DPI sikkerhetsnivaa).
+DEMO_SECURITY_LEVELS: dict[str, dict[tuple[str, int], int]] = {"DEMO": {("4503", 3): 4}}
+
+
+def _security_levels(items: list[str]) -> dict[tuple[str, int], int]:
+    """``ServiceCode:ServiceEdition=Level`` items (level 3 or 4)."""
+    levels = {}
+    for item in items:
+        pair, sep, level = item.partition("=")
+        if not sep or level.strip() not in ("3", "4"):
+            raise SettingsError(f"--security-level {item!r}: expected ServiceCode:ServiceEdition=3 or =4")
+        [key] = _service_pairs([pair])
+        levels[key] = int(level)
+    return levels
+
+
 #: the demo owners' Altinn 3 resources (INBOX_BACKEND=altinn3; the simulator accepts any resource id)
 DEMO_RESOURCES: dict[tuple[str, int], str] = {
     ("4503", 1): "innbyggerpost-demo-4503-1",
     ("4503", 2): "innbyggerpost-demo-4503-2",
     ("4504", 1): "innbyggerpost-demo-4504-1",
+    ("4503", 3): "innbyggerpost-demo-4503-3",
 }
 
 
@@ -80,6 +97,7 @@ def cmd_owner_add(settings: Settings, args: argparse.Namespace) -> int:
         secret_box=SecretBox(settings.secret_key_file) if args.digest else None,
         replace=args.replace,
         confirmation=_service_pairs(args.confirmation),
+        security_levels=_security_levels(args.security_level),
         resources=_resources(args.resource),
     )
     print(("created" if created else "exists (use --replace to update)") + f": service owner {args.code}")
@@ -101,7 +119,12 @@ def ensure_demo_owners(settings: Settings) -> None:
             services=services,
             secret_box=SecretBox(settings.secret_key_file),
             confirmation=confirmation,
-            resources={p: r for p, r in DEMO_RESOURCES.items() if p in services or p in confirmation},
+            security_levels=DEMO_SECURITY_LEVELS.get(code),
+            resources={
+                p: r
+                for p, r in DEMO_RESOURCES.items()
+                if p in services or p in confirmation or p in DEMO_SECURITY_LEVELS.get(code, {})
+            },
         ):
             print(f"demo service owner {code} created (system user {user})")
 
@@ -312,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="ServiceCode:ServiceEdition whose letters the citizen confirms in the inbox, repeatable",
+    )
+    add.add_argument(
+        "--security-level",
+        action="append",
+        default=[],
+        metavar="CODE:EDITION=LEVEL",
+        help="security level 3 or 4 of a service edition (default 3): the DPI sikkerhetsnivaa and the "
+        "ID-porten level citizens need to open its letters in the inbox, repeatable",
     )
     add.add_argument(
         "--resource",

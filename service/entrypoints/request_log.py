@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .. import logs
@@ -44,10 +44,20 @@ class RequestLog:
 
         with logs.correlated(environ.get("HTTP_X_REQUEST_ID")) as cid:
             environ["innbyggerpost.correlation_id"] = cid
-            body = b"".join(self.app(environ, _start))
-            path = environ.get("PATH_INFO", "")
-            level = logging.DEBUG if path in self.quiet_paths else logging.INFO
-            if log.isEnabledFor(level):
+            result = self.app(environ, _start)
+            if environ.get(STREAMED):
+                # A large download (the inbox's attachments): passed on piece by piece, never joined;
+                # the line is logged when the body is done.
+                return _Streamed(result, lambda size: self._log(environ, cid, status, started, size))
+            body = b"".join(result)
+            self._log(environ, cid, status, started, len(body))
+        return [body]
+
+    def _log(self, environ: dict[str, Any], cid: str, status: list[str], started: float, size: int) -> None:
+        path = environ.get("PATH_INFO", "")
+        level = logging.DEBUG if path in self.quiet_paths else logging.INFO
+        if log.isEnabledFor(level):
+            with logs.correlated(cid):
                 log.log(
                     level,
                     "request",
@@ -57,8 +67,31 @@ class RequestLog:
                         "soap_action": _action(environ),
                         "status": int(status[0].split(" ", 1)[0]) if status else None,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                        "bytes": len(body),
+                        "bytes": size,
                         "client": environ.get("innbyggerpost.client") or environ.get("REMOTE_ADDR"),
                     },
                 )
-        return [body]
+
+
+# Set in the WSGI environ by an application whose answer must be streamed, not joined.
+STREAMED = "innbyggerpost.streamed_response"
+
+
+class _Streamed:
+    """The application's iterable passed through, its size counted; ``close`` logs the line."""
+
+    def __init__(self, inner: Iterable[bytes], done: Callable[[int], None]) -> None:
+        self.inner, self.done, self.size = inner, done, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self.inner:
+            self.size += len(piece)
+            yield piece
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.done(self.size)

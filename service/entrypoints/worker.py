@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from ..bootstrap import bootstrap
 from ..config import Settings
 from ..domain.jobs import JobPolicy
+from ..domain.lifecycle import JITTER_MAX, backoff_delay
 from ..domain.ports import ContactRegistry, PostboxVendor, VendorUnavailable
 from ..service_layer.altinn_copy import enqueue_fallback_copies
 from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome
@@ -58,7 +59,7 @@ def worst_case_send_seconds(settings: Settings) -> float:
     """The longest one send can take: every attempt timing out on connect and read, plus the
     backoff between attempts at its largest jitter (clients/transport.call_with_retries)."""
     attempts = max(1, settings.call_attempts)
-    backoff = sum(settings.call_backoff * (2**n) * 1.5 for n in range(attempts - 1))
+    backoff = sum(backoff_delay(n, settings.call_backoff) * JITTER_MAX for n in range(1, attempts))
     return attempts * (settings.connect_timeout + settings.read_timeout) + backoff
 
 

@@ -20,7 +20,7 @@ from ..domain.ports import ContactRegistry, Person
 from ..domain.receipt import Receipt, validation_failed
 from .group_commit import GroupCommit
 from .owners import Principal, owns_service
-from .unit_of_work import UnitOfWorkFactory
+from .ports import UnitOfWorkPortFactory
 
 ReceiptView = Receipt  # the name the SOAP mapping uses
 STORE_TIMEOUT_SECONDS = 30.0
@@ -44,7 +44,7 @@ def _now() -> datetime:
 
 
 def insert_correspondence(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: UnitOfWorkPortFactory,
     registry: ContactRegistry,
     principal: Principal,
     req: InsertCorrespondence,

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..domain.lifecycle import DeliveryPolicy, IllegalTransition, JobState, Letter, build_message
 from ..domain.ports import PostboxVendor, SendResult, VendorReceipt, VendorUnavailable
-from .unit_of_work import UnitOfWork
+from .ports import UnitOfWorkPortFactory
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SendOutcome:
 class Delivery:
     def __init__(
         self,
-        uow_factory: Callable[[], UnitOfWork],
+        uow_factory: UnitOfWorkPortFactory,
         vendor: PostboxVendor,
         policy: DeliveryPolicy,
         worker_id: str,

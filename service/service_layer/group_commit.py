@@ -24,11 +24,10 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError
-
 from ..domain.insert import InsertPlan
+from ..domain.ports import DuplicateKey
 from ..domain.receipt import Receipt
-from .unit_of_work import UnitOfWorkFactory
+from .ports import UnitOfWorkPortFactory
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class _Job:
 class GroupCommit:
     def __init__(
         self,
-        uow_factory: UnitOfWorkFactory,
+        uow_factory: UnitOfWorkPortFactory,
         batch_max: int = 256,
         stored: Callable[[str, str], bool] | None = None,
     ) -> None:
@@ -122,7 +121,7 @@ class GroupCommit:
     def _write(self, batch: list[_Job]) -> None:
         try:
             results = self._store_together(batch)
-        except IntegrityError:
+        except DuplicateKey:
             log.info(
                 "group commit: unique conflict with a concurrent writer; storing %d one by one", len(batch)
             )
@@ -130,7 +129,7 @@ class GroupCommit:
             for job in batch:
                 try:
                     results.update(self._store_together([job]))
-                except IntegrityError:
+                except DuplicateKey:
                     results[id(job)] = self._stored_receipt(job.plan)
         for job in batch:
             job.future.set_result(results[id(job)])

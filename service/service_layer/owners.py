@@ -8,7 +8,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 
 from .. import metrics
+from ..domain.security_level import DEFAULT as SECURITY_DEFAULT
+from ..domain.security_level import SecurityLevel
+from .ports import UnitOfWorkPort
 from .unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # OWASP's minimum argon2id parameters (19 MiB, 2 passes): memory-hard, ~10-20 ms a check.
@@ -37,7 +40,7 @@ class Principal:
     services: frozenset[tuple[str, int]] | None = None
 
 
-def owns_service(uow: UnitOfWork, principal: Principal, service_code: str, service_edition: int) -> bool:
+def owns_service(uow: UnitOfWorkPort, principal: Principal, service_code: str, service_edition: int) -> bool:
     if principal.services is not None:
         return (service_code, service_edition) in principal.services
     return uow.owners.owns_service(principal.owner_id, service_code, service_edition)
@@ -100,15 +103,20 @@ def add_owner(
     secret_box: SecretBox | None = None,
     replace: bool = False,
     confirmation: Collection[tuple[str, int]] = (),
+    security_levels: Mapping[tuple[str, int], int] | None = None,
     resources: dict[tuple[str, int], str] | None = None,
 ) -> bool:
     """Create (or with ``replace`` update) a service owner with one system user. Returns True if created.
 
     ``confirmation``: service editions whose letters the citizen confirms in the inbox (``Confirmed``);
-    ``resources``: service edition -> Altinn 3 resource id (INBOX_BACKEND=altinn3); both are added to
-    ``services`` when missing there."""
+    they are added to ``services`` when missing there. ``security_levels``: (ServiceCode,
+    ServiceEdition) -> 3 or 4 (default 3), the DPI sikkerhetsnivaa and the inbox sign-in level.
+    ``resources``: service edition -> Altinn 3 resource id (INBOX_BACKEND=altinn3). The editions of
+    both are added to ``services`` when missing there."""
+    levels = {pair: SecurityLevel.parse(v) for pair, v in (security_levels or {}).items()}
     resources = resources or {}
     services = list(services) + [p for p in confirmation if p not in services]
+    services += [p for p in levels if p not in services]
     services += [p for p in resources if p not in services]
     now = datetime.now(UTC)
     with uow:
@@ -132,6 +140,7 @@ def add_owner(
             elif existing.owner_id != owner.id:
                 raise OwnerError(f"service {code}/{edition} belongs to another service owner")
             existing.requires_confirmation = (code, edition) in confirmation
+            existing.security_level = int(levels.get((code, edition), SECURITY_DEFAULT))
             if (code, edition) in resources:
                 existing.altinn3_resource_id = resources[(code, edition)]
         uow.commit()

@@ -15,7 +15,7 @@ from types import TracebackType
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..adapters.db import make_session_factory
+from ..adapters.db import duplicate_keys, make_session_factory
 from ..adapters.repositories.correspondences import CorrespondenceRepository
 from ..adapters.repositories.forwardings import ForwardingRepository
 from ..adapters.repositories.inbox import InboxRepository
@@ -75,7 +75,9 @@ class UnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
-        self.session.commit()
+        """Commit; a unique key met at commit raises :class:`~service.domain.ports.DuplicateKey`."""
+        with duplicate_keys():
+            self.session.commit()
 
     def rollback(self) -> None:
         self.session.rollback()

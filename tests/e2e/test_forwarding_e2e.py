@@ -10,7 +10,6 @@ from sqlalchemy import text as sqltext
 from tests.support import altinn as a
 from tests.support.harness import Stack, wait_until
 
-FINAL = {"Delivered_EndUser", "Delivery_EndUser_Failed", "Reserved", "NoMailBox"}
 PHRASE = "the user has opted out from receiving any correspondences"
 
 FO_NOBACKUP = a.sdp("ForwardOnly", backup=False)
@@ -89,14 +88,6 @@ CELLS = [
 ]
 
 
-def wait_final(url: str, reference: str, timeout: float = 30) -> list[str]:
-    return wait_until(
-        lambda: (h := a.sdp_history(url, reference)) and h[-1] in FINAL and h,
-        timeout,
-        f"final SDP status of {reference}",
-    )
-
-
 @pytest.mark.parametrize(
     "reportee,sdp,reservable,receipt,altinn,final,sub_words",
     [c[1:] for c in CELLS],
@@ -126,7 +117,7 @@ def test_decision_table_cell(worker: Stack, reportee, sdp, reservable, receipt, 
     if sdp is None:
         assert a.sdp_details(worker.basic_url, reference) == []
         return
-    history = wait_final(worker.basic_url, reference)
+    history = a.wait_final(worker.basic_url, reference)
     assert history[-1] == final
     (details,) = a.sdp_details(worker.basic_url, reference)
     assert details.Reference == reference and details.Reportee == reportee and details.SdpId > 0
@@ -154,7 +145,7 @@ def test_vendor_server_errors_twice_then_delivers_once(worker: Stack) -> None:
     reference = a.ref("flaky")
     r = a.insert(worker.basic_url, reference, a.letter(a.FAILS_TWICE, FO_BACKUP))
     assert r.ReceiptStatusCode == "OK"
-    assert wait_final(worker.basic_url, reference)[-1] == "Delivered_EndUser"
+    assert a.wait_final(worker.basic_url, reference)[-1] == "Delivered_EndUser"
     vendor = worker.sim_stats()["dpi"]["vendors"]["922020175"]
     assert vendor["delivered"][worker.message_id(reference)] == 1
     assert (
@@ -169,7 +160,7 @@ def test_vendor_klient_error_fails_and_backup_makes_altinn_copy(worker: Stack, b
     r = a.insert(worker.basic_url, reference, a.letter(a.REJECTS, a.sdp("ForwardOnly", backup=backup)))
     assert r.ReceiptStatusCode == "OK"
     # the access point takes the letter (Sent_Meldingsformidler); the postbox answers feil KLIENT
-    assert wait_final(worker.basic_url, reference) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
+    assert a.wait_final(worker.basic_url, reference) == ["Sent_Meldingsformidler", "Delivery_EndUser_Failed"]
     with worker.engine.connect() as c:
         text = c.execute(
             sqltext(
@@ -220,7 +211,7 @@ def test_status_history_returns_sdp_history(worker: Stack) -> None:
     refs = [a.ref("hist"), a.ref("hist")]
     a.insert(worker.basic_url, refs[0], a.letter(a.DIGIPOST, COPY))
     a.insert(worker.basic_url, refs[1], a.letter(a.NO_POSTBOX, FO_NOBACKUP))
-    wait_final(worker.basic_url, refs[0])
+    a.wait_final(worker.basic_url, refs[0])
     svc = a.basic(worker.basic_url)
     found: dict[str, object] = {}
 

@@ -81,7 +81,7 @@ def test_citizen_reads_downloads_and_confirms_in_the_browser(stack: Stack, tmp_p
         assert ids == sorted(ids, reverse=True) and other_id not in ids  # newest first, only her own
         _shot(driver, tmp_path, "inbox-list")
 
-        row.find_element(By.CSS_SELECTOR, ".title a").click()
+        row.find_element(By.CSS_SELECTOR, ".title .open").click()  # the POST that opens (records Read)
         wait_until(lambda: driver.find_elements(By.ID, "letter-title"), 10, "the letter page")
         assert driver.find_element(By.ID, "letter-title").text == "Vedtak om bostøtte"
         assert driver.find_element(By.ID, "letter-summary").text == "Sammendrag"
@@ -163,6 +163,6 @@ def test_representative_opens_an_organisations_letter_in_the_browser(stack: Stac
             10,
             "the organisation's letter",
         )
-        driver.find_element(By.CSS_SELECTOR, f'tr[data-letter-id="{letter_id}"] .title a').click()
+        driver.find_element(By.CSS_SELECTOR, f'tr[data-letter-id="{letter_id}"] .title .open').click()
         wait_until(lambda: driver.find_elements(By.ID, "letter-title"), 10, "the letter page")
     assert ib.status_types(ib.statuses_v3(stack.basic_url, reference)[0]) == ["Created", "Read"]

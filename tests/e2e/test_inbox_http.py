@@ -1,5 +1,6 @@
 """The inbox over plain HTTP against the running stack: isolation between persons, CSRF refusals,
-visibility rules, Read recorded once and reported by every status operation, confirmation.
+visibility rules, Read recorded once (only by the citizen's explicit, CSRF-checked open) and reported
+by every status operation, confirmation, sign-out, attachments streamed, security levels.
 
 The browser flow itself is tests/e2e/test_inbox_browser.py; these are the checks a browser adds
 nothing to (direct URLs, forged forms), each asserting what the service stored or answered.
@@ -36,6 +37,7 @@ def test_a_person_never_sees_another_persons_letters(stack: Stack) -> None:
     token = ib.csrf_of(_get(bob, f"{stack.url}/inbox/").text)
     r = bob.post(f"{stack.url}/inbox/letters/{id_a}/confirm", data={"csrf": token}, allow_redirects=False)
     assert r.status_code == 404
+    assert ib.open_letter(bob, stack.url, id_a).status_code == 404
     # Alice's own attachment is there (the 404 above is about Bob, not about the URL).
     own = _get(alice, f"{stack.url}/inbox/letters/{id_a}/attachments/{att_a}")
     assert own.status_code == 200 and own.content == a.PDF
@@ -61,8 +63,13 @@ def test_state_changing_forms_refuse_a_missing_or_wrong_csrf_token(stack: Stack)
         assert r.status_code == 403, data
     assert _get(s, f"{stack.url}/inbox/").status_code == 303  # still not signed in
     assert ib.csrf_of(page.text)  # the page did offer a token
-    # Confirm form of a letter that takes confirmation.
+    # Open form and Confirm form of a letter that takes confirmation.
     person = ib.signed_in(stack.url, a.NO_POSTBOX)
+    for data in ({}, {"csrf": "wrong"}, {"csrf": other_token}):
+        r = person.post(f"{stack.url}/inbox/letters/{letter_id}/open", data=data, allow_redirects=False)
+        assert r.status_code == 403, data
+    assert ib.status_types(ib.statuses_v3(stack.basic_url, reference, 2)[0]) == ["Created"]
+    assert ib.open_letter(person, stack.url, letter_id).status_code == 303
     page = _get(person, f"{stack.url}/inbox/letters/{letter_id}")
     assert 'id="confirm"' in page.text
     for data in ({}, {"csrf": "wrong"}, {"csrf": other_token}):
@@ -94,11 +101,11 @@ def test_session_cookie_is_signed_httponly_samesite(stack: Stack) -> None:
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/inbox" in cookie
     value = s.cookies.get("inbox_session")
-    assert value and "." in value
+    assert value and value.count(".") == 2  # itsdangerous: payload.timestamp.signature
     # Change one character of the signed payload: the session is not accepted.
-    payload, sig = value.split(".")
+    payload, rest = value.split(".", 1)
     forged = requests.Session()
-    forged.cookies.set("inbox_session", payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + sig)
+    forged.cookies.set("inbox_session", payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + rest)
     assert _get(forged, f"{stack.url}/inbox/").status_code == 303
     genuine = requests.Session()
     genuine.cookies.set("inbox_session", value)
@@ -110,8 +117,19 @@ def test_reading_records_read_once_and_every_status_operation_reports_it(stack: 
     s = ib.signed_in(stack.url, a.NO_POSTBOX)
     listing = _get(s, f"{stack.url}/inbox/").text
     assert f'class="letter unread" data-letter-id="{letter_id}"' in listing
+    # Viewing by GET (a link, a prefetch, an <img> somewhere) records nothing and shows no body.
+    for _ in range(2):
+        page = _get(s, f"{stack.url}/inbox/letters/{letter_id}")
+        assert (
+            page.status_code == 200
+            and 'id="open-letter"' in page.text
+            and 'id="letter-body"' not in page.text
+        )
+    assert ib.status_types(ib.statuses_v3(stack.basic_url, reference)[0]) == ["Created"]
     for _ in range(3):
-        assert _get(s, f"{stack.url}/inbox/letters/{letter_id}").status_code == 200
+        r = ib.open_letter(s, stack.url, letter_id)
+        assert r.status_code == 303 and r.headers["Location"].endswith(f"/inbox/letters/{letter_id}")
+    assert 'id="letter-body"' in _get(s, f"{stack.url}/inbox/letters/{letter_id}").text
     assert f'class="letter" data-letter-id="{letter_id}"' in _get(s, f"{stack.url}/inbox/").text
     v3 = ib.statuses_v3(stack.basic_url, reference)[0]
     assert ib.status_types(v3) == ["Created", "Read"]
@@ -165,10 +183,12 @@ def test_an_organisations_letters_are_visible_to_its_demo_representative(stack: 
     assert letter_id not in ib.letter_ids(rep, stack.url)  # her own mail
     assert letter_id in ib.letter_ids(rep, stack.url, a.ORGANISATION)
     assert _get(rep, f"{stack.url}/inbox/letters/{letter_id}").status_code == 200
+    assert ib.open_letter(rep, stack.url, letter_id).status_code == 303
     assert ib.status_types(ib.statuses_v3(stack.basic_url, reference)[0]) == ["Created", "Read"]
     outsider = ib.signed_in(stack.url, a.DIGIPOST)
     assert _get(outsider, f"{stack.url}/inbox/?for={a.ORGANISATION}").status_code == 404
     assert _get(outsider, f"{stack.url}/inbox/letters/{letter_id}").status_code == 404
+    assert ib.open_letter(outsider, stack.url, letter_id).status_code == 404
 
 
 def test_letter_page_sanitises_the_body_and_shows_reply_options_and_attachments(stack: Stack) -> None:
@@ -185,6 +205,7 @@ def test_letter_page_sanitises_the_body_and_shows_reply_options_and_attachments(
     assert a.insert(stack.basic_url, reference, corr).ReceiptStatusCode == "OK"
     letter_id = ib.correspondence_id(stack.basic_url, reference)
     s = ib.signed_in(stack.url, a.NO_POSTBOX)
+    assert ib.open_letter(s, stack.url, letter_id).status_code == 303
     page = _get(s, f"{stack.url}/inbox/letters/{letter_id}")
     html = page.text
     assert "<b>du</b>" in html and "Hei" in html

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from service.adapters.migrate import alembic_config, upgrade
 from service.adapters.orm import Base
+from tests.support.harness import fresh_database
 
 
 def _drift(url: str) -> list[object]:
@@ -35,12 +36,7 @@ def test_sqlite_schema_matches_the_orm(tmp_path: Path) -> None:
 
 
 def test_postgresql_schema_matches_the_orm(postgres_url: str) -> None:
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("DROP DATABASE IF EXISTS migration_check"))
-        c.execute(text("CREATE DATABASE migration_check"))
-    admin.dispose()
-    url = postgres_url.rsplit("/", 1)[0] + "/migration_check"
+    url = fresh_database(postgres_url, "migration_check")
     try:
         assert _drift(url) == []
     finally:

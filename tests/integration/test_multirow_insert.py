@@ -1,6 +1,6 @@
 """A group commit's letters stored with one multi-row INSERT per table (issue 17), on SQLite and
 PostgreSQL: every row belongs to its own letter (ids correlated in order), a batch of N letters is a
-handful of statements, and a repeat of a stored key fails the batch with IntegrityError at its first
+handful of statements, and a repeat of a stored key fails the batch with DuplicateKey at its first
 statement, with nothing of the batch stored (the group commit then stores them one by one)."""
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.exc import IntegrityError
 
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
 from service.domain import forwarding, insert
 from service.domain import model as dm
-from service.domain.ports import Person
+from service.domain.ports import DuplicateKey, Person
 from service.service_layer import owners
 from service.service_layer.group_commit import GroupCommit
 from service.service_layer.unit_of_work import unit_of_work_factory
@@ -184,7 +183,7 @@ def test_a_stored_key_fails_the_batch_at_its_first_statement_and_the_group_commi
     with uow() as u:
         stored = u.correspondences.add_many(first[1:2])
         u.commit()
-    with pytest.raises(IntegrityError), uow() as u:
+    with pytest.raises(DuplicateKey), uow() as u:
         u.correspondences.add_many(first)
     with engine.connect() as c:
         n = c.execute(

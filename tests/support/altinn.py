@@ -146,6 +146,21 @@ def sdp_history(url: str, reference: str) -> list[str]:
     return [c.Status for c in (hist.SdpStatusChange if hist else [])]
 
 
+FINAL_SDP = {"Delivered_EndUser", "Delivery_EndUser_Failed", "Reserved", "NoMailBox"}
+
+
+def wait_final(url: str, reference: str, timeout: float = 30) -> list[str]:
+    """The SDP status history of one shipment once it reached a final status (polled, bounded)."""
+    from .harness import wait_until
+
+    history: list[str] = wait_until(
+        lambda: (h := sdp_history(url, reference)) and h[-1] in FINAL_SDP and h,
+        timeout,
+        f"final SDP status of {reference}",
+    )
+    return history
+
+
 def altinn_statuses(url: str, reference: str) -> list[Any]:
     info = v3(url, reference).CorrespondenceStatusInformation
     if info is None or info.CorrespondenceStatusDetailsList is None:

@@ -1,5 +1,9 @@
 """In-memory stand-ins for the unit of work and the outside world, for use-case tests without a
-database or servers (after cosmicpython's FakeRepository / FakeUnitOfWork)."""
+database or servers (after cosmicpython's FakeRepository / FakeUnitOfWork).
+
+Each implements the Protocol the real adapter implements (``service/service_layer/ports.py``,
+``service/domain/ports.py``), checked by mypy in ``make lint``; tests/integration/test_repositories.py
+runs the real repositories through the same behaviours."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from service.adapters.repositories.forwardings import Claim
 from service.domain.insert import InsertPlan
 from service.domain.lifecycle import (
     Forwarding,
@@ -22,10 +25,18 @@ from service.domain.lifecycle import (
     SdpStatusChange,
     StoredAttachment,
 )
-from service.domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
+from service.domain.model import (
+    BinaryAttachment,
+    CorrespondenceStatus,
+    InsertCorrespondence,
+    SdpOptions,
+    SdpStatus,
+)
 from service.domain.ports import (
+    ContactRegistry,
     DigitalPostMessage,
     Person,
+    PostboxVendor,
     RegistryUnavailable,
     SendResult,
     SendStatus,
@@ -33,18 +44,30 @@ from service.domain.ports import (
     VendorUnavailable,
 )
 from service.domain.receipt import Receipt
+from service.service_layer.ports import (
+    Claim,
+    CorrespondencesPort,
+    ForwardingsPort,
+    MonitoringPort,
+    OwnersPort,
+    UnitOfWorkPortFactory,
+)
 
 
 @dataclass
-class FakeOwners:
+class FakeOwners(OwnersPort):
     services: dict[tuple[str, int], int] = field(default_factory=dict)  # (code, edition) -> owner id
+    resources: dict[tuple[str, int], str] = field(default_factory=dict)  # (code, edition) -> Altinn 3
 
     def owns_service(self, owner_id: int, service_code: str, service_edition: int) -> bool:
         return self.services.get((service_code, service_edition)) == owner_id
 
+    def altinn3_resource(self, service_code: str, service_edition: int) -> str | None:
+        return self.resources.get((service_code, service_edition))
+
 
 @dataclass
-class FakeCorrespondences:
+class FakeCorrespondences(CorrespondencesPort):
     stored: dict[tuple[str, str], Receipt] = field(default_factory=dict)
     plans: list[InsertPlan] = field(default_factory=list)
     next_id: int = 1
@@ -82,7 +105,7 @@ class FakeJobRow:
     history: list[SdpStatusChange] = field(default_factory=list)
 
 
-class FakeForwardingRepository:
+class FakeForwardingRepository(ForwardingsPort):
     def __init__(self, store: FakeJobs) -> None:
         self.store = store
 
@@ -188,7 +211,7 @@ class FakeForwardingRepository:
         return fresh
 
 
-class FakeMonitoringRepository:
+class FakeMonitoringRepository(MonitoringPort):
     def __init__(self, store: FakeJobs) -> None:
         self.store = store
 
@@ -285,7 +308,7 @@ class FakeUnitOfWork:
         self.correspondences.pending.clear()
 
 
-class _Pending:
+class _Pending(CorrespondencesPort):
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
         self.pending: list[tuple[InsertPlan, Receipt]] = []
@@ -316,9 +339,14 @@ class FakeDatabase:
     def uow(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
 
+    @property
+    def uow_factory(self) -> UnitOfWorkPortFactory:
+        """``uow`` as the use cases take it (mypy checks here that FakeUnitOfWork is a UnitOfWorkPort)."""
+        return self.uow
+
 
 @dataclass
-class FakeRegistry:
+class FakeRegistry(ContactRegistry):
     """KRR: persons by id; ``fail`` makes every call raise RegistryUnavailable."""
 
     persons: dict[str, Person] = field(default_factory=dict)
@@ -337,6 +365,27 @@ FAKE_CERTIFICATE = b"0\x82fake-postbox-certificate"
 FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 
 
+def insert_request(
+    reference: str,
+    reportee: str = "01018010018",
+    sdp_setting: str | None = "ForwardOnly",
+    system_user_code: str = "DEMO",
+    pdf: bytes = b"%PDF-1.4 test",
+) -> InsertCorrespondence:
+    """A valid InsertCorrespondence of service 4503/1 with one PDF, brev.pdf, the primary document."""
+    return InsertCorrespondence(
+        system_user_code=system_user_code,
+        external_shipment_reference=reference,
+        service_code="4503",
+        service_edition="1",
+        reportee=reportee,
+        language_code="1044",
+        message_title="Brev",
+        attachments=(BinaryAttachment("brev.pdf", "Brev", pdf),),
+        sdp_options=SdpOptions(sdp_setting, "brev.pdf", backup_altinn=True) if sdp_setting else None,
+    )
+
+
 def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:
     return Person(
         pid,
@@ -352,7 +401,7 @@ def person_with_postbox(pid: str, vendor: str = "984661185") -> Person:
     )
 
 
-class FakeVendor:
+class FakeVendor(PostboxVendor):
     """A PostboxVendor: accepts, rejects or is unavailable per personidentifikator or message id;
     ``receipts`` queued per vendor until acknowledged."""
 

@@ -34,20 +34,32 @@ def signed_in(base_url: str, pid: str) -> requests.Session:
     return s
 
 
+def open_letter(s: requests.Session, base_url: str, letter_id: int) -> requests.Response:
+    """Open a letter as the citizen does: the CSRF-checked POST that records Read (a GET never does)."""
+    token = csrf_of(s.get(base_url + "/inbox/", timeout=10).text)
+    return s.post(
+        f"{base_url}/inbox/letters/{letter_id}/open", data={"csrf": token}, timeout=10, allow_redirects=False
+    )
+
+
 def letter_ids(s: requests.Session, base_url: str, reportee: str | None = None) -> list[int]:
     r = s.get(base_url + "/inbox/", params={"for": reportee} if reportee else None, timeout=10)
     assert r.status_code == 200, r.text
     return [int(i) for i in LETTER_ROW.findall(r.text)]
 
 
-def correspondence_id(url: str, reference: str, edition: int = 1) -> int:
-    statuses = statuses_v3(url, reference, edition)
+def correspondence_id(
+    url: str, reference: str, edition: int = 1, owner: tuple[str, str, str, str] = a.DEMO
+) -> int:
+    statuses = statuses_v3(url, reference, edition, owner)
     assert len(statuses) == 1, statuses
     return int(statuses[0].CorrespondenceID)
 
 
-def statuses_v3(url: str, reference: str, edition: int = 1) -> list[Any]:
-    user, password, _, service = a.DEMO
+def statuses_v3(
+    url: str, reference: str, edition: int = 1, owner: tuple[str, str, str, str] = a.DEMO
+) -> list[Any]:
+    user, password, _, service = owner
     flt = {"ServiceCode": service, "ServiceEditionCode": edition, "SendersReference": reference}
     info = (
         a.basic(url)
@@ -79,11 +91,21 @@ def statuses_v2(url: str, reference: str, edition: int = 1) -> list[Any]:
     return list(result.StatusList.StatusV2) if result.StatusList else []
 
 
-def send(url: str, reportee: str, edition: int = 1, **extra: Any) -> tuple[str, int]:
+def send(
+    url: str,
+    reportee: str,
+    edition: int = 1,
+    owner: tuple[str, str, str, str] = a.DEMO,
+    body: str | None = None,
+    **extra: Any,
+) -> tuple[str, int]:
     """An Altinn-only letter (no SdpOptions) through real SOAP; returns (reference, CorrespondenceID)."""
     reference = a.ref("inbox")
     corr = a.letter(reportee, None, **extra)
+    corr["ServiceCode"] = owner[3]
     corr["ServiceEdition"] = str(edition)
-    receipt = a.insert(url, reference, corr)
+    if body is not None:
+        corr["Content"]["MessageBody"] = body
+    receipt = a.insert(url, reference, corr, owner)
     assert receipt.ReceiptStatusCode == "OK", receipt.ReceiptText
-    return reference, correspondence_id(url, reference, edition)
+    return reference, correspondence_id(url, reference, edition, owner)

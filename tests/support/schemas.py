@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 from pathlib import Path
+from typing import Any
 
 import xmlschema
 from lxml import etree
@@ -67,7 +68,8 @@ def inline_schemas(wsdl: Path) -> list[str]:
 @functools.cache
 def contract_schema(variant: str) -> xmlschema.XMLSchema:
     """All inline schemas of the published WSDL of ``variant`` as one schema set."""
-    return xmlschema.XMLSchema(inline_schemas(WSDL_DIR / WSDL_FILE[variant]))
+    sources: list[Any] = list(inline_schemas(WSDL_DIR / WSDL_FILE[variant]))
+    return xmlschema.XMLSchema(sources)
 
 
 def _elements(el: etree._Element) -> list[etree._Element]:

@@ -388,8 +388,10 @@ class Runner:
                 if not is_fault:
                     failures.append(f"{where}: the response is not a SOAP Fault")
             elif a.type == "XPath Match":
-                path = a.config.findtext("path") if a.config is not None else None
-                expected = (a.config.findtext("content") if a.config is not None else None) or ""
+                if a.config is None:
+                    raise ProjectError(f"step {step.name!r} {where}: no configuration")
+                path = a.config.findtext("path")
+                expected = a.config.findtext("content") or ""
                 if not path:
                     raise ProjectError(f"step {step.name!r} {where}: no path")
                 if (a.config.findtext("allowWildcards") or "false") != "false":
@@ -398,7 +400,9 @@ class Runner:
                 if actual != expected:
                     failures.append(f"{where}: {path.splitlines()[-1]} is {actual!r}, expected {expected!r}")
             elif a.type == "Simple Contains":
-                token = (a.config.findtext("token") if a.config is not None else None) or ""
+                if a.config is None:
+                    raise ProjectError(f"step {step.name!r} {where}: no configuration")
+                token = a.config.findtext("token") or ""
                 if (a.config.findtext("useRegEx") or "false") != "false":
                     raise ProjectError(f"step {step.name!r} {where}: regular expressions are not supported")
                 haystack, needle = (

@@ -276,3 +276,16 @@ def test_letters_reported_feilet_fail_and_the_cursor_walks_all_awaiting(env: Env
     assert d.check_transport(60, limit=2) == 0  # from the start again
     assert vendor.asked[3:] == ["msg-1", "msg-3"]
     assert statuses(store, 1) == statuses(store, 3) == ["Sent_Meldingsformidler"]
+
+
+@pytest.mark.parametrize("level", [3, 4])
+def test_the_message_carries_the_service_editions_security_level(level: int) -> None:
+    """DPI ``sikkerhetsnivaa`` (SPEC-transports §3, 3|4) is the level registered for the letter's
+    service edition (``owner add --security-level``), the same level its inbox copy needs."""
+    import dataclasses
+
+    from service.domain.lifecycle import build_message
+
+    letter = FakeDatabase().jobs.add_job(1, now=datetime(2026, 12, 4, tzinfo=UTC)).letter
+    assert build_message(letter).sikkerhetsnivaa == 3  # the default level
+    assert build_message(dataclasses.replace(letter, security_level=level)).sikkerhetsnivaa == level

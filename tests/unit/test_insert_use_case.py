@@ -12,7 +12,7 @@ from service.domain.ports import RegistryUnavailable
 from service.service_layer.correspondence import NotAuthorised, insert_correspondence
 from service.service_layer.group_commit import GroupCommit
 from service.service_layer.owners import Principal
-from tests.support.fakes import FakeDatabase, FakeRegistry, person_with_postbox
+from tests.support.fakes import FakeDatabase, FakeRegistry, insert_request, person_with_postbox
 from tests.support.harness import wait_until
 
 PRINCIPAL = Principal(1, "DEMO", "910646192", "10001")
@@ -21,17 +21,7 @@ PDF = b"%PDF-1.4 test"
 
 
 def _request(ref: str, reportee: str = DIGIPOST, sdp: bool = True) -> dm.InsertCorrespondence:
-    return dm.InsertCorrespondence(
-        system_user_code="DEMO",
-        external_shipment_reference=ref,
-        service_code="4503",
-        service_edition="1",
-        reportee=reportee,
-        language_code="1044",
-        message_title="Brev",
-        attachments=(dm.BinaryAttachment("brev.pdf", "Brev", PDF),),
-        sdp_options=dm.SdpOptions("ForwardOnly", "brev.pdf", backup_altinn=True) if sdp else None,
-    )
+    return insert_request(ref, reportee, "ForwardOnly" if sdp else None, pdf=PDF)
 
 
 @pytest.fixture

@@ -11,12 +11,30 @@ from lxml import etree
 from spyne.util.xml import get_object_as_xml
 
 from service.domain.receipt import Receipt, history_line
-from service.entrypoints.soap import mapping
 from service.entrypoints.soap import types as T
 from service.entrypoints.soap.receipt_xml import SOAP_ENV, ReceiptReply, reply_document
 
 NOW = datetime(2026, 12, 1, 10, 11, 12, 345678, tzinfo=UTC)
 WHOLE_SECOND = datetime(2026, 12, 1, 10, 11, 12, tzinfo=UTC)
+
+
+def _spyne_receipt(r: Receipt) -> T.ReceiptExternal:
+    """The spyne model of a receipt, field by field (what spyne's serialiser would be given)."""
+    return T.ReceiptExternal(
+        LastChanged=r.last_changed,
+        ParentReceiptId=r.parent_receipt_id,
+        ReceiptHistory=r.history,
+        ReceiptId=r.receipt_id,
+        ReceiptStatusCode=str(r.status_code),
+        ReceiptText=r.text,
+        ReceiptTypeName="Correspondence",
+        References=T.ReferenceList(
+            Reference=[T.Reference(ReferenceTypeName=k, ReferenceValue=v) for k, v in r.references]
+        ),
+        SubReceipts=T.ReceiptExternalList(ReceiptExternal=[_spyne_receipt(s) for s in r.sub_receipts])
+        if r.sub_receipts
+        else None,
+    )
 
 
 def _tree(el: etree._Element) -> tuple[object, ...]:
@@ -60,5 +78,5 @@ def test_same_document_as_spyne(subs: int, when: datetime, version: str) -> None
     )
     assert doc.tag == f"{{{SOAP_ENV[version]}}}Envelope"
     (result,) = doc.iter(f"{{{ns}}}InsertCorrespondenceBasicV2Result")
-    spyne_el = get_object_as_xml(mapping.receipt_external(receipt), T.ReceiptExternal)
+    spyne_el = get_object_as_xml(_spyne_receipt(receipt), T.ReceiptExternal)
     assert [_tree(c) for c in result] == [_tree(c) for c in spyne_el]

@@ -7,38 +7,24 @@ const crypto = require('crypto');
 const base = process.argv[2] || 'http://127.0.0.1:8080';
 const basicUrl = `${base}/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc`;
 const wsUrl = `${base}/ServiceEngineExternal/CorrespondenceAgencyExternal.svc`;
-const PREFIXED = process.env.UNPREFIXED !== '1';
-
-// node-soap writes children of a type from another schema namespace in the parent's namespace:
-// SdpOptions (2016/02) and BinaryAttachmentV2 (ReporteeElementList 2010/10) inside Correspondence
-// (2010/10) come out wrong and the service rejects the request. Prefixed keys plus an xmlns
-// attribute put them right; UNPREFIXED=1 shows the failure.
-function inNamespace(prefix, uri, obj) {
-  if (!PREFIXED) return obj;
-  const out = { attributes: { [`xmlns:${prefix}`]: uri } };
-  for (const [k, v] of Object.entries(obj)) out[`${prefix}:${k}`] = v;
-  return out;
-}
-const SDP_NS = 'http://schemas.altinn.no/services/ServiceEngine/Correspondence/2016/02';
-const REL_NS = 'http://www.altinn.no/services/ServiceEngine/ReporteeElementList/2010/10';
+// Plain objects, no namespace work-around: node-soap writes the children of SdpOptions and
+// BinaryAttachmentV2 in their parent's namespace, and the service takes them for what they mean.
 
 function letter(reportee, title) {
   const now = new Date();
-  const attachment = inNamespace('rel', REL_NS, {
+  const attachment = {
     FunctionType: 'Unspecified', FileName: 'brev.pdf', Name: 'Brev', Encrypted: false,
     Data: Buffer.from('%PDF-1.4\n% node\n').toString('base64'),
-  });
+  };
   return {
     ServiceCode: '4503', ServiceEdition: '1', Reportee: reportee,
     Content: {
       LanguageCode: '1044', MessageTitle: title, MessageSummary: 'Sammendrag', MessageBody: '<p>Brødtekst</p>',
-      Attachments: { BinaryAttachments: PREFIXED
-        ? { 'rel:BinaryAttachmentV2': [attachment], attributes: { 'xmlns:rel': REL_NS } }
-        : { BinaryAttachmentV2: [attachment] } },
+      Attachments: { BinaryAttachments: { BinaryAttachmentV2: [attachment] } },
     },
     VisibleDateTime: now.toISOString(), DueDateTime: new Date(now.getTime() + 14 * 864e5).toISOString(),
     ArchiveReference: 'ARK-1',
-    SdpOptions: inNamespace('sdp', SDP_NS, { BackupAltinn: false, PrimaryDocumentFileName: 'brev.pdf', SdpSetting: 'ForwardOnly' }),
+    SdpOptions: { BackupAltinn: false, PrimaryDocumentFileName: 'brev.pdf', SdpSetting: 'ForwardOnly' },
   };
 }
 

@@ -19,6 +19,7 @@ from ...domain.insert import InsertPlan
 from ...domain.jobs import JobKind, NewJob
 from ...domain.receipt import Receipt
 from .. import orm
+from ..db import duplicate_keys
 from .jobs import JOBS as J
 from .jobs import job_rows
 from .notifications import NotificationRepository
@@ -93,10 +94,15 @@ class CorrespondenceRepository:
         of them (``INSERT ... VALUES (...), (...) RETURNING id`` in the order of the rows:
         SQLAlchemy's insertmanyvalues with ``sort_by_parameter_order``), whatever their number: a
         group commit of 256 letters is about eight statements instead of eight per letter. The
-        unique (SystemUserCode, ExternalShipmentReference) index raises IntegrityError on a
-        concurrent repeat at the first statement (the receipts), as one letter's insert does."""
+        unique (SystemUserCode, ExternalShipmentReference) index raises
+        :class:`~service.domain.ports.DuplicateKey` on a concurrent repeat at the first statement
+        (the receipts), as one letter's insert does."""
         if not plans:
             return []
+        with duplicate_keys():
+            return self._add_many(plans)
+
+    def _add_many(self, plans: Sequence[InsertPlan]) -> list[Receipt]:
         s = self.session.connection()
 
         def common(plan: InsertPlan) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -23,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from ...domain.lifecycle import Forwarding, JobState, KrrContact, Letter, StoredAttachment
 from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
+from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
+from ...service_layer.ports import Claim
 from .. import orm
 from .notifications import NotificationRepository
 
@@ -45,12 +46,6 @@ _STATE = (
     F.last_changed,
     F.last_error,
 )
-
-
-@dataclass(frozen=True)
-class Claim:
-    token: str  # the fencing token written into every claimed row
-    ids: list[int]
 
 
 def _forwarding(row: Any) -> Forwarding:
@@ -159,8 +154,14 @@ class ForwardingRepository:
                 C.message_title,
                 C.visible_date_time,
                 C.language_code,
+                orm.OwnerService.security_level,
             )
             .join(orm.ServiceOwner, orm.ServiceOwner.id == F.owner_id)
+            .outerjoin(
+                orm.OwnerService,
+                (orm.OwnerService.service_code == F.service_code)
+                & (orm.OwnerService.service_edition == F.service_edition),
+            )
             .where(F.id.in_(list(ids)))
             .order_by(F.id)
         ).all()
@@ -191,6 +192,7 @@ class ForwardingRepository:
                 visible_date_time=r.visible_date_time,
                 language_code=r.language_code,
                 attachments=tuple(attachments.get(r.correspondence_id, ())),
+                security_level=r.security_level or SECURITY_DEFAULT,
             )
             for r in rows
         ]

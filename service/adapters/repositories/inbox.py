@@ -7,16 +7,37 @@ caller may act for, so a letter of someone else is simply not found.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session, noload
 
 from ...domain.model import CorrespondenceStatus
+from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
+from ...domain.security_level import SecurityLevel
 from .. import orm
 
 C = orm.Correspondence
+A = orm.Attachment
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    attachment_id: int
+    file_name: str
+    name: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    pid: str
+    sign_in_mode: str
+    security_level: SecurityLevel
+    expires_at: datetime
 
 
 def _in_inbox(reportees: Collection[str], now: datetime) -> ColumnElement[bool]:
@@ -36,7 +57,12 @@ class InboxRepository:
         """Newest first."""
         if not reportees:
             return []
-        stmt = select(C).where(_in_inbox(reportees, now)).order_by(C.created_at.desc(), C.id.desc())
+        stmt = (
+            select(C)
+            .options(noload(C.attachments))  # their bytes stay in the database
+            .where(_in_inbox(reportees, now))
+            .order_by(C.created_at.desc(), C.id.desc())
+        )
         return list(self.session.scalars(stmt))
 
     def letter(
@@ -44,14 +70,83 @@ class InboxRepository:
     ) -> orm.Correspondence | None:
         if not reportees:
             return None
-        stmt = select(C).where(C.id == letter_id, _in_inbox(reportees, now))
+        stmt = select(C).options(noload(C.attachments)).where(C.id == letter_id, _in_inbox(reportees, now))
         if for_update:
             stmt = stmt.with_for_update()  # no-op on SQLite (BEGIN IMMEDIATE already serialises writers)
         return self.session.scalar(stmt)
 
-    def attachment(self, letter_id: int, attachment_id: int) -> orm.Attachment | None:
-        A = orm.Attachment
-        return self.session.scalar(select(A).where(A.id == attachment_id, A.correspondence_id == letter_id))
+    def attachments(self, letter_id: int, attachment_id: int | None = None) -> list[AttachmentRow]:
+        """The letter's attachments (or the one asked for) without their bytes; size from the database."""
+        stmt = select(A.id, A.file_name, A.name, func.length(A.data)).where(A.correspondence_id == letter_id)
+        if attachment_id is not None:
+            stmt = stmt.where(A.id == attachment_id)
+        rows = self.session.execute(stmt.order_by(A.id))
+        return [AttachmentRow(i, f, n, int(size or 0)) for i, f, n, size in rows]
+
+    def attachment_chunk(self, attachment_id: int, offset: int, size: int) -> bytes:
+        """``size`` bytes of the attachment from ``offset`` (0-based): the whole file is never in
+        memory. SQLite: incremental blob I/O (its ``substr`` loads the whole blob for every call);
+        PostgreSQL: ``substr`` on the bytea."""
+        connection = self.session.connection()
+        raw = connection.connection.driver_connection if connection.dialect.name == "sqlite" else None
+        if raw is not None and hasattr(raw, "blobopen"):
+            try:
+                with raw.blobopen("attachments", "data", attachment_id, readonly=True) as blob:
+                    blob.seek(offset)
+                    return bytes(blob.read(size))
+            except sqlite3.OperationalError:  # no such row (deleted meanwhile)
+                return b""
+        chunk = self.session.scalar(
+            select(func.substr(A.data, offset + 1, size)).where(A.id == attachment_id)
+        )
+        return bytes(chunk or b"")
+
+    def security_levels(self, pairs: Collection[tuple[str, int]]) -> dict[tuple[str, int], SecurityLevel]:
+        """The security level of each (ServiceCode, ServiceEdition); 3 for editions not registered."""
+        if not pairs:
+            return {}
+        S = orm.OwnerService
+        wanted = set(pairs)
+        rows = self.session.execute(
+            select(S.service_code, S.service_edition, S.security_level).where(
+                S.service_code.in_({c for c, _ in wanted})
+            )
+        )
+        found = {(c, e): SecurityLevel(lv) for c, e, lv in rows if (c, e) in wanted}
+        return {p: found.get(p, SECURITY_DEFAULT) for p in wanted}
+
+    # -- sessions (server-side: sign-out and expiry end them whatever the browser still holds) ----
+    def add_session(
+        self, key: str, pid: str, sign_in_mode: str, level: SecurityLevel, now: datetime, expires: datetime
+    ) -> None:
+        self.session.add(
+            orm.InboxSession(
+                id=key,
+                pid=pid,
+                sign_in_mode=sign_in_mode,
+                security_level=int(level),
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+        self.session.flush()
+
+    def live_session(self, key: str, now: datetime) -> SessionRow | None:
+        S = orm.InboxSession
+        row = self.session.scalar(select(S).where(S.id == key, S.revoked_at.is_(None), S.expires_at > now))
+        if row is None:
+            return None
+        return SessionRow(row.pid, row.sign_in_mode, SecurityLevel(row.security_level), row.expires_at)
+
+    def revoke_session(self, key: str, now: datetime) -> None:
+        S = orm.InboxSession
+        self.session.execute(update(S).where(S.id == key, S.revoked_at.is_(None)).values(revoked_at=now))
+
+    def purge_sessions(self, before: datetime) -> int:
+        """Forget sessions that ended (expired) before ``before``."""
+        S = orm.InboxSession
+        result = self.session.execute(delete(S).where(S.expires_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def owner_names(self, owner_ids: Collection[int]) -> dict[int, str]:
         if not owner_ids:

@@ -19,7 +19,7 @@ class NonceRepository:
 
     def remember(self, key: str, expires_at: datetime, now: datetime) -> bool:
         """Store ``key`` unless an unexpired entry exists; False when it does (a replay). The unique
-        key makes a concurrent insert of the same nonce fail at commit (IntegrityError)."""
+        key makes a concurrent insert of the same nonce fail at commit (DuplicateKey)."""
         existing = self.session.get(orm.WsseNonce, key)
         if existing is not None and existing.expires_at > now:
             return False

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
+from ...domain.security_level import SecurityLevel
 from .. import orm
 
 
@@ -121,3 +123,14 @@ class OwnerRepository:
         row = orm.OwnerService(owner_id=owner_id, service_code=service_code, service_edition=service_edition)
         self.session.add(row)
         return row
+
+    def security_level(self, service_code: str, service_edition: int) -> SecurityLevel:
+        """The service edition's security level (3 or 4; 3 when it is not registered): the
+        ``sikkerhetsnivaa`` of its DPI messages and the sign-in its inbox letters need."""
+        level = self.session.scalar(
+            select(orm.OwnerService.security_level).where(
+                orm.OwnerService.service_code == service_code,
+                orm.OwnerService.service_edition == service_edition,
+            )
+        )
+        return SECURITY_DEFAULT if level is None else SecurityLevel(level)

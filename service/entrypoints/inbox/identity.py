@@ -1,11 +1,11 @@
 """Who is signed in, and for whom they may act: the inbox's ports, and the demo adapters.
 
-A real deployment implements :class:`SignIn` with ID-porten (OpenID Connect: ``start`` redirects to
-the authorisation endpoint with ``state``/``nonce``, ``finish`` handles the callback, checks the ID
-token and returns the ``pid`` claim) and :class:`ReporteeDirectory` with the register of roles
-(Altinn authorisation / Enhetsregisteret). The shipped :class:`DemoSignIn` lists the simulator's
-persons and demo organisations to choose from and exists only in demo mode
-(``INNBYGGERPOST_DEMO_MODE``).
+Sign-in is ID-porten (:mod:`.idporten`, OpenID Connect with PKCE through Authlib) when
+``INNBYGGERPOST_IDPORTEN_URL`` is set, the demo sign-in (:class:`DemoSignIn`, the simulator's persons
+and demo organisations to choose from) in demo mode only, else nobody (:class:`NoSignIn`). A real
+deployment implements :class:`ReporteeDirectory` with the register of roles (Altinn authorisation /
+Enhetsregisteret); it is asked on every request, so representation rights are never older than the
+directory's own answer.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from .http import Request, Response
+from ...domain.security_level import SecurityLevel
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Identity:
     pid: str  # the signed-in person's fødselsnummer
     name: str
     reportees: tuple[Reportee, ...]  # whom they may act for; their own pid first
+    level: SecurityLevel = SecurityLevel.SUBSTANTIAL  # what the sign-in proved (ID token acr)
 
     @property
     def reportee_ids(self) -> frozenset[str]:
@@ -44,15 +45,12 @@ class ReporteeDirectory(Protocol):
 
 
 class SignIn(Protocol):
-    """The sign-in step. ``start`` answers GET /inbox/login; ``finish`` answers the form POST (CSRF
-    already checked by the inbox) or the identity provider's callback, and returns the person's pid."""
+    """How people sign in. ``mode`` is bound into every session: a session started in one mode is
+    nothing to an inbox running in another (a demo cookie never opens a real inbox)."""
 
     label: str
+    mode: str  # "demo" | "idporten" | "none"
     demo: bool
-
-    def start(self, request: Request, render: Any) -> Response: ...
-
-    def finish(self, request: Request) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -105,37 +103,27 @@ class DemoDirectory:
 
 
 class DemoSignIn:
-    """Pick a synthetic person (or an organisation's representative) from a list. Demo mode only."""
+    """Pick a synthetic person (or an organisation's representative) from a list. Demo mode only.
+    A demo sign-in counts as security level 4, so every demo letter opens."""
 
     label = "Demo sign-in"
+    mode = "demo"
     demo = True
+    level = SecurityLevel.HIGH
 
     def __init__(self, directory: DemoDirectory) -> None:
         self.directory = directory
 
-    def start(self, request: Request, render: Any) -> Response:
-        return render(
-            "login.html", persons=self.directory.persons, organisations=self.directory.organisations
-        )
-
-    def finish(self, request: Request) -> str | None:
-        pid = request.form.get("pid", "")
-        return pid if self.directory.known(pid) else None
+    def known(self, pid: str) -> bool:
+        return self.directory.known(pid)
 
 
 class NoSignIn:
-    """Demo mode is off and no real sign-in is configured: nobody can sign in."""
+    """Demo mode is off and ID-porten is not configured: nobody can sign in."""
 
     label = "not configured"
+    mode = "none"
     demo = False
-
-    def start(self, request: Request, render: Any) -> Response:
-        response = render("login.html", persons=[], organisations=[], not_configured=True)
-        response.status = "503 Service Unavailable"
-        return response
-
-    def finish(self, request: Request) -> str | None:
-        return None
 
 
 class NoDirectory:
@@ -146,6 +134,6 @@ class NoDirectory:
         return pid
 
 
-def identity_for(pid: str, directory: ReporteeDirectory) -> Identity:
+def identity_for(pid: str, directory: ReporteeDirectory, level: SecurityLevel) -> Identity:
     name = directory.person_name(pid)
-    return Identity(pid, name, (Reportee(pid, name), *directory.reportees(pid)))
+    return Identity(pid, name, (Reportee(pid, name), *directory.reportees(pid)), level)

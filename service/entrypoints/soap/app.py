@@ -169,7 +169,6 @@ def make_wsgi_app(container: Any) -> Root:
         gate=gate,
         unknown_elements=unknown,
         krr=registry if hasattr(registry, "state") else None,
-        throttle=auth.throttle,
         client_address=ClientAddress(settings.trusted_proxies),
         monitoring_token=settings.monitoring_token,
         socket_timeout=settings.socket_timeout_seconds,

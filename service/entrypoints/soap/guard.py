@@ -2,7 +2,7 @@
 
 spyne, as shipped, drops the connection on an empty body, answers a DOCTYPE with an HTML page, does
 not check the Content-Type, and cuts a chunked body at its size limit and reports a misleading
-syntax error (docs: NOTES-soap-stack.md). :class:`RequestGuard` reads and checks a POST body before
+syntax error (docs/architecture.md, "spyne and zeep: what we work around"). :class:`RequestGuard` reads and checks a POST body before
 spyne sees it:
 
 1. Content-Type: ``text/xml`` on the SOAP 1.1 endpoint, ``application/soap+xml`` on the SOAP 1.2 one

@@ -9,7 +9,6 @@ from typing import Any
 from spyne.model.complex import ComplexModelBase
 
 from ...domain import model as dm
-from ...service_layer.correspondence import ReceiptView
 from ...service_layer.status import SdpDetailsView, StatusFilter, StatusResult, StatusV2View
 from . import types as T
 
@@ -143,24 +142,6 @@ def insert_request(system_user_code: Any, reference: Any, corr: Any) -> dm.Inser
         attachments=tuple(attachments),
         sdp_options=sdp_options(corr.SdpOptions),
         extra=extra,
-    )
-
-
-def receipt_external(r: ReceiptView) -> Any:
-    return T.ReceiptExternal(
-        LastChanged=r.last_changed,
-        ParentReceiptId=r.parent_receipt_id,
-        ReceiptHistory=r.history,
-        ReceiptId=r.receipt_id,
-        ReceiptStatusCode=str(r.status_code),
-        ReceiptText=r.text,
-        ReceiptTypeName="Correspondence",
-        References=T.ReferenceList(
-            Reference=[T.Reference(ReferenceTypeName=k, ReferenceValue=v) for k, v in r.references]
-        ),
-        SubReceipts=T.ReceiptExternalList(ReceiptExternal=[receipt_external(s) for s in r.sub_receipts])
-        if r.sub_receipts
-        else None,
     )
 
 

@@ -17,8 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
+from ...domain.ports import DuplicateKey
 from ...service_layer.unit_of_work import UnitOfWorkFactory
 
 WORKER_FRESH_SECONDS = 30
@@ -103,6 +102,6 @@ class DbNonceCache:
                 return False
             try:
                 uow.commit()
-            except IntegrityError:
+            except DuplicateKey:
                 return False
             return True

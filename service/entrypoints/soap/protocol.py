@@ -10,12 +10,14 @@ adaptations (the fault model itself is :mod:`.faults`; spyne work-arounds are :m
    service method, spyne's own faults (``Client.SchemaValidationError``, ``Client.ResourceNotFound``,
    ``Client.XMLSyntaxError``, ``Client.SoapError``, …) and unexpected exceptions all come out with an
    ``AltinnFault`` detail and HTTP 500. Stock spyne writes an empty ``faultactor`` on 1.1 and fails
-   on a typed detail on 1.2 (docs/NOTES: spyne #582 for subclass fields of ``Fault``).
+   on a typed detail on 1.2 (spyne #582 for subclass fields of ``Fault``; docs/architecture.md,
+   "spyne and zeep: what we work around").
 2. One parse: the :class:`~.guard.RequestGuard` has already parsed the body with the hardened parser
    and left the root in ``environ["innbyggerpost.envelope"]``; ``create_in_document`` takes that
    tree instead of parsing the bytes again.
 3. Tolerance (as WCF): before schema validation, elements the contract does not know are removed
-   from the request body (:mod:`.tolerance`), counted and logged once per name.
+   from the request body (:mod:`.tolerance`), counted and logged once per name; node-soap's two
+   unambiguous shapes are taken for what they mean (the operation is dispatched after that).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class _AltinnProtocolMixin:
     def validate_body(self, ctx: Any, message: Any) -> None:
         if self.tolerance is not None and ctx.in_body_doc is not None:
             self.tolerance.strip(ctx.in_body_doc)
+            ctx.method_request_string = ctx.in_body_doc.tag  # strip may rename a node-soap wrapper
         super().validate_body(ctx, message)  # type: ignore[misc]
 
     # -------------------------------------------------------------------------------- faults

@@ -57,10 +57,6 @@ def method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else "other"
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
 class Root:
     """Routes by path; see the module docstring."""
 
@@ -75,7 +71,6 @@ class Root:
         gate: AdmissionGate,
         unknown_elements: UnknownElements,
         krr: Any = None,
-        throttle: Any = None,
         client_address: Callable[[dict[str, Any]], str | None] | None = None,
         monitoring_token: str = "",
         socket_timeout: float = 0.0,
@@ -88,7 +83,6 @@ class Root:
         self.gate = gate
         self.unknown_elements = unknown_elements
         self.krr = krr  # the KRR gateway (circuit state, counters), when there is one
-        self.throttle = throttle  # the login throttle (quick refusals are counted)
         self.mounts: dict[str, WsgiApp] = {}  # path prefix -> WSGI app (/inbox)
         self.client_address = client_address or (lambda environ: environ.get("REMOTE_ADDR"))
         self._monitoring_token = monitoring_token.encode()

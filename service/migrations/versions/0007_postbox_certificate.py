@@ -2,14 +2,14 @@
 forwarding so the delivery can encrypt the DPI document package to it
 
 Revision ID: 0007
-Revises: 0005 (the lead orders the chain at merge)
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

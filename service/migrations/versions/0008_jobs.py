@@ -1,14 +1,14 @@
 """jobs: one durable job table for outbound work (the Altinn copy first); owner services' Altinn 3 resource
 
 Revision ID: 0008
-Revises: 0007 (hmp's, merged into this branch; the brief said 0005: the lead orders the chain at merge)
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0007"  # 0005 in the brief; after hmp's 0007 since that branch is merged here
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
