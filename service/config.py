@@ -84,6 +84,8 @@ class Settings:
     public_url: str = env("PUBLIC_URL", "http://127.0.0.1:8080")
     max_request_bytes: int = env("MAX_REQUEST_BYTES", 30 * 1024 * 1024)
     status_result_limit: int = env("STATUS_RESULT_LIMIT", 1000)
+    # GetCorrespondenceStatusHistory's own limit: Altinn allows 10 000 references a call, all answered.
+    status_history_limit: int = env("STATUS_HISTORY_LIMIT", 10000)
     # Letters stored per transaction by a web process's writer (group commit).
     write_batch_max: int = env("WRITE_BATCH_MAX", 256)
     # Fernet key file protecting the stored PasswordDigest secrets (created when absent).
@@ -99,6 +101,8 @@ class Settings:
     # SOAP requests one web process admits at once (0: INNBYGGERPOST_WEB_THREADS); more get the busy
     # fault at once (load shedding, service/entrypoints/soap/shedding.py).
     max_pending_requests: int = env("MAX_PENDING_REQUESTS", 0)
+    # Declared request bytes one web process admits at once (0: no bound); more: the busy fault.
+    max_pending_request_bytes: int = env("MAX_PENDING_REQUEST_BYTES", 32 * 1024 * 1024)
     # Inbox (/inbox/): the demo sign-in only in demo mode; sessions signed with a key derived from the
     # secret key file unless INBOX_SESSION_SECRET is set.
     demo_mode: bool = env("DEMO_MODE", False)

@@ -13,7 +13,8 @@ Format (JSON; ``simulators/seed.json`` is the default; ``innbyggerpost simulate 
 ``feil`` KLIENT), ``fail_then_deliver`` (answer ``feil`` SERVER ``failures`` times, then deliver).
 ``delay_seconds`` slows every answer about this person (with ``delay_sends`` N: only the first N sends
 of each message id); ``open`` queues an ``aapning`` after delivery.
-Ids not listed get ``default_person``.
+Ids not listed get a record of the seed's synthetic ``population`` when they are valid numbers of
+its range (``simulators/population.py``), else ``default_person``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .population import Population
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
 
@@ -60,11 +63,16 @@ class Seed:
     default_person: dict[str, str]
     # Maskinporten's registered clients (simulators/maskinporten.py: client_id, orgnr, scopes, ...)
     maskinporten_clients: tuple[dict[str, Any], ...] = ()
+    population: Population | None = None
 
     def person(self, pid: str) -> SeedPerson:
         found = self.persons.get(pid)
         if found is not None:
             return found
+        if self.population is not None:
+            record = self.population.record(pid)
+            if record is not None:
+                return SeedPerson(id=pid, **record)
         return SeedPerson(id=pid, **self.default_person)  # type: ignore[arg-type]
 
 
@@ -82,4 +90,5 @@ def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:
         vendors=vendors,
         default_person=raw.get("default_person", {"status": "IKKE_REGISTRERT"}),
         maskinporten_clients=tuple(raw.get("maskinporten_clients", [])),
+        population=Population.from_seed(raw["population"]) if raw.get("population") else None,
     )

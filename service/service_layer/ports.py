@@ -12,7 +12,7 @@ the database library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -40,6 +40,12 @@ class CorrespondencesPort(Protocol):
 
     def add(self, plan: InsertPlan) -> Receipt:
         """Store one accepted insert; :class:`~service.domain.ports.DuplicateKey` if its key is stored."""
+        ...
+
+    def add_many(self, plans: Sequence[InsertPlan]) -> list[Receipt]:
+        """Store accepted inserts of distinct keys together (one statement per table where the
+        database allows), in order; :class:`~service.domain.ports.DuplicateKey` if any key is stored
+        (then nothing of them is, once the unit of work rolls back)."""
         ...
 
 

@@ -23,11 +23,12 @@ from tests.support.fakes import FakeRegistry, person_with_postbox  # noqa: E402
 BASIC_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
 
 
-def basic_app(**settings: str) -> Callable[[bytes], bytes]:
+def basic_app(database_url: str | None = None, **settings: str) -> Callable[[bytes], bytes]:
     """A function that POSTs one envelope to the Basic endpoint and returns the answer (an error
-    when it is not ``200``). KRR is an in-memory registry knowing the Digipost person."""
+    when it is not ``200``). KRR is an in-memory registry knowing the Digipost person. The database
+    is a temporary SQLite file unless ``database_url`` is given."""
     work = Path(tempfile.mkdtemp(prefix="innbyggerpost-inprocess-"))
-    url = f"sqlite:///{work}/db.sqlite"
+    url = database_url or f"sqlite:///{work}/db.sqlite"
     env = {
         **os.environ,
         "INNBYGGERPOST_DATABASE_URL": url,

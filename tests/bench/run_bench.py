@@ -74,6 +74,8 @@ from lxml import etree  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from zeep import Client  # noqa: E402
 
+from simulators.population import population_ids  # noqa: E402
+from simulators.seed import DEFAULT_SEED  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
 from tests.support.harness import Postgres, Stack, children, wait_until  # noqa: E402
 from tests.support.reference import BASIC_WSDL, reference_dir  # noqa: E402
@@ -124,6 +126,12 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------------------------------------------
 # the letter mix of the mass mailing
+
+# The simulators' synthetic population (simulators/population.py): every valid fødselsnummer of the
+# range is a citizen, by this mix; the mass mailing's letters go to distinct citizens of it.
+POPULATION_RANGE = ("01018200000", "31129999999")
+POPULATION_MIX = {"digipost": 55, "eboks": 30, "no_postbox": 9, "reserved": 4, "not_registered": 2}
+SEED_BEHAVIOUR_PERSONS = frozenset({a.REJECTS, a.FAILS_TWICE, a.DELETED})
 
 
 def _notify() -> dict[str, Any]:
@@ -187,6 +195,7 @@ def allocate(n: int, mix: list[tuple[str, str, dict[str, Any] | None, float]]) -
 
 REF_TOKEN = "@@REF@@"
 MID_TOKEN = "@@MID@@"
+RPT_TOKEN = "@@RPT@@"  # the reportee of a mass-mailing letter: a citizen of the synthetic population
 _MSGID = re.compile(rb"<wsa:MessageID>[^<]*</wsa:MessageID>")
 _STATUS = re.compile(rb"ReceiptStatusCode>(\w+)<")
 # receipt statuses of the service; Rejected is the right answer to some kinds of the mix
@@ -221,12 +230,14 @@ class Envelopes:
         pieces, tokens = [body], []
         while True:
             last = pieces[-1]
-            hits = [(last.find(t.encode()), t) for t in (REF_TOKEN, MID_TOKEN) if t.encode() in last]
+            hits = [
+                (last.find(t.encode()), t) for t in (REF_TOKEN, MID_TOKEN, RPT_TOKEN) if t.encode() in last
+            ]
             if not hits:
                 break
             pos, tok = min(hits)
             pieces[-1:] = [last[:pos], last[pos + len(tok) :]]
-            tokens.append("REF" if tok == REF_TOKEN else "MID")
+            tokens.append({REF_TOKEN: "REF", MID_TOKEN: "MID", RPT_TOKEN: "RPT"}[tok])
         assert tokens.count("REF") == 1, tokens
         return pieces, tokens
 
@@ -254,10 +265,15 @@ class Envelopes:
         return self._bytes(env)
 
 
-def join(pieces: list[bytes], tokens: list[str], ref: str) -> bytes:
+def join(pieces: list[bytes], tokens: list[str], ref: str, reportee: str = "") -> bytes:
     parts = [pieces[0]]
     for tok, piece in zip(tokens, pieces[1:], strict=True):
-        parts.append(ref.encode() if tok == "REF" else str(uuid.uuid4()).encode())
+        if tok == "REF":
+            parts.append(ref.encode())
+        elif tok == "RPT":
+            parts.append(reportee.encode())
+        else:
+            parts.append(str(uuid.uuid4()).encode())
         parts.append(piece)
     return b"".join(parts)
 
@@ -523,6 +539,14 @@ class Run:
             env["PYTHONPATH"] = os.pathsep.join(
                 filter(None, [str(HERE / "whatif"), os.environ.get("PYTHONPATH")])
             )
+        seed = json.loads(DEFAULT_SEED.read_text(encoding="utf-8"))
+        self.seed_persons = {p["id"] for p in seed.get("persons", [])}
+        if args.population:
+            lo, hi = POPULATION_RANGE
+            seed["population"] = {"from": lo, "to": hi, "key": "bench", "mix": POPULATION_MIX}
+            seed_path = self.workdir / "seed-population.json"
+            seed_path.write_text(json.dumps(seed), encoding="utf-8")
+            env.setdefault("INNBYGGERPOST_SIM_SEED", str(seed_path))
         if self.db == "postgresql":
             self.pg = Postgres(durable=True)
             url = self.pg.start()
@@ -824,10 +848,20 @@ class Run:
         args = self.args
         counts = allocate(args.letters, MIX)
         kinds = {k: (r, s) for k, r, s, _ in MIX}
-        templates = {k: self.envelopes.insert(a.letter(r, s)) for k, (r, s) in kinds.items()}
+        # Distinct citizens (issue 17): the letters of the ordinary kinds go each to its own citizen
+        # of the simulators' synthetic population (its own mix of Digipost, e-Boks, no postbox,
+        # reserved, not registered); the seed's behaviour persons (rejects, fails twice, deleted) stay.
+        to_citizen = {k: args.population and r not in SEED_BEHAVIOUR_PERSONS for k, (r, _) in kinds.items()}
+        templates = {
+            k: self.envelopes.insert(a.letter(RPT_TOKEN if to_citizen[k] else r, s))
+            for k, (r, s) in kinds.items()
+        }
         has_sdp = {k: s is not None for k, (_, s) in kinds.items()}
         plan = [k for k, n in counts.items() for _ in range(n)]
         random.Random(args.seed).shuffle(plan)
+        citizens = iter(population_ids(len(plan), *POPULATION_RANGE, exclude=self.seed_persons))
+        reportees = [next(citizens) if to_citizen[k] else kinds[k][0] for k in plan]
+        self.mass_citizens = len({r for k, r in zip(plan, reportees, strict=True) if to_citizen[k]})
         prefix = f"mass-{self.run_id}-"
         stats0 = self.sim_stats()
         t_budget = self.bound(args.mass_timeout)
@@ -850,7 +884,7 @@ class Run:
                 if i >= len(plan):
                     break
                 pieces, tokens = templates[plan[i]]
-                body = join(pieces, tokens, f"{prefix}{i:07d}")
+                body = join(pieces, tokens, f"{prefix}{i:07d}", reportees[i])
                 try:
                     conn.request("POST", url.path, body, headers)
                     resp = conn.getresponse()
@@ -1047,6 +1081,8 @@ class Run:
             "forwardings_not_final": n_not_final,
             "krr_calls": krr_calls,
             "krr_ids": krr_ids,
+            "distinct_citizens": getattr(self, "mass_citizens", 0),
+            "krr_calls_per_letter": round(krr_calls / letters_ok, 4) if letters_ok else None,
             "krr_max_batch": max(k1["batch_sizes"][len(k0["batch_sizes"]) :], default=0),
             # krr_ids counts the ids of each call, which the service de-duplicates: with the seed's
             # few persons a batch holds at most a dozen ids, so letters per call says more
@@ -1156,6 +1192,55 @@ class Run:
         )
 
     # -- 5. memory -----------------------------------------------------------------------------
+    def burst_1mb(self, n: int = 32) -> None:
+        """32 letters of 1 MB at once (issue 17: a web process must stay under 150 MB). The web
+        processes' peak RSS (VmHWM) is reset first, so ``web_rss_mb`` (read by :meth:`memory`
+        right after) is the burst's peak; the whole run's peak is kept in ``memory_mb``."""
+        assert self.stack is not None
+        web = self.web_workers()
+        self.results["memory_mb_before_burst"] = {"web_workers_vmhwm": [round(vm_hwm_mb(p), 1) for p in web]}
+        for pid in web:
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")  # 5: reset the peak RSS
+            except OSError:
+                pass
+        pieces, tokens = self.envelopes.insert(big_letter(1024 * 1024))
+        bodies = [join(pieces, tokens, f"burst-{self.run_id}-{i}") for i in range(n)]
+        headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"{self.envelopes.insert_action}"',
+        }
+        start = threading.Barrier(n)
+        answers: list[str] = ["not sent"] * n
+
+        def send(i: int) -> None:
+            start.wait(30)
+            try:
+                r = requests.post(
+                    self.stack.basic_url, data=bodies[i], headers=headers, timeout=self.bound(120)
+                )
+                m = _STATUS.search(r.content)
+                busy = b"busy" in r.content and r.status_code != 200
+                answers[i] = m.group(1).decode() if m else ("busy" if busy else f"HTTP {r.status_code}")
+            except requests.RequestException as exc:
+                answers[i] = type(exc).__name__
+
+        threads = [threading.Thread(target=send, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(130)
+        out = {
+            "letters": n,
+            "body_bytes": len(bodies[0]),
+            "answers": dict(Counter(answers)),
+            "web_workers_vmhwm": [round(vm_hwm_mb(p), 1) for p in web],
+        }
+        self.results["burst_1mb"] = out
+        log(
+            f"{self.db}: {n} letters of 1 MB at once: {out['answers']}; web peak RSS {out['web_workers_vmhwm']} MB"
+        )
+
     def memory(self) -> None:
         assert self.stack is not None
         web = [vm_hwm_mb(p) for p in self.web_workers()]
@@ -1205,6 +1290,7 @@ class Run:
             self.drain(self.args.drain_timeout)
             self.mass()
             self.status_queries()
+            self.burst_1mb()
             self.memory()
         finally:
             if self.stack is not None and self.stack.procs:
@@ -1241,11 +1327,16 @@ def print_table(runs: list[Run]) -> None:
         ("  letters/s, first insert -> all final", "mass_letters_per_s"),
         ("  KRR calls", "krr_calls"),
         ("  KRR ids", "krr_ids"),
+        (
+            "  distinct citizens (synthetic population)",
+            lambda r: r.results.get("mass", {}).get("distinct_citizens"),
+        ),
+        ("  KRR calls per letter", lambda r: r.results.get("mass", {}).get("krr_calls_per_letter")),
         ("  lost", "lost"),
         ("  delivered twice", "delivered_twice"),
         ("status history, 10 000 refs, ms", "status_history_10k_ms"),
         ("status V3, one reportee, ms", "status_v3_ms"),
-        ("web worker peak RSS MB", "web_rss_mb"),
+        ("web worker peak RSS MB (32 letters of 1 MB at once)", "web_rss_mb"),
         ("delivery worker peak RSS MB", "worker_rss_mb"),
     ]
     print(f"{'':42s}" + "".join(f"{c:>14s}" for c in cols))
@@ -1342,6 +1433,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--web-workers", type=int, help="gunicorn processes (default: product's; PostgreSQL 2)")
     p.add_argument("--workers", type=int, help="delivery worker processes (default SQLite 1, PostgreSQL 2)")
     p.add_argument("--seed", type=int, default=1, help="shuffle seed of the letter mix")
+    p.add_argument(
+        "--population",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="mass mailing to distinct citizens of a synthetic KRR population (default on)",
+    )
     p.add_argument("--log-level", default="WARNING", help="INNBYGGERPOST_LOG_LEVEL of the stack")
     p.add_argument("--env", action="append", metavar="NAME=VALUE", help="extra setting for the stack")
     p.add_argument(

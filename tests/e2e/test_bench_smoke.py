@@ -59,5 +59,7 @@ def test_tiny_bench_prints_every_figure(db: str, tmp_path: Path) -> None:
     run = full["runs"][db]
     assert run["failures"] == []
     assert run["results"]["mass"]["complete"] is True
+    # distinct citizens of the synthetic KRR population (all but the seed's behaviour persons)
+    assert run["results"]["mass"]["distinct_citizens"] >= 45
     # every letter of the mailing is in the status history answer (Altinn copy or forwarding or both)
     assert run["results"]["status"]["history_references_answered"] == figures["mass_letters"]

@@ -204,3 +204,56 @@ def test_busy_fault_reads_as_an_altinn_fault_in_zeep(one_process: Stack) -> None
                 f.result(60)
     finally:
         s.krr_control(mode="normal")
+
+
+# ------------------------------------------------------------------------------ admission by size
+
+
+@pytest.fixture(scope="module")
+def byte_bound(stack_with: Any) -> Stack:
+    """One web process admitting 2 MiB of declared request bytes at once (and up to 8 requests)."""
+    return stack_with(
+        WEB_WORKERS="1",
+        WEB_THREADS="8",
+        MAX_PENDING_REQUEST_BYTES=str(2 * 1024 * 1024),
+        KRR_MAX_CONCURRENT_CALLS="4",
+        KRR_TIME_BUDGET_SECONDS="60",
+    )
+
+
+def _big_letter(kib: int) -> dict[str, Any]:
+    data = b"%PDF-1.4\n" + bytes(range(256)) * (kib * 4)
+    attachment = {"FunctionType": "Unspecified", "FileName": "brev.pdf", "Name": "Brev", "Encrypted": False}
+    return a.letter(a.DIGIPOST, a.sdp(), attachments=[{**attachment, "Data": data}])
+
+
+def test_beyond_the_byte_bound_large_letters_get_the_busy_fault(byte_bound: Stack) -> None:
+    """Two letters of ~0.95 MB (declared) are admitted and held at KRR; a third large one would pass
+    the 2 MiB bound and gets the busy fault at once (nothing stored); a small letter still gets in
+    (the bound is on bytes, not count); once KRR answers, the admitted large letters are stored OK."""
+    s = byte_bound
+    shed_before = s.metric("innbyggerpost_soap_shed_total")
+    s.krr_control(reset=True, mode="hold", slow_seconds=120)
+    held = [a.ref("big"), a.ref("big")]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            admitted = [pool.submit(a.insert, s.basic_url, r, _big_letter(700)) for r in held]
+            wait_until(lambda: s.health()["soap"]["in_flight"] == 2, 30, "two large letters in flight")
+            soap = s.health()["soap"]
+            assert 1_800_000 < soap["bytes_in_flight"] <= soap["byte_limit"] == 2 * 1024 * 1024, soap
+
+            shed_ref = a.ref("big-shed")
+            with pytest.raises(zeep.exceptions.Fault) as err:
+                a.insert(s.basic_url, shed_ref, _big_letter(700))
+            assert "busy" in err.value.message and a.fault_error_id(err.value) == 0
+            assert s.stored_for(shed_ref)["receipts"] == 0
+            assert s.health()["soap"]["shed_for_bytes"] >= 1
+
+            small = a.ref("small")  # no KRR look-up (no SdpOptions): answered while the big ones wait
+            assert a.insert(s.basic_url, small, a.letter(a.DIGIPOST)).ReceiptStatusCode == "OK"
+            s.krr_control(mode="normal")
+            assert [f.result(60).ReceiptStatusCode for f in admitted] == ["OK", "OK"]
+    finally:
+        s.krr_control(mode="normal")
+    assert all(s.stored_for(r)["receipts"] == 1 for r in held)
+    assert s.metric("innbyggerpost_soap_shed_total") >= shed_before + 1

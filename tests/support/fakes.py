@@ -89,6 +89,9 @@ class FakeCorrespondences(CorrespondencesPort):
         self.plans.append(plan)
         return Receipt(rid, r.status_code, r.text, r.history, r.last_changed, r.references, 0, subs)
 
+    def add_many(self, plans: Sequence[InsertPlan]) -> list[Receipt]:
+        return [self.add(plan) for plan in plans]
+
 
 @dataclass
 class FakeJobRow:
@@ -321,6 +324,9 @@ class _Pending(CorrespondencesPort):
         self.db.correspondences.plans.pop()  # counted at commit
         self.pending.append((plan, receipt))
         return receipt
+
+    def add_many(self, plans: Sequence[InsertPlan]) -> list[Receipt]:
+        return [self.add(plan) for plan in plans]
 
 
 @dataclass

@@ -25,23 +25,23 @@ def env(body: str) -> bytes:
         (env("<a" + "b" * 300 + "/>"), "element name is longer than 256"),
         (env('<a:T xmlns:a="x" ' + "z" * 300 + '="1"/>'), "attribute name is longer than 256"),
         (env('<a:T xmlns:a="' + "x" * 5000 + '"/>'), "longer than 4096 characters"),
-        (env("<a>" + "<b/>" * 5001 + "</a>"), "more than 5000 child elements"),
-        (env("".join(f"<e{i}>" + "<b/>" * 4000 + f"</e{i}>" for i in range(6))), "more than 20000 elements"),
+        (env("<a>" + "<b/>" * 10_001 + "</a>"), "more than 10000 child elements"),
+        (env("".join(f"<e{i}>" + "<b/>" * 9000 + f"</e{i}>" for i in range(3))), "more than 20000 elements"),
         (env("<a>" * 70 + "</a>" * 70), "deeper than 64 levels"),
         (env("<a>" + "x" * (bounds.MAX_TEXT + 1) + "</a>"), "bytes of text outside attachment Data"),
         (
             env("<a><![CDATA[" + "x" * (bounds.MAX_TEXT + 1) + "]]></a>"),
             "bytes of text outside attachment Data",
         ),
-        (env("".join(f'<e xmlns:p{i}="u" xmlns:q{i}="u"/>' for i in range(1001))), "namespace declarations"),
+        (env("".join(f'<e xmlns:p{i}="u" xmlns:q{i}="u"/>' for i in range(6001))), "namespace declarations"),
         (
             env(
                 "".join(
                     f'<e a="1" b="2" c="3" d="4" e="5" f="6" g="7" h="8" i="9" j="10" k="{i}"/>'
-                    for i in range(1000)
+                    for i in range(2500)
                 )
             ),
-            "more than 10000 attributes",
+            "more than 25000 attributes",
         ),
         (b'<!DOCTYPE x [<!ENTITY a "b">]><x/>', "DOCTYPE"),
     ],
@@ -62,6 +62,18 @@ def test_legitimate_shapes_pass() -> None:
         "<?pi x?></a:Insert>"
     )
     assert bounds.check(body) == 8
+
+
+def test_a_status_history_of_10000_references_from_zeep_passes() -> None:
+    """zeep repeats the Arrays namespace on each ``string``: Altinn's 10 000 references a call."""
+    arrays = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+    refs = "".join(f'<ns1:string xmlns:ns1="{arrays}">ref-{i:05d}</ns1:string>' for i in range(10_000))
+    body = env(
+        '<ns0:GetCorrespondenceStatusHistoryBasic xmlns:ns0="urn:a">'
+        f"<ns0:CorrespondenceSendersReferences>{refs}</ns0:CorrespondenceSendersReferences>"
+        "</ns0:GetCorrespondenceStatusHistoryBasic>"
+    )
+    assert bounds.check(body) == 10_004
 
 
 def test_malformed_markup_is_left_to_the_parser() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sqlite3
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -163,6 +165,29 @@ def test_beyond_the_bound_a_busy_fault_at_once(version: faults.SoapVersion, stat
     assert results[0][0] == "200 OK" and gate.snapshot()["shed"] == 1 and gate.in_flight == 0
 
 
+@pytest.mark.parametrize("version", ["1.1", "1.2"])
+def test_the_busy_fault_is_pre_rendered_with_a_fresh_error_guid_each(
+    version: faults.SoapVersion, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal splices a new ErrorGuid into the pre-rendered fault (the rest byte for byte the
+    fault_response of a busy fault), and a crowd's refusals are logged as one line with a count."""
+    gate = AdmissionGate(1)
+    gate.try_enter()  # the only slot taken
+    app = Shedding(lambda e, s: [b""], gate, version)
+    with caplog.at_level(logging.WARNING, logger="service.entrypoints.soap.shedding"):
+        answers = [_call(app) for _ in range(50)]
+    guid = f"{{{ns.ALTINN_FAULT_2009_10}}}ErrorGuid"
+    guids = [etree.fromstring(body).find(f".//{guid}").text for _, _, body in answers]
+    assert len(set(guids)) == 50
+    err = faults.busy_fault()
+    status, headers, expected = faults.fault_response(version, err, busy_retry_after=2)
+    code, got_headers, body = answers[-1]
+    assert code == status and got_headers == dict(headers)
+    assert body == expected.replace(err.error_guid.encode(), guids[-1].encode())
+    lines = [r for r in caplog.records if r.getMessage().startswith("busy:")]
+    assert 1 <= len(lines) < 50 and getattr(lines[0], "error_guid", None) == guids[0]
+
+
 # ------------------------------------------------------------------------------------------ storage faults
 
 
@@ -213,3 +238,68 @@ def test_write_outcomes_turn_health_red_while_recent_writes_fail() -> None:
     w.failed("database_unavailable")
     now[0] += 31
     assert w.status()[0], "a failure older than the window no longer counts"
+
+
+class _Unread:
+    """A request body that fails the test if anyone reads it (the gate decides before reading)."""
+
+    def read(self, *args: Any) -> bytes:
+        raise AssertionError("the body of a shed request was read")
+
+    readline = read
+
+
+def test_beyond_the_byte_bound_a_busy_fault_before_the_body_is_read() -> None:
+    """Admission by declared size (issue 17): held requests of 600 + 300 bytes under a bound of
+    1 000; one more of 200 is shed without its body being read, one of 100 is admitted, and a
+    chunked body (no Content-Length) is charged the request size limit."""
+    release = threading.Event()
+    entered: list[int] = []
+
+    def slow(environ: Any, start_response: Any) -> list[bytes]:
+        entered.append(int(environ.get("CONTENT_LENGTH") or -1))
+        release.wait(10)
+        start_response("200 OK", [])
+        return [b"done"]
+
+    gate = AdmissionGate(10, byte_limit=1000)
+    app = Shedding(slow, gate, "1.1", max_request_bytes=5000)
+
+    def call(size: int | None, body: Any = None) -> tuple[str, dict[str, str], bytes]:
+        seen: list[Any] = []
+        environ: dict[str, Any] = {"REQUEST_METHOD": "POST", "wsgi.input": body or _Unread()}
+        if size is not None:
+            environ["CONTENT_LENGTH"] = str(size)
+        out = b"".join(app(environ, lambda status, headers, exc=None: seen.append((status, headers))))
+        return seen[0][0], dict(seen[0][1]), out
+
+    held = [threading.Thread(target=call, args=(n,)) for n in (600, 300)]
+    for t in held:
+        t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while gate.snapshot()["bytes_in_flight"] < 900 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gate.snapshot()["bytes_in_flight"] == 900 and gate.in_flight == 2
+        code, headers, body = call(200)
+        assert code.startswith("500") and headers["Retry-After"].isdigit()
+        assert b"busy" in body and gate.snapshot()["shed_for_bytes"] == 1
+        code, _, _ = call(None)  # chunked: charged 5 000, capped at the bound: no room
+        assert code.startswith("500") and gate.snapshot()["shed_for_bytes"] == 2
+        small = threading.Thread(target=call, args=(100,))
+        small.start()
+        deadline = time.monotonic() + 10
+        while len(entered) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sorted(entered) == [100, 300, 600] and gate.snapshot()["bytes_in_flight"] == 1000
+    finally:
+        release.set()
+        for t in held:
+            t.join(10)
+    small.join(10)
+    snap = gate.snapshot()
+    assert snap["bytes_in_flight"] == 0 and snap["in_flight"] == 0 and snap["peak_bytes"] == 1000
+    # alone, a request larger than the bound is charged the bound and admitted
+    release.set()
+    code, _, _ = call(4000, io.BytesIO(b"x" * 4000))
+    assert code == "200 OK" and gate.snapshot()["bytes_in_flight"] == 0

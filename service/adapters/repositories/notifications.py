@@ -16,6 +16,7 @@ from ...domain import notifications as dn
 from ...domain.status import NotificationView
 from ...domain.validation import reportee_kind
 from .. import orm
+from .keys import among, chunks
 
 N = orm.NotificationRow
 
@@ -170,10 +171,11 @@ class NotificationRepository:
         out: dict[int, list[NotificationView]] = {}
         ids = list(correspondence_ids)
         reported = (dn.NotificationState.SENT, dn.NotificationState.FAILED, dn.NotificationState.NO_ADDRESS)
-        for i in range(0, len(ids), 500):
+        states = [r.value for r in reported]
+        for chunk in chunks(self.session, ids):
             for cid, recipient, sent_at, channel, tt in self.session.execute(
                 select(N.correspondence_id, N.recipient, N.sent_at, N.channel, N.transport_type)
-                .where(N.correspondence_id.in_(ids[i : i + 500]), N.state.in_([r.value for r in reported]))
+                .where(among(self.session, N.correspondence_id, chunk), N.state.in_(states))
                 .order_by(N.id)
             ):
                 out.setdefault(cid, []).append(NotificationView(recipient, sent_at, channel or tt))

@@ -1,7 +1,8 @@
 """Reads of the status operations: Altinn correspondences and forwardings with their histories.
 
 Each answer is a handful of queries whatever its size: the rows (columns only, no ORM objects),
-then every history of those rows in one ``IN`` query per table (no query per row).
+then every history of those rows in one query per table (no query per row); lists of keys go in
+one statement each (:mod:`.keys`: an array parameter on PostgreSQL, up to 10 000 on SQLite).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ...domain.status import SdpDetailsView, StatusFilter, StatusV2View
 from .. import orm
+from .keys import among, chunks
 from .notifications import NotificationRepository
 
 C, F = orm.Correspondence, orm.Forwarding
@@ -27,7 +29,6 @@ _FWD_COLUMNS = (
     F.external_shipment_reference,
     F.reportee,
 )
-CHUNK = 500
 
 
 def _common(stmt: Select, model: Any, flt: StatusFilter) -> Select:
@@ -51,10 +52,10 @@ class StatusRepository:
     def _corr_views(self, rows: Sequence[Any]) -> list[StatusV2View]:
         changes: dict[int, list[tuple[Any, str]]] = {}
         ids = [r.id for r in rows]
-        for i in range(0, len(ids), CHUNK):
+        for chunk in chunks(self.session, ids):
             for cid, status, date in self.session.execute(
                 select(CS.correspondence_id, CS.status, CS.status_date)
-                .where(CS.correspondence_id.in_(ids[i : i + CHUNK]))
+                .where(among(self.session, CS.correspondence_id, chunk))
                 .order_by(CS.id)
             ):
                 changes.setdefault(cid, []).append((date, status))
@@ -76,17 +77,17 @@ class StatusRepository:
         ids = [r.id for r in rows]
         corr_ids = [r.correspondence_id for r in rows if r.correspondence_id is not None]
         with_copy: set[int] = set()
-        for i in range(0, len(ids), CHUNK):
+        for chunk in chunks(self.session, ids):
             for fid, status, date in self.session.execute(
                 select(FS.forwarding_id, FS.status, FS.status_date)
-                .where(FS.forwarding_id.in_(ids[i : i + CHUNK]))
+                .where(among(self.session, FS.forwarding_id, chunk))
                 .order_by(FS.id)
             ):
                 history.setdefault(fid, []).append((status, date))
-        for i in range(0, len(corr_ids), CHUNK):
+        for chunk in chunks(self.session, corr_ids):
             with_copy.update(
                 self.session.scalars(
-                    select(C.id).where(C.id.in_(corr_ids[i : i + CHUNK]), C.altinn_status.is_not(None))
+                    select(C.id).where(among(self.session, C.id, chunk), C.altinn_status.is_not(None))
                 )
             )
         return [
@@ -139,18 +140,18 @@ class StatusRepository:
     ) -> tuple[list[StatusV2View], list[SdpDetailsView]]:
         corr_rows: list[Any] = []
         fwd_rows: list[Any] = []
-        for i in range(0, len(references), CHUNK):
-            chunk = references[i : i + CHUNK]
+        for chunk in chunks(self.session, references):
             corr_rows += self.session.execute(
                 select(*_CORR_COLUMNS).where(
                     C.system_user_code == system_user_code,
-                    C.external_shipment_reference.in_(chunk),
+                    among(self.session, C.external_shipment_reference, chunk),
                     C.altinn_status.is_not(None),
                 )
             )
             fwd_rows += self.session.execute(
                 select(*_FWD_COLUMNS).where(
-                    F.system_user_code == system_user_code, F.external_shipment_reference.in_(chunk)
+                    F.system_user_code == system_user_code,
+                    among(self.session, F.external_shipment_reference, chunk),
                 )
             )
         corr_rows.sort(key=lambda r: r.id)

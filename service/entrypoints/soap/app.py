@@ -126,7 +126,7 @@ def make_wsgi_app(container: Any) -> Root:
         writes=writes,
     )
     unknown = UnknownElements(*VARIANTS.values())
-    gate = AdmissionGate(soap_admission_limit(settings))
+    gate = AdmissionGate(soap_admission_limit(settings), settings.max_pending_request_bytes)
     endpoints: dict[str, Endpoint] = {}
     for key, variant in VARIANTS.items():
         protocol = AltinnSoap11 if variant.soap_version == "1.1" else WsAddressingSoap12
@@ -155,7 +155,8 @@ def make_wsgi_app(container: Any) -> Root:
             body_timeout=settings.request_body_timeout_seconds,
             body_min_rate=settings.request_body_min_rate,
         )
-        endpoints[variant.path] = Endpoint(key, Shedding(guarded, gate, variant.soap_version))  # type: ignore[arg-type]
+        shedding = Shedding(guarded, gate, variant.soap_version, settings.max_request_bytes)  # type: ignore[arg-type]
+        endpoints[variant.path] = Endpoint(key, shedding)
     spyne_compat.disable_request_gc()
     spyne_compat.decode_base64_directly()
     registry = container.registry

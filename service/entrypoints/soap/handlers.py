@@ -98,7 +98,7 @@ def _status_details(v3: bool) -> Handler:
 
 def status_history(app: Context, op: Operation, principal: Principal, params: Params) -> Any:
     refs = mapping.strings(params["CorrespondenceSendersReferences"])
-    result = status.status_history(app.uow_factory, principal, refs, app.settings.status_result_limit)
+    result = status.status_history(app.uow_factory, principal, refs, app.settings.status_history_limit)
     return mapping.history_result(result)
 
 
