@@ -31,7 +31,7 @@ from .addressing import WsAddressingSoap12
 from .early_auth import EarlyAuthentication, client_of
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
 from .guard import ENVIRON_ENVELOPE, RequestGuard
-from .handlers import Context
+from .handlers import Context, storage_failure
 from .health import WriteOutcomes
 from .operations import VARIANTS
 from .probes import DbNonceCache, database_health, metrics_snapshot
@@ -146,6 +146,7 @@ def make_wsgi_app(container: Any) -> Root:
             auth,
             ws_authenticate=ws_envelope_auth,
             decorate_fault=addressing.decorate_early_fault if variant.soap_version == "1.2" else None,
+            storage_failure=lambda name, exc: storage_failure(ctx, name, exc),
         )
         guarded = RequestGuard(
             wsgi,

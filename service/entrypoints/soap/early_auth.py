@@ -71,15 +71,22 @@ class EarlyAuthentication:
         auth: Authenticator,
         ws_authenticate: Callable[[etree._Element, str | None], Principal] | None = None,
         decorate_fault: FaultDecorator | None = None,
+        storage_failure: Callable[[str, BaseException], AltinnFaultError | None] | None = None,
     ) -> None:
+        """``storage_failure(operation name, exc)``: the storage fault for a database failure during
+        the check (the owner look-up reads the database), recorded for /health as any request's is
+        (:func:`.handlers.storage_failure`); None when ``exc`` is not one."""
         self.variant = variant
         self.auth = auth
         self.ws_authenticate = ws_authenticate
         self.decorate_fault = decorate_fault
+        self.storage_failure = storage_failure
         self._where: dict[str, tuple[Where, str]] = {}
+        self._operation: dict[str, str] = {}  # request element -> operation name
         for op in variant.operations:
             if canonical(op.name) in ANONYMOUS:
                 continue
+            self._operation[op.in_message_name] = op.name
             if variant.soap_version == "1.2" or op.header_parts:
                 self._where[op.in_message_name] = ("header", op.in_ns)
             elif "systemUserName" in op.in_arg_names:
@@ -97,6 +104,17 @@ class EarlyAuthentication:
     def authenticate(
         self, root: etree._Element, wrapper: etree._Element, environ: dict[str, Any]
     ) -> Principal:
+        try:
+            return self._check(root, wrapper, environ)
+        except AltinnFaultError:
+            raise
+        except Exception as exc:
+            fault = self.storage_failure(self._operation[wrapper.tag], exc) if self.storage_failure else None
+            if fault is None:
+                raise
+            raise fault from None
+
+    def _check(self, root: etree._Element, wrapper: etree._Element, environ: dict[str, Any]) -> Principal:
         where, ns = self._where[wrapper.tag]
         client = client_of(environ)
         if self.variant.soap_version == "1.2":
