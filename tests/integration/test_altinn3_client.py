@@ -228,17 +228,21 @@ def test_the_simulator_page_marks_a_copy_read_and_confirmed_in_a_browser(
     sim: RunningSim, pki: TestPki, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from tests.support.browser import chromium
 
     copy = _client(sim, SimTokens(pki)).publish(_letter("ref-page"))
     with chromium(tmp_path) as driver:
+        wait = WebDriverWait(driver, 30)  # type: ignore[arg-type]
         driver.get(f"{sim.url}/_sim/")  # type: ignore[attr-defined]
         assert "Vedtak i saken din" in driver.page_source  # type: ignore[attr-defined]
-        read = f"//form[contains(@action, '{copy.correspondence_id}/read')]/button"
-        driver.find_element(By.XPATH, read).click()  # type: ignore[attr-defined]
-        confirm = f"//form[contains(@action, '{copy.correspondence_id}/confirm')]/button"
-        driver.find_element(By.XPATH, confirm).click()  # type: ignore[attr-defined]
-        assert ">Confirmed<" in driver.page_source  # type: ignore[attr-defined]
+        state = sim.state.correspondences[copy.correspondence_id]
+        for action, status in (("read", "Read"), ("confirm", "Confirmed")):
+            button = f"//form[contains(@action, '{copy.correspondence_id}/{action}')]/button"
+            wait.until(lambda d, b=button: d.find_element(By.XPATH, b)).click()
+            # the form posts and the page comes back: wait for the simulator to have recorded it
+            wait.until(lambda _d, st=status: state.history and state.history[-1][0] == st)
+        wait.until(lambda d: ">Confirmed<" in d.page_source)
     c = sim.state.correspondences[copy.correspondence_id]
     assert [s for s, _t, _w in c.history] == ["Initialized", "Published", "Read", "Confirmed"]
