@@ -236,3 +236,18 @@ def test_our_business_message_verifies_and_validates(letter, pki: TestPki, schem
     other = TestPki(pki.directory / "other")
     with pytest.raises(message.MessageError, match="trusted"):
         message.verify_jws(letter.forretningsmelding, trusted=[other.ca().certificate])
+
+
+@pytest.mark.parametrize("size", [0, 1, 111, 112, 127, 128, 255, 256, 65_535, 65_536, 3_000_000])
+def test_the_envelope_assembled_from_parts_is_asn1cryptos_byte_for_byte(pki: TestPki, size: int) -> None:
+    """``cms.envelope`` encodes the per-certificate parts once (asn1crypto) and wraps the per-letter
+    values in their DER headers; the whole structure built by asn1crypto is the reference, across the
+    length encodings (short form, one to three length octets)."""
+    import os
+
+    certificate = pki.postbox(VENDOR).certificate
+    encrypted_key, iv, content = os.urandom(256), os.urandom(16), os.urandom(size)
+    parts = cms._recipient_parts(certificate.public_bytes(serialization.Encoding.DER))
+    assert cms._assemble(parts, encrypted_key, iv, content) == cms.envelope_structure(
+        certificate, encrypted_key, iv, content
+    )
