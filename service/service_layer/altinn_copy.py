@@ -144,6 +144,6 @@ def enqueue_fallback_copies(
         if not ids:
             return 0
         uow.jobs.add([copy_job(i, now) for i in ids], now)
-        uow.jobs.skip_local_notifications(ids, NOTIFIED_BY_ALTINN)
+        uow.notifications.skip_pending(ids, NOTIFIED_BY_ALTINN)
         uow.commit()
     return len(ids)

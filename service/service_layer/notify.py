@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from ..adapters import orm
 from ..domain import notifications as dn
 from ..domain import validation
 from ..domain.lifecycle import backoff_delay
@@ -30,6 +29,7 @@ from ..domain.ports import (
     SmsGateway,
     SmsMessage,
 )
+from .ports import UnitOfWorkPort
 from .unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -39,27 +39,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _pending_like(
-    row: orm.NotificationRow, now: datetime, due: datetime | None, **fields: object
-) -> orm.NotificationRow:
-    """A new pending message of the same notification as ``row`` (another channel, or its reminder)."""
-    return orm.NotificationRow(
-        correspondence_id=row.correspondence_id,
-        notification_index=row.notification_index,
-        endpoint_index=row.endpoint_index,
-        transport_type=row.transport_type,
-        from_address=row.from_address,
-        notification_type=row.notification_type,
-        language_code=row.language_code,
-        text_tokens=row.text_tokens,
-        message_id=str(uuid.uuid4()),
-        state=dn.NotificationState.PENDING.value,
-        status_text="",
-        attempts=0,
-        next_attempt_at=due,
-        created_at=now,
-        **fields,
-    )
+def _message_id() -> str:
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -77,22 +58,36 @@ class NotificationPolicy:
 
 
 def schedule_for_letter(
-    uow: UnitOfWork, corr: orm.Correspondence, person: Person | None, now: datetime | None = None
+    uow: UnitOfWork, correspondence_id: int, person: Person | None, now: datetime | None = None
 ) -> int:
     """Outbox rows for a letter's ``Notifications``, in the caller's transaction (committed with the
     letter). Only for a letter with an Altinn inbox copy; at most once per letter. ``person``: KRR's
     answer when a look-up was made (else the worker looks the person up when the rows are due)."""
-    if not dn.notifiable(corr.altinn_status) or uow.notifications.exist_for(corr.id):
-        return 0
     when = now or _now()
-    planned = dn.plan_for_letter(
-        (corr.contract_fields or {}).get("Notifications"),
-        validation.reportee_kind(corr.reportee) or "person",
-        person,
-        corr.visible_date_time,
-        when,
+    added = 0
+    for src in uow.notifications.plan_sources([correspondence_id]):
+        if dn.notifiable(src.altinn_status):
+            added += _schedule(uow, src, person, when)
+    return added
+
+
+def schedule_for_copies(uow: UnitOfWorkPort, copies: Sequence[tuple[int, datetime]]) -> int:
+    """Notifications of letters that just got their Altinn copy through BackupAltinn, ``(letter id,
+    when)`` (in the transaction that creates the copy), with the KRR answer the forwarding stored."""
+    if not copies:
+        return 0
+    when = min(t for _c, t in copies)
+    return sum(
+        _schedule(uow, src, dn.person_from_krr_record(src.reportee, src.krr), when)
+        for src in uow.notifications.plan_sources([c for c, _t in copies])
     )
-    return uow.notifications.add_planned(corr.id, planned, corr.language_code, when)
+
+
+def _schedule(uow: UnitOfWorkPort, src: dn.PlanSource, person: Person | None, when: datetime) -> int:
+    planned = dn.plan_for_letter(
+        src.notifications, validation.reportee_kind(src.reportee) or "person", person, src.visible, when
+    )
+    return uow.notifications.add_planned(src.correspondence_id, planned, src.language_code, when)
 
 
 def person_from_options(reportee: str, options: dict | None) -> Person | None:
@@ -144,26 +139,14 @@ class Notifier:
             log.warning("notifications: KRR unavailable (%s); %d rows wait for the lease", exc, len(claimed))
             return 0
         with self.uow_factory() as uow:
+            changed: list[dn.AltinnNotification] = []
             for stale, reportee in claimed:
-                row = uow.notifications.get(stale.id, lock=True)
-                if row is None or row.state != "pending" or row.claimed_by != self.worker_id:
+                n = uow.notifications.get(stale.id or 0, lock=True)
+                if n is None or n.state is not dn.NotificationState.PENDING or n.claimed_by != self.worker_id:
                     continue
-                endpoint = dn.ReceiverEndPoint(row.transport_type, None)
-                res = dn.resolve(endpoint, "person", dn.contact_from_krr(persons.get(reportee)))
-                row.claimed_by = row.claimed_until = None
-                if res.no_address_reason is not None:
-                    row.state = dn.NotificationState.NO_ADDRESS.value
-                    row.status_text = res.no_address_reason
-                    row.next_attempt_at = None
-                    continue
-                first, *more = res.messages
-                row.channel, row.recipient = first.channel.value, first.recipient
-                for m in more:
-                    uow.notifications.add(
-                        _pending_like(
-                            row, now, row.next_attempt_at, channel=m.channel.value, recipient=m.recipient
-                        )
-                    )
+                more = n.resolve(dn.contact_from_krr(persons.get(reportee)), _message_id)
+                changed += [n, *more]
+            uow.notifications.save(changed, now)
             uow.commit()
         return len(claimed)
 
@@ -176,50 +159,42 @@ class Notifier:
             uow.commit()
         return ids
 
-    def _render(self, uow: UnitOfWork, row: orm.NotificationRow, corr: orm.Correspondence) -> dn.Text:
-        sender = (corr.contract_fields or {}).get("MessageSender") or uow.notifications.owner_name(
-            corr.owner_id
-        )
-        letter = {
-            "title": corr.message_title or "",
-            "sender": str(sender),
-            "reportee": corr.reportee,
+    def _render(self, n: dn.AltinnNotification, letter: dn.NotifiedLetter) -> dn.Text:
+        fields = {
+            "title": letter.title,
+            "sender": letter.sender,
+            "reportee": letter.reportee,
             "inbox_url": self.inbox_url,
         }
         return self.templates.render(
-            row.notification_type,
-            row.language_code,
-            dn.Channel(row.channel or ""),
-            [(int(n), str(v)) for n, v in row.text_tokens],
-            letter,
-            reminder=row.reminder_of is not None,
+            n.notification_type,
+            n.language_code,
+            dn.Channel(n.channel or ""),
+            n.text_tokens,
+            fields,
+            reminder=n.is_reminder,
         )
 
     def deliver(self, notification_id: int) -> str:
         """Send one claimed message. Returns what happened (for logs and counters)."""
-        skip_reason: str | None = None
         with self.uow_factory().for_reading() as uow:
-            row = uow.notifications.get(notification_id)
-            if row is None or row.state != "pending" or row.claimed_by != self.worker_id:
+            n = uow.notifications.get(notification_id)
+            if n is None or n.state is not dn.NotificationState.PENDING or n.claimed_by != self.worker_id:
                 return "skipped"
-            corr = uow.notifications.letter(row.correspondence_id)
-            assert corr is not None
-            if not dn.notifiable(corr.altinn_status):
-                skip_reason = f"not sent: the letter is not in the Altinn inbox ({corr.altinn_status})"
-            elif row.reminder_of is not None and not dn.reminder_wanted(corr.altinn_status):
-                skip_reason = f"no reminder: the letter is {corr.altinn_status}"
-            else:
-                text = self._render(uow, row, corr)
-                channel, recipient = dn.Channel(row.channel or ""), row.recipient or ""
-                from_address, message_id = row.from_address, row.message_id
+            letter = uow.notifications.letter(n.correspondence_id)
+            assert letter is not None
+        skip_reason = n.skip_reason(letter)
         if skip_reason is not None:
             return self._close(notification_id, dn.NotificationState.SKIPPED, skip_reason)
+        text = self._render(n, letter)
         try:
-            if channel is dn.Channel.EMAIL:
-                sender = dn.visible_sender(from_address, self.policy.allowed_from)
-                self.email.send_email(EmailMessage(recipient, text.subject, text.body, sender, message_id))
+            if n.channel is dn.Channel.EMAIL:
+                sender = dn.visible_sender(n.from_address, self.policy.allowed_from)
+                self.email.send_email(
+                    EmailMessage(n.recipient or "", text.subject, text.body, sender, n.message_id)
+                )
             else:
-                self.sms.send_sms(SmsMessage(recipient, text.body, None, message_id))
+                self.sms.send_sms(SmsMessage(n.recipient or "", text.body, None, n.message_id))
         except ChannelRefused as exc:
             return self._close(notification_id, dn.NotificationState.FAILED, f"refused: {exc}", attempt=True)
         except ChannelUnavailable as exc:
@@ -232,30 +207,13 @@ class Notifier:
     def _record_sent(self, notification_id: int) -> str:
         now = self.clock()
         with self.uow_factory() as uow:
-            row = uow.notifications.get(notification_id, lock=True)
-            assert row is not None
-            if row.state != "pending":
+            n = uow.notifications.get(notification_id, lock=True)
+            assert n is not None
+            if n.state is not dn.NotificationState.PENDING:
                 return "skipped"
-            row.state = dn.NotificationState.SENT.value
-            row.sent_at = now
-            row.attempts += 1
-            row.status_text = f"sent to {row.recipient}"
-            row.claimed_by = row.claimed_until = None
-            row.next_attempt_at = None
-            corr = uow.notifications.letter(row.correspondence_id)
-            assert corr is not None
-            corr.notification_sent = True
-            if row.reminder_of is None and dn.has_reminder(row.notification_type):
-                uow.notifications.add(
-                    _pending_like(
-                        row,
-                        now,
-                        dn.reminder_due(now, self.policy.reminder_days),
-                        channel=row.channel,
-                        recipient=row.recipient,
-                        reminder_of=row.id,
-                    )
-                )
+            reminder = n.record_sent(now, self.policy.reminder_days, _message_id())
+            uow.notifications.mark_notified(n.correspondence_id)
+            uow.notifications.save([n] if reminder is None else [n, reminder], now)
             uow.commit()
         return "sent"
 
@@ -263,34 +221,23 @@ class Notifier:
         self, notification_id: int, state: dn.NotificationState, text: str, attempt: bool = False
     ) -> str:
         with self.uow_factory() as uow:
-            row = uow.notifications.get(notification_id, lock=True)
-            assert row is not None
-            if row.state != "pending":
+            n = uow.notifications.get(notification_id, lock=True)
+            assert n is not None
+            if n.state is not dn.NotificationState.PENDING:
                 return "skipped"
-            row.state = state.value
-            row.status_text = text[:2000]
-            row.attempts += int(attempt)
-            row.claimed_by = row.claimed_until = None
-            row.next_attempt_at = None
+            n.close(state, text, attempt)
+            uow.notifications.save([n], self.clock())
             uow.commit()
         return state.value
 
     def _retry_later(self, notification_id: int, error: str) -> str:
+        now = self.clock()
         with self.uow_factory() as uow:
-            row = uow.notifications.get(notification_id, lock=True)
-            assert row is not None
-            if row.state != "pending":
+            n = uow.notifications.get(notification_id, lock=True)
+            assert n is not None
+            if n.state is not dn.NotificationState.PENDING:
                 return "skipped"
-            row.attempts += 1
-            row.status_text = error[:2000]
-            if row.attempts >= self.policy.max_attempts:
-                row.state = dn.NotificationState.FAILED.value
-                row.status_text = f"given up after {row.attempts} attempts: {error}"[:2000]
-                row.next_attempt_at = None
-                outcome = "gave_up"
-            else:
-                row.next_attempt_at = self.clock() + timedelta(seconds=self.policy.next_delay(row.attempts))
-                outcome = "retry"
-            row.claimed_by = row.claimed_until = None
+            outcome = n.retry_later(now, error, self.policy.max_attempts, self.policy.next_delay)
+            uow.notifications.save([n], now)
             uow.commit()
         return outcome

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from service.adapters import orm
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
 from service.adapters.repositories.receipt_index import ReceiptIndex
 from service.domain import forwarding, insert
+from service.domain import notifications as dn
 from service.domain.insert import InsertPlan
 from service.domain.lifecycle import JobState
 from service.domain.ports import DuplicateKey
@@ -279,21 +279,22 @@ def test_notification_claims_exclude_each_other_until_released_or_expired(
         (view,) = uow.status.correspondences(
             owner_id, StatusFilter("4503", 1, senders_reference=plan.external_shipment_reference), 1
         )[0]
-        uow.notifications.add(
-            orm.NotificationRow(
-                correspondence_id=view.correspondence_id,
-                notification_index=0,
-                endpoint_index=0,
-                transport_type="Email",
-                channel="Email",
-                recipient="a@example.no",
-                language_code="1044",
-                text_tokens=[],
-                message_id=str(uuid.uuid4()),
-                state="pending",
-                next_attempt_at=now,
-                created_at=now,
-            )
+        uow.notifications.save(
+            [
+                dn.AltinnNotification(
+                    id=None,
+                    correspondence_id=view.correspondence_id,
+                    notification_index=0,
+                    endpoint_index=0,
+                    transport_type="Email",
+                    channel=dn.Channel.EMAIL,
+                    recipient="a@example.no",
+                    language_code="1044",
+                    message_id=str(uuid.uuid4()),
+                    next_attempt_at=now,
+                )
+            ],
+            now,
         )
         uow.commit()
     with uow_factory() as uow:

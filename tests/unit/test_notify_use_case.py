@@ -135,7 +135,7 @@ class World:
             )
             s.add(corr)
             s.flush()
-            schedule_for_letter(uow, corr, person, self.clock())
+            schedule_for_letter(uow, corr.id, person, self.clock())
             uow.commit()
             return corr.id
 
@@ -146,19 +146,24 @@ class World:
 
     def rows(self, corr_id: int) -> list[SimpleNamespace]:
         with self.uow() as uow:
-            rows = uow.notifications.for_correspondences([corr_id]).get(corr_id, [])
+            rows = (
+                uow.session.query(orm.NotificationRow)
+                .filter(orm.NotificationRow.correspondence_id == corr_id)
+                .order_by(orm.NotificationRow.id)
+                .all()
+            )
             cols = [c.key for c in orm.NotificationRow.__table__.columns]
             return [SimpleNamespace(**{c: getattr(r, c) for c in cols}) for r in rows]
 
     def set_status(self, corr_id: int, status: str) -> None:
         with self.uow() as uow:
-            corr = uow.notifications.letter(corr_id)
+            corr = uow.session.get(orm.Correspondence, corr_id)
             corr.altinn_status = status
             uow.commit()
 
     def notification_sent(self, corr_id: int) -> bool:
         with self.uow() as uow:
-            return bool(uow.notifications.letter(corr_id).notification_sent)
+            return bool(uow.session.get(orm.Correspondence, corr_id).notification_sent)
 
 
 @pytest.fixture

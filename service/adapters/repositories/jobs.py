@@ -363,19 +363,6 @@ class JobRepository:
         )
         return [int(r) for r in rows if r is not None]
 
-    def skip_local_notifications(self, correspondence_ids: Collection[int], text: str) -> int:
-        """Altinn 3 sends these letters' notifications: our outbox rows for them are not sent."""
-        if not correspondence_ids:
-            return 0
-        N = orm.NotificationRow
-        result = self.session.execute(
-            update(N)
-            .where(N.correspondence_id.in_(list(correspondence_ids)), N.state == "pending")
-            .values(state="skipped", status_text=text)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
 
 def _as_text(column: Any) -> Any:
     from sqlalchemy import String
