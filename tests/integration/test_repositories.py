@@ -259,10 +259,10 @@ def test_owners_status_inbox_notifications_and_receipt_index(
         (letter,) = [
             c
             for c in uow.inbox.letters([NO_POSTBOX], _now() + timedelta(minutes=1))
-            if c.external_shipment_reference == plan.external_shipment_reference
+            if c.reference == plan.external_shipment_reference
         ]
         assert uow.inbox.owner_names([owner_id]) == {owner_id: "Repository test owner"}
-        assert not uow.notifications.exist_for(letter.id)
+        assert not uow.notifications.exist_for(letter.letter_id)
         counts = uow.monitoring.counts()
         assert counts["receipts"].get("OK", 0) >= 1
 
