@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .jobs import JobKind, NewJob
 from .ports import Person
 
 
@@ -518,12 +519,15 @@ class AltinnNotification:
             return f"no reminder: the letter is {letter.altinn_status}"
         return None
 
-    def record_sent(self, now: datetime, reminder_days: float, message_id: str) -> AltinnNotification | None:
-        """Sent; returns its reminder (pending, due ``reminder_days`` later) for a ``MedRevarsel`` type."""
+    def record_sent(
+        self, now: datetime, attempts: int, reminder_days: float, message_id: str
+    ) -> AltinnNotification | None:
+        """Sent (its send job succeeded after ``attempts``); returns its reminder (pending, due
+        ``reminder_days`` later) for a ``MedRevarsel`` type."""
         self._require_pending("record sent")
         self.state = NotificationState.SENT
         self.sent_at = now
-        self.attempts += 1
+        self.attempts = attempts
         self.status_text = f"sent to {self.recipient}"
         self.next_attempt_at = None
         self.claimed_by = None
@@ -534,33 +538,34 @@ class AltinnNotification:
         reminder.reminder_of = self.id
         return reminder
 
-    def close(self, state: NotificationState, text: str, attempt: bool = False) -> None:
-        """A final outcome other than ``sent`` (refused: ``failed``; ``skipped``)."""
+    def close(self, state: NotificationState, text: str, attempts: int | None = None) -> None:
+        """A final outcome other than ``sent``: ``failed`` (refused, or given up after ``attempts``),
+        ``skipped``."""
         self._require_pending("close")
         if not state.final or state is NotificationState.SENT:
             raise IllegalNotificationTransition(f"notification {self.id}: close as {state}")
         self.state = state
         self.status_text = text[:TEXT_LIMIT]
-        self.attempts += int(attempt)
+        if attempts is not None:
+            self.attempts = attempts
         self.next_attempt_at = None
         self.claimed_by = None
         self.changed = True
 
-    def retry_later(self, now: datetime, error: str, max_attempts: int, delay: Callable[[int], float]) -> str:
-        """A temporary failure: again after ``delay(attempts)``, or ``failed`` after ``max_attempts``.
-        Returns ``retry`` or ``gave_up``."""
+    def retry_at(self, when: datetime, attempts: int, error: str) -> None:
+        """A temporary failure: its send job runs again at ``when`` (the jobs' one retry rule)."""
         self._require_pending("retry")
-        self.attempts += 1
+        self.attempts = attempts
+        self.status_text = error[:TEXT_LIMIT]
+        self.next_attempt_at = when
         self.claimed_by = None
         self.changed = True
-        if self.attempts >= max_attempts:
-            self.state = NotificationState.FAILED
-            self.status_text = f"given up after {self.attempts} attempts: {error}"[:TEXT_LIMIT]
-            self.next_attempt_at = None
-            return "gave_up"
-        self.status_text = error[:TEXT_LIMIT]
-        self.next_attempt_at = now + timedelta(seconds=delay(self.attempts))
-        return "retry"
+
+    def send_job(self, now: datetime) -> NewJob | None:
+        """The job that sends this message (``notification``), once it is stored with an address."""
+        if self.id is None or self.state is not NotificationState.PENDING or self.channel is None:
+            return None
+        return NewJob(JobKind.NOTIFICATION, str(self.id), self.next_attempt_at or now)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Use cases of Altinn notifications: schedule them with the letter, and (in the delivery worker)
 look up KRR where needed, send due messages by e-mail/SMS, record, retry, give up, remind.
 
-Never twice by us: a message is claimed with a lease before it is sent and recorded ``sent`` right
-after. A worker that dies *between* the SMTP server's / gateway's acceptance and our commit leaves
-the claim to lapse; another worker then sends the message again (at least once in that window,
-with the same ``Message-ID`` header / SMS ``reference``, so a de-duplicating relay drops it).
+Each message with an address is sent by a ``notification`` job (service_layer/jobs.py: one claim
+with a lease and a fencing token, one retry rule, one status vocabulary); ``Notifier`` is its
+handler. Never twice by us: the outcome is recorded only while the job still carries its claim's
+token. A worker that dies *between* the SMTP server's / gateway's acceptance and our commit leaves
+its claim to be released (lease lapsed, or its heartbeat stopped); another worker then sends the
+message again (at least once in that window, with the same ``Message-ID`` header / SMS
+``reference``, so a de-duplicating relay drops it).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ..domain import notifications as dn
 from ..domain import validation
+from ..domain.jobs import Job, JobKind, JobPolicy, JobStatus
 from ..domain.lifecycle import backoff_delay
 from ..domain.ports import (
     ChannelRefused,
@@ -29,6 +34,7 @@ from ..domain.ports import (
     SmsGateway,
     SmsMessage,
 )
+from .jobs import Outcome, apply_default
 from .ports import UnitOfWorkPort
 from .unit_of_work import UnitOfWork
 
@@ -96,7 +102,11 @@ def person_from_options(reportee: str, options: dict | None) -> Person | None:
 
 
 class Notifier:
-    """The worker side. ``clock`` is injectable so tests can move time without sleeping."""
+    """The worker side: KRR look-ups for messages without an address (``resolve_addresses``), and the
+    handler of the ``notification`` job kind (``prepare`` / ``run`` / ``record``: one message sent per
+    job). ``clock`` is injectable so tests can move time without sleeping."""
+
+    kinds: tuple[JobKind, ...] = (JobKind.NOTIFICATION,)
 
     def __init__(
         self,
@@ -119,6 +129,12 @@ class Notifier:
         self.worker_id = worker_id
         self.inbox_url = inbox_url
         self.clock = clock
+
+    @property
+    def job_policy(self) -> JobPolicy:
+        """The jobs' one retry rule with the notifications' own limits."""
+        p = self.policy
+        return JobPolicy(p.max_attempts, p.backoff_seconds, p.backoff_max_seconds, p.lease_seconds)
 
     # -- KRR look-ups for rows whose address only KRR knows ---------------------------------------
     def resolve_addresses(self, limit: int = 1000) -> int:
@@ -147,17 +163,73 @@ class Notifier:
                 more = n.resolve(dn.contact_from_krr(persons.get(reportee)), _message_id)
                 changed += [n, *more]
             uow.notifications.save(changed, now)
+            uow.jobs.add([j for n in changed if (j := n.send_job(now)) is not None], now)
             uow.commit()
         return len(claimed)
 
-    # -- sending --------------------------------------------------------------------------------
-    def claim(self, max_jobs: int) -> list[int]:
-        with self.uow_factory() as uow:
-            ids = uow.notifications.claim_due(
-                self.worker_id, self.clock(), self.policy.lease_seconds, max_jobs
-            )
-            uow.commit()
-        return ids
+    # -- sending: the ``notification`` job kind (service_layer/jobs.py claims, leases, fences, retries)
+    def prepare(self, uow: UnitOfWork, jobs: Sequence[Job]) -> dict[int, Any]:
+        """Per job: the message and its text, or why it is not sent (a ``_Skip``)."""
+        found = uow.notifications.by_ids([int(j.reference) for j in jobs])
+        letters = uow.notifications.letters({n.correspondence_id for n in found.values()})
+        out: dict[int, Any] = {}
+        for j in jobs:
+            n = found.get(int(j.reference))
+            if n is None or n.state is not dn.NotificationState.PENDING or n.channel is None:
+                out[j.id] = _Skip("the notification is no longer pending", final=False)
+                continue
+            letter = letters[n.correspondence_id]
+            reason = n.skip_reason(letter)
+            out[j.id] = _Skip(reason) if reason is not None else (n, self._render(n, letter))
+        return out
+
+    def run(self, job: Job, work: Any) -> Outcome:
+        """Send one message (no database transaction held)."""
+        if isinstance(work, _Skip):
+            return Outcome("cancel", error=work.reason, data=work)
+        n, text = work
+        try:
+            if n.channel is dn.Channel.EMAIL:
+                sender = dn.visible_sender(n.from_address, self.policy.allowed_from)
+                self.email.send_email(
+                    EmailMessage(n.recipient or "", text.subject, text.body, sender, n.message_id)
+                )
+            else:
+                self.sms.send_sms(SmsMessage(n.recipient or "", text.body, None, n.message_id))
+        except ChannelRefused as exc:
+            return Outcome.fail(f"refused: {exc}")
+        except ChannelUnavailable as exc:
+            return Outcome.retry(str(exc))
+        except Exception as exc:  # an adapter bug or misconfiguration: retried by the one rule, bounded
+            log.exception("notification %s: unexpected error sending", job.reference)
+            return Outcome.retry(f"unexpected error: {exc}")
+        return Outcome.succeed()
+
+    def record(self, uow: UnitOfWork, job: Job, outcome: Outcome, now: datetime) -> None:
+        """The job's transition and the message's, in the transaction that saves the job (only while
+        the job carries its claim's fencing token)."""
+        n = uow.notifications.get(int(job.reference), lock=True)
+        pending = n is not None and n.state is dn.NotificationState.PENDING
+        if outcome.kind == "cancel" or n is None or not pending:
+            job.cancel(now, outcome.error or "the notification is no longer pending")
+            skip = outcome.data
+            if n is not None and pending and isinstance(skip, _Skip) and skip.final:
+                n.close(dn.NotificationState.SKIPPED, skip.reason)
+                uow.notifications.save([n], now)
+            return
+        apply_default(job, outcome, now, self.job_policy)
+        if outcome.kind == "succeed":
+            reminder = n.record_sent(now, job.attempts, self.policy.reminder_days, _message_id())
+            uow.notifications.mark_notified(n.correspondence_id)
+            uow.notifications.save([n] if reminder is None else [n, reminder], now)
+            if reminder is not None and (follow := reminder.send_job(now)) is not None:
+                job.follow_ups.append(follow)
+        elif job.status is JobStatus.FAILED:
+            n.close(dn.NotificationState.FAILED, job.last_error or outcome.error, job.attempts)
+            uow.notifications.save([n], now)
+        else:
+            n.retry_at(job.run_after, job.attempts, outcome.error)
+            uow.notifications.save([n], now)
 
     def _render(self, n: dn.AltinnNotification, letter: dn.NotifiedLetter) -> dn.Text:
         fields = {
@@ -175,69 +247,10 @@ class Notifier:
             reminder=n.is_reminder,
         )
 
-    def deliver(self, notification_id: int) -> str:
-        """Send one claimed message. Returns what happened (for logs and counters)."""
-        with self.uow_factory().for_reading() as uow:
-            n = uow.notifications.get(notification_id)
-            if n is None or n.state is not dn.NotificationState.PENDING or n.claimed_by != self.worker_id:
-                return "skipped"
-            letter = uow.notifications.letter(n.correspondence_id)
-            assert letter is not None
-        skip_reason = n.skip_reason(letter)
-        if skip_reason is not None:
-            return self._close(notification_id, dn.NotificationState.SKIPPED, skip_reason)
-        text = self._render(n, letter)
-        try:
-            if n.channel is dn.Channel.EMAIL:
-                sender = dn.visible_sender(n.from_address, self.policy.allowed_from)
-                self.email.send_email(
-                    EmailMessage(n.recipient or "", text.subject, text.body, sender, n.message_id)
-                )
-            else:
-                self.sms.send_sms(SmsMessage(n.recipient or "", text.body, None, n.message_id))
-        except ChannelRefused as exc:
-            return self._close(notification_id, dn.NotificationState.FAILED, f"refused: {exc}", attempt=True)
-        except ChannelUnavailable as exc:
-            return self._retry_later(notification_id, str(exc))
-        except Exception as exc:  # an adapter bug or misconfiguration: retry, bounded
-            log.exception("notification %s: unexpected error sending", notification_id)
-            return self._retry_later(notification_id, f"unexpected error: {exc}")
-        return self._record_sent(notification_id)
 
-    def _record_sent(self, notification_id: int) -> str:
-        now = self.clock()
-        with self.uow_factory() as uow:
-            n = uow.notifications.get(notification_id, lock=True)
-            assert n is not None
-            if n.state is not dn.NotificationState.PENDING:
-                return "skipped"
-            reminder = n.record_sent(now, self.policy.reminder_days, _message_id())
-            uow.notifications.mark_notified(n.correspondence_id)
-            uow.notifications.save([n] if reminder is None else [n, reminder], now)
-            uow.commit()
-        return "sent"
+@dataclass(frozen=True)
+class _Skip:
+    """Not sent: ``final`` -> the message is ``skipped`` with the reason; else it was settled already."""
 
-    def _close(
-        self, notification_id: int, state: dn.NotificationState, text: str, attempt: bool = False
-    ) -> str:
-        with self.uow_factory() as uow:
-            n = uow.notifications.get(notification_id, lock=True)
-            assert n is not None
-            if n.state is not dn.NotificationState.PENDING:
-                return "skipped"
-            n.close(state, text, attempt)
-            uow.notifications.save([n], self.clock())
-            uow.commit()
-        return state.value
-
-    def _retry_later(self, notification_id: int, error: str) -> str:
-        now = self.clock()
-        with self.uow_factory() as uow:
-            n = uow.notifications.get(notification_id, lock=True)
-            assert n is not None
-            if n.state is not dn.NotificationState.PENDING:
-                return "skipped"
-            outcome = n.retry_later(now, error, self.policy.max_attempts, self.policy.next_delay)
-            uow.notifications.save([n], now)
-            uow.commit()
-        return outcome
+    reason: str
+    final: bool = True

@@ -22,8 +22,7 @@ from .. import orm
 from ..db import duplicate_keys
 from .jobs import JOBS as J
 from .jobs import job_rows
-from .notifications import NOTIFICATIONS as N
-from .notifications import notification_rows
+from .notifications import insert_planned
 
 R = cast(Table, orm.Receipt.__table__)
 C = cast(Table, orm.Correspondence.__table__)
@@ -171,9 +170,7 @@ class CorrespondenceRepository:
             ):  # the Altinn copy's job, committed with the letter (service_layer/altinn_copy.py)
                 s.execute(insert(J), job_rows([NewJob(JobKind.INBOX_COPY, str(corr_id), now)], now))
             if plan.notifications:  # committed with the letter (service_layer/notify.py sends them)
-                s.execute(
-                    insert(N), notification_rows(corr_id, plan.notifications, letter.language_code, now)
-                )
+                insert_planned(s, corr_id, plan.notifications, letter.language_code, now)
         fwd = plan.forwarding
         if fwd is not None:
             options = fwd.sdp_options.to_record()

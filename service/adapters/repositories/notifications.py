@@ -1,6 +1,11 @@
-"""Repository of the notifications outbox (``notifications`` table) as domain entities
-(``domain.notifications.AltinnNotification``); the unit of work exposes it as ``uow.notifications``. Claims use ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) plus a lease
-(``claimed_until``); on SQLite the writer lock taken at ``BEGIN IMMEDIATE`` serialises claimers."""
+"""Repository of the Altinn notifications (``notifications`` table) as domain entities
+(``domain.notifications.AltinnNotification``); the unit of work exposes it as ``uow.notifications``.
+
+A message with an address is stored with its send job (``jobs``, kind ``notification``: claimed,
+leased, fenced and retried by the one job mechanism, service_layer/jobs.py). Messages whose address
+only KRR knows are claimed here for the batched KRR look-up (``claim_unresolved``: ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL plus a lease; on SQLite the writer lock taken at ``BEGIN IMMEDIATE``
+serialises claimers); a look-up has no effect outside, so a lapsed lease only repeats it."""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ...domain import notifications as dn
+from ...domain.jobs import JobKind, NewJob
 from .. import orm
+from .jobs import JOBS, job_rows
 
 N = orm.NotificationRow
 NOTIFICATIONS = cast(Table, N.__table__)
@@ -53,6 +61,32 @@ def notification_rows(
             }
         )
     return rows
+
+
+def insert_planned(
+    conn: Connection,
+    correspondence_id: int,
+    planned: Sequence[dn.Planned],
+    letter_language: str | None,
+    now: datetime,
+) -> int:
+    """Store a letter's planned notifications, each message with an address together with its send
+    job (``notification``); in the caller's transaction. Returns the number of rows."""
+    rows = notification_rows(correspondence_id, planned, letter_language, now)
+    if not rows:
+        return 0
+    stored = conn.execute(
+        insert(NOTIFICATIONS).returning(NOTIFICATIONS.c.id, sort_by_parameter_order=True),
+        rows,
+    ).all()
+    jobs = [
+        NewJob(JobKind.NOTIFICATION, str(r.id), row["next_attempt_at"])
+        for r, row in zip(stored, rows, strict=True)
+        if row["state"] == dn.NotificationState.PENDING.value and row["channel"] is not None
+    ]
+    if jobs:
+        conn.execute(insert(JOBS), job_rows(jobs, now))
+    return len(rows)
 
 
 def _entity(row: orm.NotificationRow) -> dn.AltinnNotification:
@@ -115,12 +149,9 @@ class NotificationRepository:
         letter_language: str | None,
         now: datetime,
     ) -> int:
-        """The outbox rows of a letter's planned notifications (plain INSERTs, in the caller's
-        transaction: they commit with the letter)."""
-        rows = notification_rows(correspondence_id, planned, letter_language, now)
-        if rows:
-            self.session.execute(insert(N), rows)
-        return len(rows)
+        """The outbox rows of a letter's planned notifications and their send jobs (plain INSERTs,
+        in the caller's transaction: they commit with the letter)."""
+        return insert_planned(self.session.connection(), correspondence_id, planned, letter_language, now)
 
     def plan_sources(self, correspondence_ids: Sequence[int]) -> list[dn.PlanSource]:
         """What planning these letters' notifications reads (with the KRR answer their forwarding
@@ -179,21 +210,37 @@ class NotificationRepository:
         row = self.session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
         return None if row is None else _entity(row)
 
-    def letter(self, correspondence_id: int) -> dn.NotifiedLetter | None:
-        """The letter's fields the texts use (``MessageSender``, else the owner's name) and its
-        Altinn copy's status."""
+    def by_ids(self, notification_ids: Collection[int]) -> dict[int, dn.AltinnNotification]:
+        if not notification_ids:
+            return {}
+        return {
+            r.id: _entity(r) for r in self.session.scalars(select(N).where(N.id.in_(list(notification_ids))))
+        }
+
+    def letters(self, correspondence_ids: Collection[int]) -> dict[int, dn.NotifiedLetter]:
+        """The letters' fields the texts use (``MessageSender``, else the owner's name) and their
+        Altinn copies' status."""
+        if not correspondence_ids:
+            return {}
         C, O = orm.Correspondence, orm.ServiceOwner  # noqa: E741
-        row = self.session.execute(
+        rows = self.session.execute(
             select(C.id, C.reportee, C.message_title, C.contract_fields, C.altinn_status, O.name)
             .outerjoin(O, O.id == C.owner_id)
-            .where(C.id == correspondence_id)
-        ).one_or_none()
-        if row is None:
-            return None
-        sender = (row.contract_fields or {}).get("MessageSender") or row.name or ""
-        return dn.NotifiedLetter(
-            row.id, row.reportee, row.message_title or "", str(sender), row.altinn_status
+            .where(C.id.in_(list(correspondence_ids)))
         )
+        return {
+            r.id: dn.NotifiedLetter(
+                r.id,
+                r.reportee,
+                r.message_title or "",
+                str((r.contract_fields or {}).get("MessageSender") or r.name or ""),
+                r.altinn_status,
+            )
+            for r in rows
+        }
+
+    def letter(self, correspondence_id: int) -> dn.NotifiedLetter | None:
+        return self.letters([correspondence_id]).get(correspondence_id)
 
     def mark_notified(self, correspondence_id: int) -> None:
         """The letter's ``NotificationSent`` (a notification of it was sent)."""
@@ -246,15 +293,13 @@ class NotificationRepository:
         for n in changed:
             n.changed = False
 
-    def _claim(
-        self, worker_id: str, now: datetime, lease_seconds: float, limit: int, resolved: bool
-    ) -> list[int]:
+    def _claim_unresolved(self, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
         stmt = (
             select(N.id)
             .where(
                 N.state == "pending",
                 N.next_attempt_at <= now,
-                N.channel.is_not(None) if resolved else N.channel.is_(None),
+                N.channel.is_(None),
                 or_(N.claimed_until.is_(None), N.claimed_until < now),
             )
             .order_by(N.next_attempt_at, N.id)
@@ -270,15 +315,11 @@ class NotificationRepository:
             )
         return ids
 
-    def claim_due(self, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
-        """Due messages with an address, reserved for ``worker_id`` until the lease runs out."""
-        return self._claim(worker_id, now, lease_seconds, limit, resolved=True)
-
     def claim_unresolved(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[tuple[dn.AltinnNotification, str]]:
         """Due rows whose address only KRR knows, with the letter's reportee."""
-        ids = self._claim(worker_id, now, lease_seconds, limit, resolved=False)
+        ids = self._claim_unresolved(worker_id, now, lease_seconds, limit)
         if not ids:
             return []
         rows = self.session.execute(
@@ -288,10 +329,6 @@ class NotificationRepository:
             .order_by(N.id)
         )
         return [(_entity(row), reportee) for row, reportee in rows]
-
-    def release(self, ids: Sequence[int]) -> None:
-        if ids:
-            self.session.execute(update(N).where(N.id.in_(ids)).values(claimed_by=None, claimed_until=None))
 
     def for_correspondences(self, ids: Sequence[int]) -> dict[int, list[dn.AltinnNotification]]:
         out: dict[int, list[dn.AltinnNotification]] = {}
