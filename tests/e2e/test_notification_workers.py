@@ -88,3 +88,7 @@ def test_worker_killed_mid_send_of_a_notification_is_released_and_sent_once(stac
         assert other.poll() is None
     finally:
         stack.sim_post("/_sim/sms", fail=0)
+        for p in list(
+            stack.workers
+        ):  # this test's settings are not the suite's: the next test starts its own
+            stack.stop_worker(p)
