@@ -60,6 +60,18 @@ def test_succeed_fail_reschedule_and_describe() -> None:
         bad.reschedule(T0, 1)
 
 
+def test_cancel_is_final_and_says_why() -> None:
+    job = Job(2, JobKind.NOTIFICATION, "41", JobStatus.TODO, 0, T0)
+    job.cancel(T0, "no reminder: the letter is Read")
+    assert (job.status, job.attempts, job.last_error) == (
+        JobStatus.CANCELLED,
+        0,
+        "no reminder: the letter is Read",
+    )
+    with pytest.raises(IllegalJobTransition):
+        job.succeed(T0)
+
+
 # -- the runner on SQLite -------------------------------------------------------------------------
 @dataclass
 class Clock:
