@@ -187,17 +187,24 @@ class NotificationRepository:
             if not self.exist_for(cid)
         ]
 
-    def skip_pending(self, correspondence_ids: Collection[int], text: str) -> int:
-        """These letters' pending messages are not ours to send (Altinn 3 sends them with the copy)."""
+    def skip_pending(self, correspondence_ids: Collection[int], text: str) -> list[int]:
+        """These letters' pending messages are not ours to send (Altinn 3 sends them with the copy):
+        ``skipped``; returns their ids (their send jobs are the caller's to cancel)."""
         if not correspondence_ids:
-            return 0
-        result = self.session.execute(
-            update(N)
-            .where(N.correspondence_id.in_(list(correspondence_ids)), N.state == "pending")
-            .values(state="skipped", status_text=text)
-            .execution_options(synchronize_session=False)
+            return []
+        ids = list(
+            self.session.scalars(
+                select(N.id).where(N.correspondence_id.in_(list(correspondence_ids)), N.state == "pending")
+            )
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        if ids:
+            self.session.execute(
+                update(N)
+                .where(N.id.in_(ids))
+                .values(state="skipped", status_text=text, claimed_by=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return ids
 
     def exist_for(self, correspondence_id: int) -> bool:
         return (
