@@ -5,8 +5,9 @@ What they caught: ``GET /_sim/outbox`` (HTML) and ``GET /_sim/outbox.json``.
 Failure injection (JSON bodies):
 - ``POST /_sim/smtp {"refuse": N, "reject_recipients": [...]}``: the next N messages are refused at
   DATA with ``451`` (temporary), then accepted again; the listed addresses get ``550`` (permanent);
-- ``POST /_sim/sms {"fail": N, "status": 503}``: the next N gateway requests answer that status
-  (``"fail": -1``: every request until changed);
+- ``POST /_sim/sms {"fail": N, "status": 503, "hold": S}``: the next N gateway requests answer that
+  status (``"fail": -1``: every request until changed), each after holding it ``S`` seconds (a
+  gateway that hangs, then fails: nothing is accepted; ``held`` counts them);
 - ``POST /_sim/outbox/clear``: forget what was caught and zero the counters.
 The state is one process-wide object (``STATE``), shared by the SMTP thread and the HTTP threads.
 """
@@ -18,6 +19,7 @@ import html
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -62,6 +64,8 @@ class NotifySimState:
     sms_fail_status: int = 503
     sms_requests: int = 0
     sms_failed: int = 0
+    sms_hold_seconds: float = 0.0
+    sms_held: int = 0
     smtp_port: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,7 +75,8 @@ class NotifySimState:
             self.sms.clear()
             self.smtp_refuse_remaining = self.smtp_refused = 0
             self.smtp_reject_recipients.clear()
-            self.sms_fail_remaining = self.sms_requests = self.sms_failed = 0
+            self.sms_fail_remaining = self.sms_requests = self.sms_failed = self.sms_held = 0
+            self.sms_hold_seconds = 0.0
 
     def to_json(self) -> dict[str, Any]:
         with self.lock:
@@ -88,6 +93,7 @@ class NotifySimState:
                     "failed": self.sms_failed,
                     "fail_remaining": self.sms_fail_remaining,
                     "fail_status": self.sms_fail_status,
+                    "held": self.sms_held,
                 },
             }
 
@@ -194,14 +200,22 @@ def _sms(state: NotifySimState, environ: dict[str, Any], start_response: Callabl
         to, text = str(payload["to"]), str(payload["text"])
     except (ValueError, KeyError, TypeError) as exc:
         return _json(start_response, {"error": f"bad request: {exc}"}, "400 Bad Request")
+    hold = 0.0
     with state.lock:
         state.sms_requests += 1
-        if state.sms_fail_remaining != 0:
+        failing = state.sms_fail_remaining != 0
+        if failing:
             if state.sms_fail_remaining > 0:
                 state.sms_fail_remaining -= 1
             state.sms_failed += 1
             code = state.sms_fail_status
-            return _json(start_response, {"error": "simulated gateway failure"}, f"{code} Simulated")
+            hold = state.sms_hold_seconds
+            state.sms_held += int(hold > 0)
+    if failing:
+        if hold > 0:
+            time.sleep(hold)  # the gateway hangs (the caller's read timeout or death ends its wait)
+        return _json(start_response, {"error": "simulated gateway failure"}, f"{code} Simulated")
+    with state.lock:
         sms = CaughtSms(
             id=len(state.sms) + 1,
             received_at=_now(),
@@ -282,6 +296,7 @@ def make_notify_app(state: NotifySimState = STATE) -> Callable[..., Iterable[byt
                 with state.lock:
                     state.sms_fail_remaining = int(payload.get("fail", 0))
                     state.sms_fail_status = int(payload.get("status", 503))
+                    state.sms_hold_seconds = float(payload.get("hold", 0))
                 return _json(start_response, state.to_json()["sms_gateway"])
         except (ValueError, TypeError, AttributeError) as exc:
             return _json(start_response, {"error": str(exc)}, "400 Bad Request")

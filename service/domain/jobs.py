@@ -1,13 +1,15 @@
 """Durable jobs: the one life cycle of outbound work (after procrastinate's jobs). Pure: no I/O.
 
 A job is a row of the ``jobs`` table: a ``kind`` (which handler runs it), a ``reference`` (what it
-is about: for ``inbox_copy`` and ``inbox_status`` our CorrespondenceID), a ``payload``, and::
+is about: for ``inbox_copy`` and ``inbox_status`` our CorrespondenceID, for ``notification`` the
+notification message's id), a ``payload``, and::
 
     status:   todo --claim--> (todo, leased: claimed_by/claimed_until/claim_token)
                   --succeed--> succeeded
                   --retry_later (attempts < max)--> todo, run_after = now + backoff
                   --retry_later (attempts = max) / fail--> failed (last_error says why)
                   --reschedule(delay)--> todo, run_after = now + delay   (periodic jobs: status polls)
+                  --cancel--> cancelled (nothing to do any more: a notification of a letter now read)
 
 The status vocabulary (``todo``, ``succeeded``, ``failed``, ``cancelled``) is procrastinate's; a job
 being worked on stays ``todo`` with a live lease, so a dead worker's job needs no repair: its lease
@@ -38,6 +40,7 @@ class JobStatus(enum.StrEnum):
 class JobKind(enum.StrEnum):
     INBOX_COPY = "inbox_copy"  # publish a letter's Altinn copy (AltinnInbox.publish)
     INBOX_STATUS = "inbox_status"  # read the copy's status back (AltinnInbox.status), until final
+    NOTIFICATION = "notification"  # send one Altinn notification message (e-mail / SMS); reference: its id
 
 
 class IllegalJobTransition(Exception):
@@ -98,6 +101,14 @@ class Job:
         self.attempts += 1
         self.status = JobStatus.FAILED
         self.last_error = error[:TEXT_LIMIT]
+        self.updated_at = now
+        self.changed = True
+
+    def cancel(self, now: datetime, reason: str) -> None:
+        """Nothing to do any more (a notification whose letter left the inbox): final, not run."""
+        self._require_todo("cancel")
+        self.status = JobStatus.CANCELLED
+        self.last_error = reason[:TEXT_LIMIT]
         self.updated_at = now
         self.changed = True
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .jobs import JobKind, NewJob
 from .ports import Person
 
 
@@ -410,3 +411,171 @@ def visible_sender(from_address: str | None, allowed: Sequence[str]) -> str | No
         if rule and (lowered == rule or (rule.startswith("@") and domain == rule)):
             return address
     return None
+
+
+# -- the entity ----------------------------------------------------------------------------------
+TEXT_LIMIT = 2000
+
+
+class IllegalNotificationTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class NotifiedLetter:
+    """What a notification needs of its letter: the texts' letter fields and the Altinn copy's status."""
+
+    correspondence_id: int
+    reportee: str
+    title: str
+    sender: str  # ``MessageSender``, else the owner's name
+    altinn_status: str | None
+
+
+@dataclass
+class AltinnNotification:
+    """One message of a letter's Altinn ``Notification`` (one channel of one ``ReceiverEndPoint``), or
+    its reminder. Life cycle::
+
+        pending --resolve (KRR)--> pending with channel/recipient (+ more messages) | no_address
+        pending --record_sent--> sent (+ its reminder, pending, due reminder_days later)
+        pending --retry_later (attempts < max)--> pending, later; (attempts = max) --> failed
+        pending --close--> failed (refused) | skipped (letter not in the inbox / already read)
+
+    ``channel`` None: the address comes from KRR (``resolve``). ``id`` None: not stored yet. Every
+    transition sets ``changed``; the repository writes the changed ones (``save``)."""
+
+    id: int | None
+    correspondence_id: int
+    notification_index: int
+    endpoint_index: int
+    transport_type: str
+    language_code: str
+    message_id: str
+    state: NotificationState = NotificationState.PENDING
+    channel: Channel | None = None
+    recipient: str | None = None
+    from_address: str | None = None
+    notification_type: str | None = None
+    text_tokens: tuple[tuple[int, str], ...] = ()
+    status_text: str = ""
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    reminder_of: int | None = None
+    claimed_by: str | None = None
+    changed: bool = False
+
+    @property
+    def is_reminder(self) -> bool:
+        return self.reminder_of is not None
+
+    def _require_pending(self, what: str) -> None:
+        if self.state is not NotificationState.PENDING:
+            raise IllegalNotificationTransition(f"notification {self.id} is {self.state}: cannot {what}")
+
+    def another(
+        self, message_id: str, due: datetime | None, channel: Channel | None, recipient: str | None
+    ) -> AltinnNotification:
+        """A new pending message of the same notification (another channel of its endpoint)."""
+        return AltinnNotification(
+            id=None,
+            correspondence_id=self.correspondence_id,
+            notification_index=self.notification_index,
+            endpoint_index=self.endpoint_index,
+            transport_type=self.transport_type,
+            language_code=self.language_code,
+            message_id=message_id,
+            channel=channel,
+            recipient=recipient,
+            from_address=self.from_address,
+            notification_type=self.notification_type,
+            text_tokens=self.text_tokens,
+            next_attempt_at=due,
+            changed=True,
+        )
+
+    def resolve(self, contact: Contact, new_message_id: Callable[[], str]) -> list[AltinnNotification]:
+        """KRR answered for a message without an address: it becomes its first message (or
+        ``no_address``); returns the endpoint's further messages (a ``Both`` endpoint: the SMS)."""
+        self._require_pending("resolve")
+        res = resolve(ReceiverEndPoint(self.transport_type, None), "person", contact)
+        self.claimed_by = None
+        self.changed = True
+        if res.no_address_reason is not None:
+            self.state = NotificationState.NO_ADDRESS
+            self.status_text = res.no_address_reason
+            self.next_attempt_at = None
+            return []
+        first, *more = res.messages
+        self.channel, self.recipient = first.channel, first.recipient
+        return [self.another(new_message_id(), self.next_attempt_at, m.channel, m.recipient) for m in more]
+
+    def skip_reason(self, letter: NotifiedLetter) -> str | None:
+        """Why this message must not be sent now that it is due (None: send it)."""
+        if not notifiable(letter.altinn_status):
+            return f"not sent: the letter is not in the Altinn inbox ({letter.altinn_status})"
+        if self.is_reminder and not reminder_wanted(letter.altinn_status):
+            return f"no reminder: the letter is {letter.altinn_status}"
+        return None
+
+    def record_sent(
+        self, now: datetime, attempts: int, reminder_days: float, message_id: str
+    ) -> AltinnNotification | None:
+        """Sent (its send job succeeded after ``attempts``); returns its reminder (pending, due
+        ``reminder_days`` later) for a ``MedRevarsel`` type."""
+        self._require_pending("record sent")
+        self.state = NotificationState.SENT
+        self.sent_at = now
+        self.attempts = attempts
+        self.status_text = f"sent to {self.recipient}"
+        self.next_attempt_at = None
+        self.claimed_by = None
+        self.changed = True
+        if self.is_reminder or not has_reminder(self.notification_type):
+            return None
+        reminder = self.another(message_id, reminder_due(now, reminder_days), self.channel, self.recipient)
+        reminder.reminder_of = self.id
+        return reminder
+
+    def close(self, state: NotificationState, text: str, attempts: int | None = None) -> None:
+        """A final outcome other than ``sent``: ``failed`` (refused, or given up after ``attempts``),
+        ``skipped``."""
+        self._require_pending("close")
+        if not state.final or state is NotificationState.SENT:
+            raise IllegalNotificationTransition(f"notification {self.id}: close as {state}")
+        self.state = state
+        self.status_text = text[:TEXT_LIMIT]
+        if attempts is not None:
+            self.attempts = attempts
+        self.next_attempt_at = None
+        self.claimed_by = None
+        self.changed = True
+
+    def retry_at(self, when: datetime, attempts: int, error: str) -> None:
+        """A temporary failure: its send job runs again at ``when`` (the jobs' one retry rule)."""
+        self._require_pending("retry")
+        self.attempts = attempts
+        self.status_text = error[:TEXT_LIMIT]
+        self.next_attempt_at = when
+        self.claimed_by = None
+        self.changed = True
+
+    def send_job(self, now: datetime) -> NewJob | None:
+        """The job that sends this message (``notification``), once it is stored with an address."""
+        if self.id is None or self.state is not NotificationState.PENDING or self.channel is None:
+            return None
+        return NewJob(JobKind.NOTIFICATION, str(self.id), self.next_attempt_at or now)
+
+
+@dataclass(frozen=True)
+class PlanSource:
+    """What planning a letter's notifications reads: its stored ``Notifications`` and KRR answer."""
+
+    correspondence_id: int
+    reportee: str
+    notifications: Any  # ``Notifications`` as stored from the request
+    visible: datetime | None
+    language_code: str | None
+    altinn_status: str | None
+    krr: Mapping[str, Any] | None = None  # the KRR record a forwarding stored (``options["krr"]``)

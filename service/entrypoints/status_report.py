@@ -7,6 +7,9 @@ from collections.abc import Callable
 from ..domain.jobs import JobKind
 from ..service_layer.unit_of_work import UnitOfWork
 
+# jobs whose reference is the letter's CorrespondenceID (a notification's job names the message)
+LETTER_JOBS = (JobKind.INBOX_COPY, JobKind.INBOX_STATUS)
+
 
 def _ts(d: object) -> str:
     return d.strftime("%Y-%m-%d %H:%M:%S") if hasattr(d, "strftime") else str(d)
@@ -35,7 +38,7 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
                 print(f"  letter       {corr.message_title!r} to {corr.reportee}: {where}")
                 for ch in corr.status_changes:
                     print(f"    {_ts(ch.status_date)}  Altinn  {ch.status}")
-                for work in uow.jobs.for_references(list(JobKind), [str(corr.id)]):
+                for work in uow.jobs.for_references(LETTER_JOBS, [str(corr.id)]):
                     print(f"  job          {work.describe()}")
                 for n in uow.notifications.for_correspondences([corr.id]).get(corr.id, []):
                     kind = "reminder" if n.reminder_of else "notification"

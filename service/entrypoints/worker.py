@@ -226,31 +226,26 @@ def notifier_from(
 
 
 class NotificationTask:
-    """Altinn notifications (e-mail/SMS): KRR look-ups for due rows (batched), then the due messages,
-    ``concurrency`` at a time. A send is bounded by the same worst case as a delivery, so its claim
-    lease (``INNBYGGERPOST_CLAIM_LEASE_SECONDS``) never lapses while it runs."""
+    """Altinn notifications: the KRR look-ups for due messages without an address (batched). The
+    messages themselves are sent by the jobs task (the ``notification`` job kind, ``Notifier``)."""
 
     name = "notifications"
 
-    def __init__(self, notifier: Notifier, concurrency: int, poll_seconds: float) -> None:
+    def __init__(self, notifier: Notifier, poll_seconds: float, batch: int = 1000) -> None:
         self.notifier = notifier
-        self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
+        self.batch = batch
 
     def run(self, stop: threading.Event) -> None:
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="notify") as pool:
-            while not stop.is_set():
-                more = False
-                try:
-                    self.notifier.resolve_addresses()
-                    ids = self.notifier.claim(self.concurrency)
-                    list(pool.map(self.notifier.deliver, ids))
-                    more = len(ids) >= self.concurrency
-                except Exception:
-                    log.exception("notifications loop error; continuing")
-                    stop.wait(1.0)
-                if not more:
-                    stop.wait(self.poll_seconds)
+        while not stop.is_set():
+            more = False
+            try:
+                more = self.notifier.resolve_addresses(self.batch) >= self.batch
+            except Exception:
+                log.exception("notifications loop error; continuing")
+                stop.wait(1.0)
+            if not more:
+                stop.wait(self.poll_seconds)
 
 
 class JobTask:
@@ -293,8 +288,11 @@ class JobTask:
                     stop.wait(self.poll_seconds)
 
 
-def job_runner_from(settings: Settings, container: Any, worker_id: str) -> JobRunner:
-    """The job kinds this worker runs: the Altinn copy and its status (service_layer/altinn_copy.py)."""
+def job_runner_from(
+    settings: Settings, container: Any, worker_id: str, notifier: Notifier | None = None
+) -> JobRunner:
+    """The job kinds this worker runs: the Altinn copy and its status (service_layer/altinn_copy.py),
+    and with the ``local`` inbox backend the notifications (``notifier``: service_layer/notify.py)."""
     from ..domain.notifications import TemplateLibrary
     from ..service_layer.altinn_copy import CopyHandler, StatusHandler
 
@@ -310,6 +308,8 @@ def job_runner_from(settings: Settings, container: Any, worker_id: str) -> JobRu
         CopyHandler(inbox, policy, settings.altinn3_poll_seconds, templates, settings.notification_inbox_url),
         StatusHandler(inbox, policy, settings.altinn3_poll_seconds),
     ]
+    if notifier is not None:
+        handlers.append(notifier)
     return JobRunner(container.uow_factory, handlers, policy, worker_id)
 
 
@@ -342,7 +342,13 @@ def run_worker(
         delivery.check_transport(settings.dpi_status_check_seconds, STATUS_BATCH)
         return False  # one page a round: the cursor walks through the rest in the next rounds
 
-    runner = job_runner_from(settings, container, worker_id)
+    # Altinn 3 sends the copies' notifications itself; the local backend's are ours (SMTP / SMS)
+    notifier = (
+        None
+        if settings.inbox_backend == "altinn3"
+        else notifier_from(settings, container.uow_factory, container.krr_client, worker_id)
+    )
+    runner = job_runner_from(settings, container, worker_id, notifier)
     job_task = JobTask(
         runner, settings.worker_concurrency, settings.worker_claim_batch, settings.worker_poll_seconds
     )
@@ -371,14 +377,8 @@ def run_worker(
                 lambda: enqueue_fallback_copies(container.uow_factory, datetime.now(UTC), window) >= 500,
             )
         )
-    else:
-        tasks.append(
-            NotificationTask(
-                notifier_from(settings, container.uow_factory, container.krr_client, worker_id),
-                settings.worker_concurrency,
-                settings.worker_poll_seconds,
-            )
-        )
+    if notifier is not None:
+        tasks.append(NotificationTask(notifier, settings.worker_poll_seconds))
     keeper_stop = threading.Event()  # the keeper outlives the other tasks: leases while they finish
     keeper = threading.Thread(
         target=Periodic("keeper", settings.worker_heartbeat_seconds, keep_alive, run_last=True).run,

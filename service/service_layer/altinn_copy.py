@@ -144,6 +144,7 @@ def enqueue_fallback_copies(
         if not ids:
             return 0
         uow.jobs.add([copy_job(i, now) for i in ids], now)
-        uow.jobs.skip_local_notifications(ids, NOTIFIED_BY_ALTINN)
+        skipped = uow.notifications.skip_pending(ids, NOTIFIED_BY_ALTINN)
+        uow.jobs.cancel(JobKind.NOTIFICATION, [str(i) for i in skipped], NOTIFIED_BY_ALTINN, now)
         uow.commit()
     return len(ids)

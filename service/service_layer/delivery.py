@@ -21,13 +21,37 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ..domain.lifecycle import DeliveryPolicy, IllegalTransition, JobState, Letter, build_message
+from ..domain.lifecycle import (
+    DeliveryPolicy,
+    Forwarding,
+    IllegalTransition,
+    JobState,
+    Letter,
+    build_message,
+)
 from ..domain.ports import PostboxVendor, SendResult, VendorReceipt, VendorUnavailable
-from .ports import UnitOfWorkPortFactory
+from .notify import schedule_for_copies
+from .ports import UnitOfWorkPort, UnitOfWorkPortFactory
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Delivery", "DeliveryPolicy", "Job", "SendOutcome"]
+
+
+def save_forwardings(
+    uow: UnitOfWorkPort, forwardings: Iterable[Forwarding], release_claim: bool = False
+) -> None:
+    """Write the forwardings; a letter that just got its Altinn copy through BackupAltinn
+    (``Forwarding.fall_back_to_altinn``) gets its copy's notifications planned in the same
+    transaction (``notify.schedule_for_copies``)."""
+    fwds = list(forwardings)
+    copies = [
+        (f.correspondence_id, f.altinn_copy_created)
+        for f in fwds
+        if f.altinn_copy_created is not None and f.correspondence_id is not None
+    ]
+    uow.forwardings.save(fwds, release_claim=release_claim)
+    schedule_for_copies(uow, copies)
 
 
 def _now() -> datetime:
@@ -151,7 +175,7 @@ class Delivery:
                         "sdp_status": str(fwd.status),
                     },
                 )
-            uow.forwardings.save(held.values(), release_claim=True)
+            save_forwardings(uow, held.values(), release_claim=True)
             uow.commit()
         return counts
 
@@ -196,7 +220,7 @@ class Delivery:
                     log.warning("receipt %s for unknown message %s", r.receipt_id, r.message_id)
                 else:
                     fwd.apply(r, r.vendor_orgnr, now)
-            uow.forwardings.save(by_message.values())
+            save_forwardings(uow, by_message.values())
             uow.commit()
         return len(fresh)
 
@@ -226,7 +250,7 @@ class Delivery:
                 for message_id, fwd in by_message.items():
                     if fwd.transport_failed(failed[message_id], now):
                         log.info("forwarding %s: FEILET at the access point: %s", fwd.id, failed[message_id])
-                uow.forwardings.save(by_message.values())
+                save_forwardings(uow, by_message.values())
                 uow.commit()
         return len(failed)
 
@@ -238,7 +262,7 @@ class Delivery:
             overdue = uow.forwardings.lock_overdue(now, limit)
             for fwd in overdue:
                 fwd.expire(now)
-            uow.forwardings.save(overdue)
+            save_forwardings(uow, overdue)
             uow.commit()
         return len(overdue)
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..adapters import orm
-from ..adapters.repositories.inbox import SessionRow
+from ..domain.inbox import InboxLetter, SessionRow
 from ..domain.model import CorrespondenceStatus
 from ..domain.security_level import DEFAULT as SECURITY_DEFAULT
 from ..domain.security_level import SecurityLevel
@@ -82,24 +81,20 @@ class AttachmentFile:
 CHUNK_BYTES = 256 * 1024
 
 
-def _first(c: orm.Correspondence, status: str) -> datetime | None:
-    return next((ch.status_date for ch in c.status_changes if ch.status == status), None)
-
-
 def _summary(
-    c: orm.Correspondence, names: dict[int, str], levels: dict[tuple[str, int], SecurityLevel] | None = None
+    c: InboxLetter, names: dict[int, str], levels: dict[tuple[str, int], SecurityLevel] | None = None
 ) -> LetterSummary:
     return LetterSummary(
-        letter_id=c.id,
+        letter_id=c.letter_id,
         reportee=c.reportee,
         sender=names.get(c.owner_id, ""),
-        title=c.message_title,
-        created=c.created_at,
-        visible=c.visible_date_time,
-        due=c.due_date_time,
+        title=c.title,
+        created=c.created,
+        visible=c.visible,
+        due=c.due,
         status=c.altinn_status or "",
-        unread=_first(c, READ) is None,
-        security_level=(levels or {}).get((c.service_code, c.service_edition), SECURITY_DEFAULT),
+        unread=c.read is None,
+        security_level=(levels or {}).get(c.service, SECURITY_DEFAULT),
     )
 
 
@@ -120,27 +115,27 @@ def list_letters(
 ) -> list[LetterSummary]:
     now = now or datetime.now(UTC)
     with uow_factory().for_reading() as uow:
-        rows = uow.inbox.letters(reportees, now)
-        names = uow.inbox.owner_names({c.owner_id for c in rows})
-        levels = uow.inbox.security_levels({(c.service_code, c.service_edition) for c in rows})
-        return [_summary(c, names, levels) for c in rows]
+        letters = uow.inbox.letters(reportees, now)
+        names = uow.inbox.owner_names({c.owner_id for c in letters})
+        levels = uow.inbox.security_levels({c.service for c in letters})
+        return [_summary(c, names, levels) for c in letters]
 
 
-def _letter(uow: UnitOfWork, c: orm.Correspondence) -> Letter:
+def _letter(uow: UnitOfWork, c: InboxLetter) -> Letter:
     names = uow.inbox.owner_names({c.owner_id})
-    pair = (c.service_code, c.service_edition)
-    needs = bool(uow.inbox.confirmation_required({pair}))
+    needs = bool(uow.inbox.confirmation_required({c.service}))
     return Letter(
-        summary=_summary(c, names, uow.inbox.security_levels({pair})),
-        message_summary=c.message_summary,
-        body=c.message_body,
+        summary=_summary(c, names, uow.inbox.security_levels({c.service})),
+        message_summary=c.summary,
+        body=c.body,
         attachments=tuple(
-            AttachmentInfo(a.attachment_id, a.file_name, a.name, a.size) for a in uow.inbox.attachments(c.id)
+            AttachmentInfo(a.attachment_id, a.file_name, a.name, a.size)
+            for a in uow.inbox.attachments(c.letter_id)
         ),
-        reply_links=reply_links(c.contract_fields or {}),
+        reply_links=reply_links(c.contract_fields),
         needs_confirmation=needs,
-        confirmed=_first(c, CONFIRMED),
-        read=_first(c, READ),
+        confirmed=c.confirmed,
+        read=c.read,
     )
 
 
@@ -172,10 +167,10 @@ def open_letter(
         c = uow.inbox.letter(letter_id, reportees, now, for_update=True)
         if c is None:
             return None
-        if not level.allows(uow.inbox.security_levels({(c.service_code, c.service_edition)}).popitem()[1]):
+        if not level.allows(uow.inbox.security_levels({c.service}).popitem()[1]):
             return False
-        if _first(c, READ) is None:  # checked under the row lock: recorded once
-            uow.inbox.add_status(c, READ, now)
+        if c.read is None:  # checked under the row lock: recorded once
+            uow.inbox.add_status(c.letter_id, READ, now)
             uow.commit()
         return True
 
@@ -194,14 +189,14 @@ def confirm_letter(
         c = uow.inbox.letter(letter_id, reportees, now, for_update=True)
         if c is None:
             return None
-        if not level.allows(uow.inbox.security_levels({(c.service_code, c.service_edition)}).popitem()[1]):
+        if not level.allows(uow.inbox.security_levels({c.service}).popitem()[1]):
             return False
-        if not uow.inbox.confirmation_required({(c.service_code, c.service_edition)}):
+        if not uow.inbox.confirmation_required({c.service}):
             return False
-        if _first(c, READ) is None:
-            uow.inbox.add_status(c, READ, now)
-        if _first(c, CONFIRMED) is None:
-            uow.inbox.add_status(c, CONFIRMED, now)
+        if c.read is None:
+            uow.inbox.add_status(c.letter_id, READ, now)
+        if c.confirmed is None:
+            uow.inbox.add_status(c.letter_id, CONFIRMED, now)
         uow.commit()
         return True
 
@@ -221,7 +216,7 @@ def attachment(
         c = uow.inbox.letter(letter_id, reportees, now)
         if c is None:
             return None
-        if not level.allows(uow.inbox.security_levels({(c.service_code, c.service_edition)}).popitem()[1]):
+        if not level.allows(uow.inbox.security_levels({c.service}).popitem()[1]):
             return None
         found = uow.inbox.attachments(letter_id, attachment_id)
         if not found:

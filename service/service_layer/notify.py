@@ -1,23 +1,27 @@
 """Use cases of Altinn notifications: schedule them with the letter, and (in the delivery worker)
 look up KRR where needed, send due messages by e-mail/SMS, record, retry, give up, remind.
 
-Never twice by us: a message is claimed with a lease before it is sent and recorded ``sent`` right
-after. A worker that dies *between* the SMTP server's / gateway's acceptance and our commit leaves
-the claim to lapse; another worker then sends the message again (at least once in that window,
-with the same ``Message-ID`` header / SMS ``reference``, so a de-duplicating relay drops it).
+Each message with an address is sent by a ``notification`` job (service_layer/jobs.py: one claim
+with a lease and a fencing token, one retry rule, one status vocabulary); ``Notifier`` is its
+handler. Never twice by us: the outcome is recorded only while the job still carries its claim's
+token. A worker that dies *between* the SMTP server's / gateway's acceptance and our commit leaves
+its claim to be released (lease lapsed, or its heartbeat stopped); another worker then sends the
+message again (at least once in that window, with the same ``Message-ID`` header / SMS
+``reference``, so a de-duplicating relay drops it).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Any
 
-from ..adapters import orm
 from ..domain import notifications as dn
 from ..domain import validation
+from ..domain.jobs import Job, JobKind, JobPolicy, JobStatus
 from ..domain.lifecycle import backoff_delay
 from ..domain.ports import (
     ChannelRefused,
@@ -30,6 +34,8 @@ from ..domain.ports import (
     SmsGateway,
     SmsMessage,
 )
+from .jobs import Outcome, apply_default
+from .ports import UnitOfWorkPort
 from .unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -39,27 +45,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _pending_like(
-    row: orm.NotificationRow, now: datetime, due: datetime | None, **fields: object
-) -> orm.NotificationRow:
-    """A new pending message of the same notification as ``row`` (another channel, or its reminder)."""
-    return orm.NotificationRow(
-        correspondence_id=row.correspondence_id,
-        notification_index=row.notification_index,
-        endpoint_index=row.endpoint_index,
-        transport_type=row.transport_type,
-        from_address=row.from_address,
-        notification_type=row.notification_type,
-        language_code=row.language_code,
-        text_tokens=row.text_tokens,
-        message_id=str(uuid.uuid4()),
-        state=dn.NotificationState.PENDING.value,
-        status_text="",
-        attempts=0,
-        next_attempt_at=due,
-        created_at=now,
-        **fields,
-    )
+def _message_id() -> str:
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -77,22 +64,36 @@ class NotificationPolicy:
 
 
 def schedule_for_letter(
-    uow: UnitOfWork, corr: orm.Correspondence, person: Person | None, now: datetime | None = None
+    uow: UnitOfWork, correspondence_id: int, person: Person | None, now: datetime | None = None
 ) -> int:
     """Outbox rows for a letter's ``Notifications``, in the caller's transaction (committed with the
     letter). Only for a letter with an Altinn inbox copy; at most once per letter. ``person``: KRR's
     answer when a look-up was made (else the worker looks the person up when the rows are due)."""
-    if not dn.notifiable(corr.altinn_status) or uow.notifications.exist_for(corr.id):
-        return 0
     when = now or _now()
-    planned = dn.plan_for_letter(
-        (corr.contract_fields or {}).get("Notifications"),
-        validation.reportee_kind(corr.reportee) or "person",
-        person,
-        corr.visible_date_time,
-        when,
+    added = 0
+    for src in uow.notifications.plan_sources([correspondence_id]):
+        if dn.notifiable(src.altinn_status):
+            added += _schedule(uow, src, person, when)
+    return added
+
+
+def schedule_for_copies(uow: UnitOfWorkPort, copies: Sequence[tuple[int, datetime]]) -> int:
+    """Notifications of letters that just got their Altinn copy through BackupAltinn, ``(letter id,
+    when)`` (in the transaction that creates the copy), with the KRR answer the forwarding stored."""
+    if not copies:
+        return 0
+    when = min(t for _c, t in copies)
+    return sum(
+        _schedule(uow, src, dn.person_from_krr_record(src.reportee, src.krr), when)
+        for src in uow.notifications.plan_sources([c for c, _t in copies])
     )
-    return uow.notifications.add_planned(corr.id, planned, corr.language_code, when)
+
+
+def _schedule(uow: UnitOfWorkPort, src: dn.PlanSource, person: Person | None, when: datetime) -> int:
+    planned = dn.plan_for_letter(
+        src.notifications, validation.reportee_kind(src.reportee) or "person", person, src.visible, when
+    )
+    return uow.notifications.add_planned(src.correspondence_id, planned, src.language_code, when)
 
 
 def person_from_options(reportee: str, options: dict | None) -> Person | None:
@@ -101,7 +102,11 @@ def person_from_options(reportee: str, options: dict | None) -> Person | None:
 
 
 class Notifier:
-    """The worker side. ``clock`` is injectable so tests can move time without sleeping."""
+    """The worker side: KRR look-ups for messages without an address (``resolve_addresses``), and the
+    handler of the ``notification`` job kind (``prepare`` / ``run`` / ``record``: one message sent per
+    job). ``clock`` is injectable so tests can move time without sleeping."""
+
+    kinds: tuple[JobKind, ...] = (JobKind.NOTIFICATION,)
 
     def __init__(
         self,
@@ -125,6 +130,12 @@ class Notifier:
         self.inbox_url = inbox_url
         self.clock = clock
 
+    @property
+    def job_policy(self) -> JobPolicy:
+        """The jobs' one retry rule with the notifications' own limits."""
+        p = self.policy
+        return JobPolicy(p.max_attempts, p.backoff_seconds, p.backoff_max_seconds, p.lease_seconds)
+
     # -- KRR look-ups for rows whose address only KRR knows ---------------------------------------
     def resolve_addresses(self, limit: int = 1000) -> int:
         """Claim due rows without an address, look their persons up in one batched KRR call, and
@@ -144,153 +155,102 @@ class Notifier:
             log.warning("notifications: KRR unavailable (%s); %d rows wait for the lease", exc, len(claimed))
             return 0
         with self.uow_factory() as uow:
+            changed: list[dn.AltinnNotification] = []
             for stale, reportee in claimed:
-                row = uow.notifications.get(stale.id, lock=True)
-                if row is None or row.state != "pending" or row.claimed_by != self.worker_id:
+                n = uow.notifications.get(stale.id or 0, lock=True)
+                if n is None or n.state is not dn.NotificationState.PENDING or n.claimed_by != self.worker_id:
                     continue
-                endpoint = dn.ReceiverEndPoint(row.transport_type, None)
-                res = dn.resolve(endpoint, "person", dn.contact_from_krr(persons.get(reportee)))
-                row.claimed_by = row.claimed_until = None
-                if res.no_address_reason is not None:
-                    row.state = dn.NotificationState.NO_ADDRESS.value
-                    row.status_text = res.no_address_reason
-                    row.next_attempt_at = None
-                    continue
-                first, *more = res.messages
-                row.channel, row.recipient = first.channel.value, first.recipient
-                for m in more:
-                    uow.notifications.add(
-                        _pending_like(
-                            row, now, row.next_attempt_at, channel=m.channel.value, recipient=m.recipient
-                        )
-                    )
+                more = n.resolve(dn.contact_from_krr(persons.get(reportee)), _message_id)
+                changed += [n, *more]
+            uow.notifications.save(changed, now)
+            uow.jobs.add([j for n in changed if (j := n.send_job(now)) is not None], now)
             uow.commit()
         return len(claimed)
 
-    # -- sending --------------------------------------------------------------------------------
-    def claim(self, max_jobs: int) -> list[int]:
-        with self.uow_factory() as uow:
-            ids = uow.notifications.claim_due(
-                self.worker_id, self.clock(), self.policy.lease_seconds, max_jobs
-            )
-            uow.commit()
-        return ids
+    # -- sending: the ``notification`` job kind (service_layer/jobs.py claims, leases, fences, retries)
+    def prepare(self, uow: UnitOfWork, jobs: Sequence[Job]) -> dict[int, Any]:
+        """Per job: the message and its text, or why it is not sent (a ``_Skip``)."""
+        found = uow.notifications.by_ids([int(j.reference) for j in jobs])
+        letters = uow.notifications.letters({n.correspondence_id for n in found.values()})
+        out: dict[int, Any] = {}
+        for j in jobs:
+            n = found.get(int(j.reference))
+            if n is None or n.state is not dn.NotificationState.PENDING or n.channel is None:
+                out[j.id] = _Skip("the notification is no longer pending", final=False)
+                continue
+            letter = letters[n.correspondence_id]
+            reason = n.skip_reason(letter)
+            out[j.id] = _Skip(reason) if reason is not None else (n, self._render(n, letter))
+        return out
 
-    def _render(self, uow: UnitOfWork, row: orm.NotificationRow, corr: orm.Correspondence) -> dn.Text:
-        sender = (corr.contract_fields or {}).get("MessageSender") or uow.notifications.owner_name(
-            corr.owner_id
-        )
-        letter = {
-            "title": corr.message_title or "",
-            "sender": str(sender),
-            "reportee": corr.reportee,
+    def run(self, job: Job, work: Any) -> Outcome:
+        """Send one message (no database transaction held)."""
+        if isinstance(work, _Skip):
+            return Outcome("cancel", error=work.reason, data=work)
+        n, text = work
+        try:
+            if n.channel is dn.Channel.EMAIL:
+                sender = dn.visible_sender(n.from_address, self.policy.allowed_from)
+                self.email.send_email(
+                    EmailMessage(n.recipient or "", text.subject, text.body, sender, n.message_id)
+                )
+            else:
+                self.sms.send_sms(SmsMessage(n.recipient or "", text.body, None, n.message_id))
+        except ChannelRefused as exc:
+            return Outcome.fail(f"refused: {exc}")
+        except ChannelUnavailable as exc:
+            return Outcome.retry(str(exc))
+        except Exception as exc:  # an adapter bug or misconfiguration: retried by the one rule, bounded
+            log.exception("notification %s: unexpected error sending", job.reference)
+            return Outcome.retry(f"unexpected error: {exc}")
+        return Outcome.succeed()
+
+    def record(self, uow: UnitOfWork, job: Job, outcome: Outcome, now: datetime) -> None:
+        """The job's transition and the message's, in the transaction that saves the job (only while
+        the job carries its claim's fencing token)."""
+        n = uow.notifications.get(int(job.reference), lock=True)
+        pending = n is not None and n.state is dn.NotificationState.PENDING
+        if outcome.kind == "cancel" or n is None or not pending:
+            job.cancel(now, outcome.error or "the notification is no longer pending")
+            skip = outcome.data
+            if n is not None and pending and isinstance(skip, _Skip) and skip.final:
+                n.close(dn.NotificationState.SKIPPED, skip.reason)
+                uow.notifications.save([n], now)
+            return
+        apply_default(job, outcome, now, self.job_policy)
+        if outcome.kind == "succeed":
+            reminder = n.record_sent(now, job.attempts, self.policy.reminder_days, _message_id())
+            uow.notifications.mark_notified(n.correspondence_id)
+            uow.notifications.save([n] if reminder is None else [n, reminder], now)
+            if reminder is not None and (follow := reminder.send_job(now)) is not None:
+                job.follow_ups.append(follow)
+        elif job.status is JobStatus.FAILED:
+            n.close(dn.NotificationState.FAILED, job.last_error or outcome.error, job.attempts)
+            uow.notifications.save([n], now)
+        else:
+            n.retry_at(job.run_after, job.attempts, outcome.error)
+            uow.notifications.save([n], now)
+
+    def _render(self, n: dn.AltinnNotification, letter: dn.NotifiedLetter) -> dn.Text:
+        fields = {
+            "title": letter.title,
+            "sender": letter.sender,
+            "reportee": letter.reportee,
             "inbox_url": self.inbox_url,
         }
         return self.templates.render(
-            row.notification_type,
-            row.language_code,
-            dn.Channel(row.channel or ""),
-            [(int(n), str(v)) for n, v in row.text_tokens],
-            letter,
-            reminder=row.reminder_of is not None,
+            n.notification_type,
+            n.language_code,
+            dn.Channel(n.channel or ""),
+            n.text_tokens,
+            fields,
+            reminder=n.is_reminder,
         )
 
-    def deliver(self, notification_id: int) -> str:
-        """Send one claimed message. Returns what happened (for logs and counters)."""
-        skip_reason: str | None = None
-        with self.uow_factory().for_reading() as uow:
-            row = uow.notifications.get(notification_id)
-            if row is None or row.state != "pending" or row.claimed_by != self.worker_id:
-                return "skipped"
-            corr = uow.notifications.letter(row.correspondence_id)
-            assert corr is not None
-            if not dn.notifiable(corr.altinn_status):
-                skip_reason = f"not sent: the letter is not in the Altinn inbox ({corr.altinn_status})"
-            elif row.reminder_of is not None and not dn.reminder_wanted(corr.altinn_status):
-                skip_reason = f"no reminder: the letter is {corr.altinn_status}"
-            else:
-                text = self._render(uow, row, corr)
-                channel, recipient = dn.Channel(row.channel or ""), row.recipient or ""
-                from_address, message_id = row.from_address, row.message_id
-        if skip_reason is not None:
-            return self._close(notification_id, dn.NotificationState.SKIPPED, skip_reason)
-        try:
-            if channel is dn.Channel.EMAIL:
-                sender = dn.visible_sender(from_address, self.policy.allowed_from)
-                self.email.send_email(EmailMessage(recipient, text.subject, text.body, sender, message_id))
-            else:
-                self.sms.send_sms(SmsMessage(recipient, text.body, None, message_id))
-        except ChannelRefused as exc:
-            return self._close(notification_id, dn.NotificationState.FAILED, f"refused: {exc}", attempt=True)
-        except ChannelUnavailable as exc:
-            return self._retry_later(notification_id, str(exc))
-        except Exception as exc:  # an adapter bug or misconfiguration: retry, bounded
-            log.exception("notification %s: unexpected error sending", notification_id)
-            return self._retry_later(notification_id, f"unexpected error: {exc}")
-        return self._record_sent(notification_id)
 
-    def _record_sent(self, notification_id: int) -> str:
-        now = self.clock()
-        with self.uow_factory() as uow:
-            row = uow.notifications.get(notification_id, lock=True)
-            assert row is not None
-            if row.state != "pending":
-                return "skipped"
-            row.state = dn.NotificationState.SENT.value
-            row.sent_at = now
-            row.attempts += 1
-            row.status_text = f"sent to {row.recipient}"
-            row.claimed_by = row.claimed_until = None
-            row.next_attempt_at = None
-            corr = uow.notifications.letter(row.correspondence_id)
-            assert corr is not None
-            corr.notification_sent = True
-            if row.reminder_of is None and dn.has_reminder(row.notification_type):
-                uow.notifications.add(
-                    _pending_like(
-                        row,
-                        now,
-                        dn.reminder_due(now, self.policy.reminder_days),
-                        channel=row.channel,
-                        recipient=row.recipient,
-                        reminder_of=row.id,
-                    )
-                )
-            uow.commit()
-        return "sent"
+@dataclass(frozen=True)
+class _Skip:
+    """Not sent: ``final`` -> the message is ``skipped`` with the reason; else it was settled already."""
 
-    def _close(
-        self, notification_id: int, state: dn.NotificationState, text: str, attempt: bool = False
-    ) -> str:
-        with self.uow_factory() as uow:
-            row = uow.notifications.get(notification_id, lock=True)
-            assert row is not None
-            if row.state != "pending":
-                return "skipped"
-            row.state = state.value
-            row.status_text = text[:2000]
-            row.attempts += int(attempt)
-            row.claimed_by = row.claimed_until = None
-            row.next_attempt_at = None
-            uow.commit()
-        return state.value
-
-    def _retry_later(self, notification_id: int, error: str) -> str:
-        with self.uow_factory() as uow:
-            row = uow.notifications.get(notification_id, lock=True)
-            assert row is not None
-            if row.state != "pending":
-                return "skipped"
-            row.attempts += 1
-            row.status_text = error[:2000]
-            if row.attempts >= self.policy.max_attempts:
-                row.state = dn.NotificationState.FAILED.value
-                row.status_text = f"given up after {row.attempts} attempts: {error}"[:2000]
-                row.next_attempt_at = None
-                outcome = "gave_up"
-            else:
-                row.next_attempt_at = self.clock() + timedelta(seconds=self.policy.next_delay(row.attempts))
-                outcome = "retry"
-            row.claimed_by = row.claimed_until = None
-            uow.commit()
-        return outcome
+    reason: str
+    final: bool = True

@@ -20,6 +20,7 @@ from typing import Protocol, Self
 
 from ..domain.insert import InsertPlan
 from ..domain.lifecycle import Forwarding, Letter
+from ..domain.notifications import Planned, PlanSource
 from ..domain.receipt import Receipt
 
 
@@ -87,6 +88,16 @@ class ForwardingsPort(Protocol):
         ...
 
 
+class NotificationsPort(Protocol):
+    def plan_sources(self, correspondence_ids: Sequence[int]) -> list[PlanSource]:
+        """What planning these letters' notifications reads; letters already planned are left out."""
+        ...
+
+    def add_planned(
+        self, correspondence_id: int, planned: Sequence[Planned], letter_language: str | None, now: datetime
+    ) -> int: ...
+
+
 class MonitoringPort(Protocol):
     def beat(self, worker_id: str, now: datetime, jobs_done: int) -> None: ...
 
@@ -105,6 +116,9 @@ class UnitOfWorkPort(Protocol):
 
     @property
     def monitoring(self) -> MonitoringPort: ...
+
+    @property
+    def notifications(self) -> NotificationsPort: ...
 
     def for_reading(self) -> Self: ...
 

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from service.adapters import orm
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
 from service.adapters.repositories.receipt_index import ReceiptIndex
 from service.domain import forwarding, insert
+from service.domain import notifications as dn
 from service.domain.insert import InsertPlan
+from service.domain.jobs import JobKind
 from service.domain.lifecycle import JobState
 from service.domain.ports import DuplicateKey
 from service.domain.status import StatusFilter
@@ -259,58 +260,50 @@ def test_owners_status_inbox_notifications_and_receipt_index(
         (letter,) = [
             c
             for c in uow.inbox.letters([NO_POSTBOX], _now() + timedelta(minutes=1))
-            if c.external_shipment_reference == plan.external_shipment_reference
+            if c.reference == plan.external_shipment_reference
         ]
         assert uow.inbox.owner_names([owner_id]) == {owner_id: "Repository test owner"}
-        assert not uow.notifications.exist_for(letter.id)
+        assert not uow.notifications.exist_for(letter.letter_id)
         counts = uow.monitoring.counts()
         assert counts["receipts"].get("OK", 0) >= 1
 
 
-def test_notification_claims_exclude_each_other_until_released_or_expired(
+def test_a_notification_is_stored_with_its_send_job_claimed_with_lease_and_fencing(
     uow_factory: UnitOfWorkPortFactory,
 ) -> None:
     owner_id = _owner_id(uow_factory)
     plan = _plan(owner_id, _ref(), reportee=NO_POSTBOX, sdp=False)
     now = _now() + timedelta(days=10)  # after every other test's rows: only this one is due
+    kinds = [JobKind.NOTIFICATION]
     with uow_factory() as uow:
         assert isinstance(uow, UnitOfWork)
         uow.correspondences.add(plan)
         (view,) = uow.status.correspondences(
             owner_id, StatusFilter("4503", 1, senders_reference=plan.external_shipment_reference), 1
         )[0]
-        uow.notifications.add(
-            orm.NotificationRow(
-                correspondence_id=view.correspondence_id,
-                notification_index=0,
-                endpoint_index=0,
-                transport_type="Email",
-                channel="Email",
-                recipient="a@example.no",
-                language_code="1044",
-                text_tokens=[],
-                message_id=str(uuid.uuid4()),
-                state="pending",
-                next_attempt_at=now,
-                created_at=now,
-            )
+        cid = view.correspondence_id
+        planned = [
+            dn.Planned(0, 0, "Email", now, dn.NotificationRequest(), dn.Message(dn.Channel.EMAIL, "a@x.no")),
+            dn.Planned(1, 0, "SMS", now, dn.NotificationRequest(), no_address_reason="no address"),
+        ]
+        assert uow.notifications.add_planned(cid, planned, "1044", now) == 2
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        sendable, final = uow.notifications.for_correspondences([cid])[cid]
+        assert (sendable.state, final.state) == (
+            dn.NotificationState.PENDING,
+            dn.NotificationState.NO_ADDRESS,
         )
+        first = uow.jobs.claim("n1", kinds, now, LEASE, 10)
+        assert [j.reference for j in first.jobs] == [str(sendable.id)]  # no job for a final outcome
         uow.commit()
     with uow_factory() as uow:
         assert isinstance(uow, UnitOfWork)
-        (nid,) = uow.notifications.claim_due("n1", now, LEASE, 10)
+        assert uow.jobs.claim("n2", kinds, now + timedelta(seconds=1), LEASE, 10).jobs == []
+        second = uow.jobs.claim("n2", kinds, now + timedelta(seconds=LEASE + 1), LEASE, 10)
+        assert [j.id for j in second.jobs] == [j.id for j in first.jobs] and second.token != first.token
+        job_id = first.jobs[0].id
+        assert uow.jobs.lock_held({job_id: first.token}) == {}  # fenced: the first claim is void
+        assert list(uow.jobs.lock_held({job_id: second.token})) == [job_id]
         uow.commit()
-    with uow_factory() as uow:
-        assert isinstance(uow, UnitOfWork)
-        assert uow.notifications.claim_due("n2", now + timedelta(seconds=1), LEASE, 10) == []
-        assert uow.notifications.claim_due("n2", now + timedelta(seconds=LEASE + 1), LEASE, 10) == [nid]
-        uow.notifications.release([nid])
-        uow.commit()
-    with uow_factory() as uow:
-        assert isinstance(uow, UnitOfWork)
-        assert uow.notifications.claim_due("n3", now + timedelta(seconds=LEASE + 2), LEASE, 10) == [nid]
-        assert uow.notifications.exist_for(view.correspondence_id)
-        assert [
-            r.id
-            for r in uow.notifications.for_correspondences([view.correspondence_id])[view.correspondence_id]
-        ] == [nid]

@@ -32,6 +32,7 @@ from service.domain.model import (
     SdpOptions,
     SdpStatus,
 )
+from service.domain.notifications import Planned, PlanSource
 from service.domain.ports import (
     ContactRegistry,
     DigitalPostMessage,
@@ -49,6 +50,7 @@ from service.service_layer.ports import (
     CorrespondencesPort,
     ForwardingsPort,
     MonitoringPort,
+    NotificationsPort,
     OwnersPort,
     UnitOfWorkPortFactory,
 )
@@ -273,6 +275,23 @@ class FakeJobs:
         return row
 
 
+class FakeNotifications(NotificationsPort):
+    """Letters' notification plans: ``sources`` seeds what ``plan_sources`` finds; ``planned`` records."""
+
+    def __init__(self) -> None:
+        self.sources: dict[int, PlanSource] = {}
+        self.planned: dict[int, list[Planned]] = {}
+
+    def plan_sources(self, correspondence_ids: Sequence[int]) -> list[PlanSource]:
+        return [self.sources[c] for c in correspondence_ids if c in self.sources and c not in self.planned]
+
+    def add_planned(
+        self, correspondence_id: int, planned: Sequence[Planned], letter_language: str | None, now: datetime
+    ) -> int:
+        self.planned.setdefault(correspondence_id, []).extend(planned)
+        return len(planned)
+
+
 class FakeUnitOfWork:
     """Shares its repositories across instances (the 'database'); commit makes pending adds visible."""
 
@@ -283,6 +302,7 @@ class FakeUnitOfWork:
         # Delivery: writes are visible at once (the use cases commit what they mean to keep).
         self.forwardings = FakeForwardingRepository(db.jobs)
         self.monitoring = FakeMonitoringRepository(db.jobs)
+        self.notifications = db.notifications
         self.committed = False
 
     def for_reading(self) -> FakeUnitOfWork:
@@ -334,6 +354,7 @@ class FakeDatabase:
     owners: FakeOwners = field(default_factory=FakeOwners)
     correspondences: FakeCorrespondences = field(default_factory=FakeCorrespondences)
     jobs: FakeJobs = field(default_factory=lambda: FakeJobs())
+    notifications: FakeNotifications = field(default_factory=FakeNotifications)
     commits: int = 0
 
     def uow(self) -> FakeUnitOfWork:

@@ -60,6 +60,18 @@ def test_succeed_fail_reschedule_and_describe() -> None:
         bad.reschedule(T0, 1)
 
 
+def test_cancel_is_final_and_says_why() -> None:
+    job = Job(2, JobKind.NOTIFICATION, "41", JobStatus.TODO, 0, T0)
+    job.cancel(T0, "no reminder: the letter is Read")
+    assert (job.status, job.attempts, job.last_error) == (
+        JobStatus.CANCELLED,
+        0,
+        "no reminder: the letter is Read",
+    )
+    with pytest.raises(IllegalJobTransition):
+        job.succeed(T0)
+
+
 # -- the runner on SQLite -------------------------------------------------------------------------
 @dataclass
 class Clock:
@@ -274,10 +286,17 @@ def test_fallback_copies_are_enqueued_once_and_their_local_notifications_skipped
              "status_text": "", "attempts": 0, "created_at": T0},
         )  # fmt: skip
         uow.commit()
+    with db() as uow:
+        nid = uow.session.scalar(
+            select(orm.NotificationRow.id).where(orm.NotificationRow.message_id == "n-2")
+        )
+        uow.jobs.add([NewJob(JobKind.NOTIFICATION, str(nid), T0)], T0)
+        uow.commit()
     assert enqueue_fallback_copies(db, T0 + timedelta(seconds=5), window_seconds=3600) == 1
     assert enqueue_fallback_copies(db, T0 + timedelta(seconds=6), window_seconds=3600) == 0  # once
-    [job] = _jobs(db)
-    assert (job.kind, job.reference, job.status) == ("inbox_copy", "2", "todo")
+    copy, send = sorted(_jobs(db), key=lambda j: j.kind)
+    assert (copy.kind, copy.reference, copy.status) == ("inbox_copy", "2", "todo")
+    assert (send.kind, send.status) == ("notification", "cancelled")  # Altinn 3 sends it: not ours
     with db() as uow:
         state = uow.session.execute(text("SELECT state, status_text FROM notifications")).one()
     assert state[0] == "skipped" and "Altinn 3" in state[1]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from service.config import Settings
 from service.domain import notifications as dn
+from service.domain.jobs import JobKind
 from service.domain.ports import Person
 
 E, S = dn.Channel.EMAIL, dn.Channel.SMS
@@ -329,3 +331,61 @@ def test_insert_plan_notifications(
     plan = insert.plan(req, 1, decision, person, NOW)
     assert [p.message for p in plan.notifications] == expected
     assert all(p.due == NOW and p.no_address_reason is None for p in plan.notifications)
+
+
+# -- the entity (AltinnNotification) -------------------------------------------------------------
+def _message(**kw: Any) -> dn.AltinnNotification:
+    fields: dict[str, Any] = {
+        "id": 5,
+        "correspondence_id": 9,
+        "notification_index": 0,
+        "endpoint_index": 0,
+        "transport_type": "Both",
+        "language_code": "1044",
+        "message_id": "m-5",
+        "next_attempt_at": NOW,
+    }
+    return dn.AltinnNotification(**{**fields, **kw})
+
+
+def test_entity_resolve_gives_one_message_per_channel_and_their_send_jobs() -> None:
+    n = _message()
+    assert n.send_job(NOW) is None  # no address yet: nothing to send
+    more = n.resolve(dn.Contact("a@x.no", "+4799999999"), lambda: "m-new")
+    assert (n.channel, n.recipient) == (dn.Channel.EMAIL, "a@x.no")
+    (sms,) = more
+    assert (sms.id, sms.channel, sms.recipient, sms.message_id) == (
+        None,
+        dn.Channel.SMS,
+        "+4799999999",
+        "m-new",
+    )
+    job = n.send_job(NOW)
+    assert job is not None and (job.kind, job.reference, job.run_after) == (JobKind.NOTIFICATION, "5", NOW)
+    none = _message(id=6)
+    assert none.resolve(dn.Contact(), lambda: "x") == [] and none.state is dn.NotificationState.NO_ADDRESS
+
+
+def test_entity_sent_gives_its_reminder_and_a_final_message_takes_no_transition() -> None:
+    n = _message(channel=dn.Channel.EMAIL, recipient="a@x.no", notification_type="VarselDPVMedRevarsel")
+    reminder = n.record_sent(NOW, 1, 7, "m-r")
+    assert n.state is dn.NotificationState.SENT and n.status_text == "sent to a@x.no"
+    assert reminder is not None and reminder.reminder_of == 5
+    assert reminder.next_attempt_at == NOW + timedelta(days=7)
+    assert (
+        reminder.skip_reason(dn.NotifiedLetter(9, "x", "t", "s", "Read")) == "no reminder: the letter is Read"
+    )
+    with pytest.raises(dn.IllegalNotificationTransition):
+        n.retry_at(NOW, 2, "451")
+    plain = _message(id=7, channel=dn.Channel.SMS, recipient="+47", notification_type="VarselDPVUtenRevarsel")
+    assert plain.record_sent(NOW, 1, 7, "m") is None
+
+
+def test_entity_retry_and_close() -> None:
+    n = _message(channel=dn.Channel.SMS, recipient="+4799999999")
+    n.retry_at(NOW + timedelta(seconds=4), 2, "503")
+    assert (n.state, n.attempts, n.status_text) == (dn.NotificationState.PENDING, 2, "503")
+    n.close(dn.NotificationState.FAILED, "given up after 3 attempts: 503", 3)
+    assert (n.state, n.attempts, n.next_attempt_at) == (dn.NotificationState.FAILED, 3, None)
+    with pytest.raises(dn.IllegalNotificationTransition):
+        _message().close(dn.NotificationState.SENT, "no")

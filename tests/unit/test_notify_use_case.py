@@ -24,6 +24,7 @@ from service.domain.ports import (
     RegistryUnavailable,
     SmsMessage,
 )
+from service.service_layer.jobs import JobRunner, Outcome
 from service.service_layer.notify import NotificationPolicy, Notifier, schedule_for_letter
 from service.service_layer.unit_of_work import unit_of_work_factory
 
@@ -135,30 +136,52 @@ class World:
             )
             s.add(corr)
             s.flush()
-            schedule_for_letter(uow, corr, person, self.clock())
+            schedule_for_letter(uow, corr.id, person, self.clock())
             uow.commit()
             return corr.id
 
+    def runner(self, notifier: Notifier | None = None) -> JobRunner:
+        n = notifier or self.notifier
+        return JobRunner(self.uow, [n], n.job_policy, n.worker_id, clock=self.clock)
+
     def run(self) -> list[str]:
-        """One worker pass: KRR look-ups, then every due message."""
+        """One worker pass: KRR look-ups, then every due message (its ``notification`` job); what
+        happened to each message, read back from its state."""
         self.notifier.resolve_addresses()
-        return [self.notifier.deliver(i) for i in self.notifier.claim(100)]
+        runner = self.runner()
+        claimed = runner.claim(100)
+        runner.record([runner.run(c) for c in claimed])
+        return [self.outcome(int(c.job.reference)) for c in claimed]
+
+    def outcome(self, notification_id: int) -> str:
+        with self.uow() as uow:
+            row = uow.session.get(orm.NotificationRow, notification_id)
+            if row.state == "pending":
+                return "retry"
+            if row.state == "failed" and row.status_text.startswith("given up"):
+                return "gave_up"
+            return str(row.state)
 
     def rows(self, corr_id: int) -> list[SimpleNamespace]:
         with self.uow() as uow:
-            rows = uow.notifications.for_correspondences([corr_id]).get(corr_id, [])
+            rows = (
+                uow.session.query(orm.NotificationRow)
+                .filter(orm.NotificationRow.correspondence_id == corr_id)
+                .order_by(orm.NotificationRow.id)
+                .all()
+            )
             cols = [c.key for c in orm.NotificationRow.__table__.columns]
             return [SimpleNamespace(**{c: getattr(r, c) for c in cols}) for r in rows]
 
     def set_status(self, corr_id: int, status: str) -> None:
         with self.uow() as uow:
-            corr = uow.notifications.letter(corr_id)
+            corr = uow.session.get(orm.Correspondence, corr_id)
             corr.altinn_status = status
             uow.commit()
 
     def notification_sent(self, corr_id: int) -> bool:
         with self.uow() as uow:
-            return bool(uow.notifications.letter(corr_id).notification_sent)
+            return bool(uow.session.get(orm.Correspondence, corr_id).notification_sent)
 
 
 @pytest.fixture
@@ -356,10 +379,8 @@ def test_no_notifications_without_an_inbox_copy(world: World, status: str | None
     assert world.run() == []
 
 
-def test_a_lapsed_claim_is_taken_by_another_worker_and_sent_once(world: World) -> None:
-    cid = world.letter([note("Email", "x@y.no")])
-    (claimed,) = world.notifier.claim(10)  # worker 1 claims, then dies before sending
-    other = Notifier(
+def _other(world: World) -> Notifier:
+    return Notifier(
         world.uow,
         world.registry,
         world.email,
@@ -369,11 +390,35 @@ def test_a_lapsed_claim_is_taken_by_another_worker_and_sent_once(world: World) -
         "w2",
         clock=world.clock,
     )
+
+
+def test_a_claimed_message_is_not_taken_while_the_lease_holds_and_sent_once(world: World) -> None:
+    cid = world.letter([note("Email", "x@y.no")])
+    first = world.runner()
+    (claimed,) = first.claim(10)
+    other = world.runner(_other(world))
     assert other.claim(10) == []  # the lease holds
-    assert world.notifier.deliver(claimed) == "sent"
+    first.record([first.run(claimed)])
     world.clock.advance(seconds=61)
     assert other.claim(10) == []  # recorded sent: nothing to take over
     assert len(world.email.sent) == 1 and world.rows(cid)[0].state == "sent"
+
+
+def test_a_dead_workers_claim_lapses_and_its_late_outcome_is_not_written(world: World) -> None:
+    """Worker 1 claims and dies before sending; after the lease worker 2 sends the message. Worker 1's
+    outcome, should it ever come, carries a stale fencing token and is dropped."""
+    cid = world.letter([note("Email", "x@y.no")])
+    first = world.runner()
+    (stale,) = first.claim(10)
+    world.clock.advance(seconds=61)
+    other = world.runner(_other(world))
+    (taken,) = other.claim(10)
+    assert taken.job.id == stale.job.id and taken.token != stale.token
+    assert other.record([other.run(taken)])["notification:succeeded"] == 1
+    late = first.record([(stale, Outcome.fail("refused: 550"))])
+    assert late["lost_claim"] == 1
+    (row,) = world.rows(cid)
+    assert (row.state, row.attempts) == ("sent", 1) and len(world.email.sent) == 1
 
 
 def test_a_from_address_is_the_visible_sender_only_when_allowed(world: World) -> None:

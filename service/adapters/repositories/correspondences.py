@@ -22,7 +22,7 @@ from .. import orm
 from ..db import duplicate_keys
 from .jobs import JOBS as J
 from .jobs import job_rows
-from .notifications import NotificationRepository
+from .notifications import insert_planned
 
 R = cast(Table, orm.Receipt.__table__)
 C = cast(Table, orm.Correspondence.__table__)
@@ -199,9 +199,7 @@ class CorrespondenceRepository:
             ):  # the Altinn copy's job, committed with the letter (service_layer/altinn_copy.py)
                 jobs.append(NewJob(JobKind.INBOX_COPY, str(corr_id), p.now))
             if p.notifications:  # committed with the letter (service_layer/notify.py sends them)
-                NotificationRepository(self.session).add_planned(
-                    corr_id, p.notifications, letter.language_code, p.now
-                )
+                insert_planned(s, corr_id, p.notifications, letter.language_code, p.now)
         if attachments:
             s.execute(insert(A), attachments)
         if changes:

@@ -25,7 +25,6 @@ from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
 from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
 from ...service_layer.ports import Claim
 from .. import orm
-from .notifications import NotificationRepository
 
 F = orm.Forwarding
 C = orm.Correspondence
@@ -245,7 +244,7 @@ class ForwardingRepository:
     # -- writing -------------------------------------------------------------------------------------
     def save(self, forwardings: Iterable[Forwarding], release_claim: bool = False) -> None:
         """Write the state of the forwardings given (bulk), their new SDP history entries and any
-        BackupAltinn copies. ``release_claim``: they were claimed jobs whose outcome this is."""
+        BackupAltinn copies (their notifications are the use case's: ``delivery.save_forwardings``). ``release_claim``: they were claimed jobs whose outcome this is."""
         fwds = [f for f in forwardings if f.changed or release_claim]
         if not fwds:
             return
@@ -300,11 +299,6 @@ class ForwardingRepository:
                     }
                     for f in copies
                 ],
-            )
-            # the copy's Altinn notifications, committed with it (service_layer/notify.py sends them)
-            NotificationRepository(self.session).schedule_backup_copies(
-                [f.correspondence_id for f in copies if f.correspondence_id is not None],
-                min(f.altinn_copy_created for f in copies if f.altinn_copy_created is not None),
             )
         for f in fwds:
             f.new_changes.clear()

@@ -8,13 +8,14 @@ caller may act for, so a letter of someone else is simply not found.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
-from sqlalchemy.orm import Session, noload
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
+from ...domain.inbox import AttachmentRow, InboxLetter, SessionRow
 from ...domain.model import CorrespondenceStatus
 from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
 from ...domain.security_level import SecurityLevel
@@ -22,22 +23,23 @@ from .. import orm
 
 C = orm.Correspondence
 A = orm.Attachment
-
-
-@dataclass(frozen=True)
-class AttachmentRow:
-    attachment_id: int
-    file_name: str
-    name: str | None
-    size: int
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    pid: str
-    sign_in_mode: str
-    security_level: SecurityLevel
-    expires_at: datetime
+CS = orm.CorrespondenceStatusChange
+_LETTER_COLUMNS = (
+    C.id,
+    C.owner_id,
+    C.external_shipment_reference,
+    C.reportee,
+    C.service_code,
+    C.service_edition,
+    C.message_title,
+    C.message_summary,
+    C.message_body,
+    C.created_at,
+    C.visible_date_time,
+    C.due_date_time,
+    C.altinn_status,
+    C.contract_fields,
+)
 
 
 def _in_inbox(reportees: Collection[str], now: datetime) -> ColumnElement[bool]:
@@ -53,27 +55,62 @@ class InboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def letters(self, reportees: Collection[str], now: datetime) -> Sequence[orm.Correspondence]:
+    def _letters(self, stmt: Any) -> list[InboxLetter]:
+        rows = self.session.execute(stmt).all()
+        firsts: dict[tuple[int, str], datetime] = {}
+        if rows:
+            for cid, status, when in self.session.execute(
+                select(CS.correspondence_id, CS.status, CS.status_date)
+                .where(
+                    CS.correspondence_id.in_([r.id for r in rows]),
+                    CS.status.in_([CorrespondenceStatus.READ.value, CorrespondenceStatus.CONFIRMED.value]),
+                )
+                .order_by(CS.id)
+            ):
+                firsts.setdefault((cid, status), when)
+        return [
+            InboxLetter(
+                letter_id=r.id,
+                owner_id=r.owner_id,
+                reference=r.external_shipment_reference,
+                reportee=r.reportee,
+                service_code=r.service_code,
+                service_edition=r.service_edition,
+                title=r.message_title or "",
+                summary=r.message_summary,
+                body=r.message_body,
+                created=r.created_at,
+                visible=r.visible_date_time,
+                due=r.due_date_time,
+                altinn_status=r.altinn_status,
+                read=firsts.get((r.id, CorrespondenceStatus.READ.value)),
+                confirmed=firsts.get((r.id, CorrespondenceStatus.CONFIRMED.value)),
+                contract_fields=dict(r.contract_fields or {}),
+            )
+            for r in rows
+        ]
+
+    def letters(self, reportees: Collection[str], now: datetime) -> list[InboxLetter]:
         """Newest first."""
         if not reportees:
             return []
-        stmt = (
-            select(C)
-            .options(noload(C.attachments))  # their bytes stay in the database
+        return self._letters(
+            select(*_LETTER_COLUMNS)
             .where(_in_inbox(reportees, now))
             .order_by(C.created_at.desc(), C.id.desc())
         )
-        return list(self.session.scalars(stmt))
 
     def letter(
         self, letter_id: int, reportees: Collection[str], now: datetime, for_update: bool = False
-    ) -> orm.Correspondence | None:
+    ) -> InboxLetter | None:
         if not reportees:
             return None
-        stmt = select(C).options(noload(C.attachments)).where(C.id == letter_id, _in_inbox(reportees, now))
+        stmt = select(*_LETTER_COLUMNS).where(C.id == letter_id, _in_inbox(reportees, now))
         if for_update:
-            stmt = stmt.with_for_update()  # no-op on SQLite (BEGIN IMMEDIATE already serialises writers)
-        return self.session.scalar(stmt)
+            # no-op on SQLite (BEGIN IMMEDIATE already serialises writers)
+            stmt = stmt.with_for_update(of=C)
+        found = self._letters(stmt)
+        return found[0] if found else None
 
     def attachments(self, letter_id: int, attachment_id: int | None = None) -> list[AttachmentRow]:
         """The letter's attachments (or the one asked for) without their bytes; size from the database."""
@@ -168,8 +205,12 @@ class InboxRepository:
         )
         return {(c, e) for c, e in rows if (c, e) in set(pairs)}
 
-    def add_status(self, letter: orm.Correspondence, status: str, when: datetime) -> None:
+    def add_status(self, letter_id: int, status: str, when: datetime) -> None:
         """Append a StatusChangeV2 and make it the letter's current status."""
-        letter.status_changes.append(orm.CorrespondenceStatusChange(status=status, status_date=when))
-        letter.altinn_status = status
-        self.session.flush()
+        self.session.execute(insert(CS).values(correspondence_id=letter_id, status=status, status_date=when))
+        self.session.execute(
+            update(C)
+            .where(C.id == letter_id)
+            .values(altinn_status=status)
+            .execution_options(synchronize_session=False)
+        )

@@ -222,6 +222,23 @@ class JobRepository:
             j.changed = False
             j.follow_ups.clear()
 
+    def cancel(self, kind: JobKind, references: Collection[str], reason: str, now: datetime) -> int:
+        """Cancel these jobs still to do (and not held by a worker: a held one's handler settles it)."""
+        if not references:
+            return 0
+        result = self.session.execute(
+            update(J)
+            .where(
+                J.kind == str(kind),
+                J.reference.in_(list(references)),
+                J.status == str(JobStatus.TODO),
+                J.claim_token.is_(None),
+            )
+            .values(status=str(JobStatus.CANCELLED), last_error=reason, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def wake(self, kind: JobKind, external_ids: Collection[str], now: datetime) -> int:
         """Run these jobs (by the other side's id) now: an Altinn event says there is news."""
         if not external_ids:
@@ -362,19 +379,6 @@ class JobRepository:
             .limit(limit)
         )
         return [int(r) for r in rows if r is not None]
-
-    def skip_local_notifications(self, correspondence_ids: Collection[int], text: str) -> int:
-        """Altinn 3 sends these letters' notifications: our outbox rows for them are not sent."""
-        if not correspondence_ids:
-            return 0
-        N = orm.NotificationRow
-        result = self.session.execute(
-            update(N)
-            .where(N.correspondence_id.in_(list(correspondence_ids)), N.state == "pending")
-            .values(state="skipped", status_text=text)
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _as_text(column: Any) -> Any:

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ...domain.status import SdpDetailsView, StatusFilter, StatusV2View
+from ...domain import notifications as dn
+from ...domain.status import NotificationView, SdpDetailsView, StatusFilter, StatusV2View
 from .. import orm
 from .keys import among, chunks
-from .notifications import NotificationRepository
 
 C, F = orm.Correspondence, orm.Forwarding
 CS, FS = orm.CorrespondenceStatusChange, orm.SdpStatusChange
@@ -59,7 +59,7 @@ class StatusRepository:
                 .order_by(CS.id)
             ):
                 changes.setdefault(cid, []).append((date, status))
-        notes = NotificationRepository(self.session).status_views(ids)
+        notes = self._notification_views(ids)
         return [
             StatusV2View(
                 r.id,
@@ -71,6 +71,24 @@ class StatusRepository:
             )
             for r in rows
         ]
+
+    def _notification_views(
+        self, correspondence_ids: Sequence[int]
+    ) -> dict[int, tuple[NotificationView, ...]]:
+        """``Notifications`` of the status answers: sent, given up and no-address messages, in order."""
+        N = orm.NotificationRow
+        out: dict[int, list[NotificationView]] = {}
+        ids = list(correspondence_ids)
+        reported = (dn.NotificationState.SENT, dn.NotificationState.FAILED, dn.NotificationState.NO_ADDRESS)
+        states = [r.value for r in reported]
+        for chunk in chunks(self.session, ids):
+            for cid, recipient, sent_at, channel, tt in self.session.execute(
+                select(N.correspondence_id, N.recipient, N.sent_at, N.channel, N.transport_type)
+                .where(among(self.session, N.correspondence_id, chunk), N.state.in_(states))
+                .order_by(N.id)
+            ):
+                out.setdefault(cid, []).append(NotificationView(recipient, sent_at, channel or tt))
+        return {cid: tuple(v) for cid, v in out.items()}
 
     def _sdp_views(self, rows: Sequence[Any]) -> list[SdpDetailsView]:
         history: dict[int, list[tuple[str, Any]]] = {}
