@@ -123,9 +123,11 @@ def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(url
     finally:
         event.remove(engine, "before_cursor_execute", count)
     # receipts, sub-receipts, correspondences, attachments, status changes, forwardings, their
-    # status changes: one each; the notification outbox one per letter that has notifications
+    # status changes: one each; the notification outbox one per letter that has notifications, and
+    # the send jobs of its messages (one statement per such letter)
     per_table = {t: inserts.count(t) for t in set(inserts)}
     assert per_table.pop("notifications", 0) == 10, per_table
+    assert per_table.pop("jobs", 0) == 10, per_table
     assert len(per_table) >= 6, per_table
     if engine.dialect.name == "postgresql":
         # receipts twice: the main receipts, then the sub-receipts that point at them
