@@ -40,6 +40,25 @@ def _sign_in(driver: Any, url: str, pid: str) -> None:
     assert pid in driver.find_element(By.ID, "signed-in").text
 
 
+def _switch_language(driver: Any) -> None:
+    """Press the language switch (a form POST) and wait until the browser shows the page it leads to
+    (the old page's elements are gone), so that nothing is looked up on the page being left."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.ID, "lang-switch").click()
+
+    def left() -> bool:
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+
+    wait_until(left, 10, "the page after the language switch")
+
+
 def _sign_out(driver: Any) -> None:
     from selenium.webdriver.common.by import By
 
@@ -118,7 +137,7 @@ def test_citizen_reads_downloads_and_confirms_in_the_browser(stack: Stack, tmp_p
         assert not driver.find_elements(By.ID, "confirm")
 
         # English.
-        driver.find_element(By.ID, "lang-switch").click()
+        _switch_language(driver)
         wait_until(lambda: driver.find_elements(By.ID, "confirmed"), 10, "the letter page in English")
         assert driver.find_element(By.ID, "confirmed").text.startswith("Confirmed:")
         driver.find_element(By.ID, "back").click()
@@ -127,7 +146,7 @@ def test_citizen_reads_downloads_and_confirms_in_the_browser(stack: Stack, tmp_p
         row = driver.find_element(By.CSS_SELECTOR, f'tr[data-letter-id="{letter_id}"]')
         assert "unread" not in row.get_attribute("class").split()
         _shot(driver, tmp_path, "inbox-list-en")
-        driver.find_element(By.ID, "lang-switch").click()
+        _switch_language(driver)
 
         # A second person: her letter is not there, not even by its URL, nor its attachment.
         _sign_out(driver)
