@@ -17,7 +17,7 @@ from typing import TypeVar
 import requests
 from zeep.transports import Transport
 
-from service.domain.lifecycle import JITTER_MAX, JITTER_MIN, backoff_delay
+from service.domain.forwarding import JITTER_MAX, JITTER_MIN, backoff_delay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def make_transport(connect_timeout: float, read_timeout: float, pool_size: int =
 
 def retry_delay(attempt: int, backoff: float) -> float:
     """The wait after the ``attempt``-th failed try of an outbound call: the one retry rule
-    (``lifecycle.backoff_delay``) with jitter, so that callers that failed together retry apart."""
+    (``domain.forwarding.backoff_delay``) with jitter, so that callers that failed together retry apart."""
     return backoff_delay(attempt, backoff) * random.uniform(JITTER_MIN, JITTER_MAX)
 
 

@@ -1,135 +1,351 @@
-"""The forwarding decision of docs/specification.md §2.2, per reportee, after the KRR look-up. Pure: no I/O.
+"""The life cycle of one forwarding (Altinn's ``SdpStatusDetails``) and its delivery job. Pure: no I/O.
 
-``needs_lookup`` says whether KRR must be asked; ``decide`` turns the request and KRR's answer into
-what to store and what to answer.
+SDP statuses (``SdpStatusType``)::
+
+    insert:   Reserved | NoMailBox (final, never a job)      or   Unknown + job pending
+    job:      pending --record_send(accepted)--> awaiting_receipt --apply(levering)--> done
+                 |  \\--record_send(rejected)/fail------------------------------------> done
+                 \\--retry_later (attempts < max: pending again, later; else fail) --> done
+    status:   Unknown -> Sent_Meldingsformidler -> Delivered_EndUser | Delivery_EndUser_Failed
+
+Every change of status appends one ``SdpStatusChange`` to ``new_changes`` (the history the
+repository stores); a status set again does not repeat the entry. A permanent failure with
+BackupAltinn, when the letter is stored without an Altinn copy, gives the letter an Altinn copy
+(``Created``) and says so in the history (``fall_back_to_altinn``). Transitions that make no sense
+raise ``IllegalTransition``; the races a worker meets (a vendor receipt applied before the send's
+answer is recorded) are no-ops, as documented per method.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from .model import CorrespondenceStatus, ReceiptStatus, SdpOptions, SdpSetting, SdpStatus, vendor_name
-from .ports import Person
+from .model import CorrespondenceStatus, SdpOptions, SdpStatus
+from .ports import (
+    DigitalPostMessage,
+    Document,
+    Notification,
+    SendResult,
+    SendStatus,
+    VendorReceipt,
+)
 
-RESERVATION_PHRASE = "the user has opted out from receiving any correspondences"
+BACKUP_ALTINN_TEXT = "; BackupAltinn: the letter is now available in the Altinn inbox"
+#: receipts entered in the history without changing the status (SPEC-transports §3)
+NOTED_RECEIPTS = {
+    "aapning": "Opened by the citizen (aapningskvittering from {vendor})",
+    "varslingfeilet": "Notification to the citizen failed (varslingfeiletkvittering from {vendor})",
+}
+TEXT_LIMIT = 2000
+
+
+class IllegalTransition(Exception):
+    """A life-cycle step that the forwarding's current state does not allow (a bug of the caller)."""
+
+
+class JobState(enum.StrEnum):  # forwardings.job_state; None: the forwarding never was a job
+    PENDING = "pending"
+    AWAITING_RECEIPT = "awaiting_receipt"
+    DONE = "done"
+
+
+def backoff_delay(attempts: int, base: float, cap: float = math.inf) -> float:
+    """Seconds to wait after ``attempts`` failed tries: base·2^(attempts-1), at most ``cap``.
+
+    The one retry rule of the service: deliveries and notifications between worker attempts, and
+    (times a jitter factor in ``[JITTER_MIN, JITTER_MAX)``) every outbound call between its tries
+    (``clients/transport.call_with_retries``)."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+JITTER_MIN, JITTER_MAX = 0.5, 1.5  # an outbound call's retry waits backoff_delay x uniform(min, max)
 
 
 @dataclass(frozen=True)
-class Decision:
-    receipt_status: ReceiptStatus
-    receipt_text: str
-    altinn_status: CorrespondenceStatus | None  # None: no Altinn correspondence is created
-    forward: bool  # a forwarding job to the postbox vendor is created
-    sdp_status: (
-        SdpStatus | None
-    )  # final SDP status at insert (Reserved/NoMailBox); None if forwarded/no SdpOptions
-    sub_receipt_status: ReceiptStatus | None = None  # set whenever SdpOptions was given
-    sub_receipt_text: str | None = None
-    vendor_orgnr: str | None = None
-    postkasseadresse: str | None = None
-    postbox_certificate: bytes | None = None  # KRR's sertifikat (DER), stored for the delivery
+class DeliveryPolicy:
+    max_attempts: int = 6
+    backoff_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    lease_seconds: float = 60.0
+    receipt_deadline_seconds: float = 86400.0
 
+    def next_delay(self, attempts: int) -> float:
+        return backoff_delay(attempts, self.backoff_seconds, self.backoff_max_seconds)
+
+
+@dataclass(frozen=True)
+class SdpStatusChange:  # SdpStatusChange of the contract: one line of the SDP history
+    status: SdpStatus
+    status_date: datetime
+    text: str
+
+
+@dataclass
+class Forwarding:
+    """One forwarding as the delivery side sees it (state only; the letter is in ``Letter``)."""
+
+    id: int
+    message_id: str
+    status: SdpStatus
+    job_state: JobState | None
+    attempts: int = 0
+    backup_altinn: bool = True
+    correspondence_id: int | None = None  # the stored letter (None: none stored)
+    altinn_status: CorrespondenceStatus | None = None  # the letter's Altinn copy; None: none
+    next_attempt_at: datetime | None = None
+    last_changed: datetime | None = None
+    last_error: str | None = None
+    new_changes: list[SdpStatusChange] = field(default_factory=list)
+    altinn_copy_created: datetime | None = None  # set by fall_back_to_altinn: store the copy
+    changed: bool = False
+
+    # -- transitions --------------------------------------------------------------------------------
+    def record_send(
+        self, result: SendResult, vendor_orgnr: str, now: datetime, policy: DeliveryPolicy
+    ) -> str:
+        """The vendor's answer to our send. Returns ``sent`` or ``rejected``.
+
+        A job no longer pending had its vendor receipt applied first (the receipt proves the send):
+        nothing to record, ``sent``."""
+        self._require_job()
+        if self.job_state != JobState.PENDING:
+            return "sent"
+        self.attempts += 1
+        if result.status == SendStatus.ACCEPTED:
+            self._set_status(SdpStatus.SENT, f"Accepted by {vendor_orgnr}", now)
+            self.job_state = JobState.AWAITING_RECEIPT
+            self.next_attempt_at = now + timedelta(seconds=policy.receipt_deadline_seconds)
+            return "sent"
+        self.fail(f"Rejected by the postbox vendor: {result.detail}", now)
+        return "rejected"
+
+    def retry_later(self, error: str, now: datetime, policy: DeliveryPolicy) -> str:
+        """The send failed for now (vendor unreachable, timeout, feil SERVER). Returns ``retry``, or
+        ``gave_up`` after ``policy.max_attempts``; ``skipped`` when a receipt finished the job meanwhile."""
+        self._require_job()
+        if self.job_state != JobState.PENDING:
+            return "skipped"
+        self.attempts += 1
+        self.last_error = error[:TEXT_LIMIT]
+        self.changed = True
+        if self.attempts >= policy.max_attempts:
+            self.fail(f"Delivery failed after {self.attempts} attempts: {error}", now)
+            return "gave_up"
+        self.next_attempt_at = now + timedelta(seconds=policy.next_delay(self.attempts))
+        return "retry"
+
+    def apply(self, receipt: VendorReceipt, vendor_orgnr: str, now: datetime) -> bool:
+        """A vendor receipt (``kvittering`` or ``feil``; SPEC-transports §3). Any receipt but ``feil``
+        proves the send, also when our record of it was lost; ``levering``: delivered; ``feil`` and
+        ``returpost``: failed (BackupAltinn applies; a ``returpost`` also after a delivery: the
+        postbox gave the letter back); ``aapning`` and ``varslingfeilet`` are entered in the history
+        with the receipt's time, the status unchanged. A receipt with nothing left to change returns
+        False (a forwarding already final, or never a job)."""
+        noted = receipt.kind in NOTED_RECEIPTS and self.job_state is not None
+        if self.status.final:
+            if receipt.kind == "returpost" and self.status == SdpStatus.DELIVERED:
+                self._fail_anyway(
+                    f"Delivery failed: returpost from {vendor_orgnr} {receipt.detail}".strip(), now
+                )
+                return True
+            if noted:
+                self._note(receipt, vendor_orgnr)
+            return noted
+        if receipt.kind != "feil" and self.status != SdpStatus.SENT:
+            self._set_status(
+                SdpStatus.SENT, f"Accepted by {vendor_orgnr} (known from its {receipt.kind} receipt)", now
+            )
+        if receipt.kind == "levering":
+            self._set_status(SdpStatus.DELIVERED, "Delivered to the citizen's postbox", now)
+            self.job_state = JobState.DONE
+            self.next_attempt_at = None
+        elif receipt.kind in ("feil", "returpost"):
+            detail = f"{receipt.kind} {receipt.feiltype or ''} {receipt.detail}".strip()
+            self.fail(f"Delivery failed: {detail}", now)
+        if noted:
+            self._note(receipt, vendor_orgnr)
+        self.changed = True
+        return True
+
+    def _note(self, receipt: VendorReceipt, vendor_orgnr: str) -> None:
+        """An entry in the history that keeps the status: what the receipt says, at its time."""
+        text = NOTED_RECEIPTS[receipt.kind].format(vendor=vendor_orgnr)
+        if receipt.detail:
+            text += f": {receipt.detail}"
+        self.new_changes.append(SdpStatusChange(self.status, receipt.timestamp, text[:TEXT_LIMIT]))
+        self.last_changed = receipt.timestamp
+        self.changed = True
+
+    def _fail_anyway(self, reason: str, now: datetime) -> None:
+        """``fail`` for a forwarding already Delivered (a returpost): Failed, BackupAltinn applies."""
+        self.status = SdpStatus.SENT  # not final for the moment, so that fail() may move on
+        self.fail(reason, now)
+
+    def transport_failed(self, reason: str, now: datetime) -> bool:
+        """The access point reports the sent message FEILET: failed (BackupAltinn applies). Only while
+        it awaits its receipt (a receipt applied meanwhile wins); returns whether it applied."""
+        if self.job_state != JobState.AWAITING_RECEIPT or self.status.final:
+            return False
+        self.fail(
+            f"Delivery failed: the access point could not carry the letter (FEILET) {reason}".strip(), now
+        )
+        return True
+
+    def expire(self, now: datetime) -> None:
+        """Sent, but no levering/feil receipt before the deadline: failed."""
+        if (
+            self.job_state != JobState.AWAITING_RECEIPT
+            or self.next_attempt_at is None
+            or self.next_attempt_at >= now
+        ):
+            raise IllegalTransition(
+                f"forwarding {self.id} is not overdue ({self.job_state}, {self.next_attempt_at})"
+            )
+        self.fail("Delivery failed: no receipt from the postbox vendor in time", now)
+
+    def fail(self, reason: str, now: datetime) -> None:
+        """Permanent failure: final ``Delivery_EndUser_Failed``, the job done; BackupAltinn applies."""
+        if self.status.final:
+            raise IllegalTransition(f"forwarding {self.id} is final ({self.status}); it cannot fail")
+        fallback = self._altinn_fallback_due()
+        self._set_status(SdpStatus.FAILED, reason + (BACKUP_ALTINN_TEXT if fallback else ""), now)
+        self.job_state = JobState.DONE
+        self.next_attempt_at = None
+        if fallback:
+            self.fall_back_to_altinn(now)
+
+    def fall_back_to_altinn(self, now: datetime) -> None:
+        """BackupAltinn: the failed letter gets an Altinn inbox copy (``Created``)."""
+        if self.status != SdpStatus.FAILED or not self._altinn_fallback_due():
+            raise IllegalTransition(
+                f"forwarding {self.id}: no BackupAltinn fallback (status {self.status}, backup "
+                f"{self.backup_altinn}, letter {self.has_letter}, Altinn copy {self.altinn_status})"
+            )
+        self.altinn_status = CorrespondenceStatus.CREATED
+        self.altinn_copy_created = now
+        self.changed = True
+
+    # -- helpers ------------------------------------------------------------------------------------
     @property
-    def stores_letter(self) -> bool:
-        return self.altinn_status is not None or self.forward
+    def has_letter(self) -> bool:
+        return self.correspondence_id is not None
+
+    def _altinn_fallback_due(self) -> bool:
+        return self.backup_altinn and self.has_letter and self.altinn_status is None
+
+    def _require_job(self) -> None:
+        if self.job_state is None:
+            raise IllegalTransition(f"forwarding {self.id} ({self.status}) was never a delivery job")
+
+    def _set_status(self, status: SdpStatus, text: str, now: datetime) -> None:
+        if self.status != status:
+            self.new_changes.append(SdpStatusChange(status, now, text[:TEXT_LIMIT]))
+        self.status = status
+        self.last_changed = now
+        self.changed = True
 
 
-def needs_lookup(reportee_kind: str, sdp: SdpOptions | None, is_reservable: bool | None) -> bool:
-    return reportee_kind == "person" and (sdp is not None or bool(is_reservable))
+# -- the message sent to the vendor -----------------------------------------------------------------
+@dataclass(frozen=True)
+class KrrContact:
+    """KRR's contact data stored with the forwarding (``options["krr"]``), for notifications."""
+
+    epostadresse: str | None = None
+    mobiltelefonnummer: str | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | None) -> KrrContact:
+        record = record or {}
+        return cls(record.get("epostadresse"), record.get("mobiltelefonnummer"))
 
 
-def _outcome_of(reportee_kind: str, person: Person | None, now: datetime | None) -> str:
-    if reportee_kind != "person":
-        return "organisation"
-    if person is None:
-        return "no_postbox"
-    if person.reserved:
-        return "reserved"
-    if person.has_postbox and person.postbox_problem(now) is None:
-        return "postbox"
-    return "no_postbox"
+@dataclass(frozen=True)
+class StoredAttachment:
+    file_name: str
+    name: str | None
+    data: bytes
 
 
-def decide(
-    reportee_kind: str,
-    sdp: SdpOptions | None,
-    is_reservable: bool | None,
-    person: Person | None,
-    now: datetime | None = None,
-) -> Decision:
-    """``now``: to tell an expired postbox certificate (None: not checked)."""
-    outcome = _outcome_of(reportee_kind, person, now)
-    reservable = bool(is_reservable)
-    reserved_text = f"Not delivered: {RESERVATION_PHRASE} (reserved in KRR)."
+@dataclass(frozen=True)
+class Letter:
+    """What a delivery needs of a stored forwarding, its letter and its sender, loaded in bulk."""
 
-    if sdp is None:
-        if outcome == "reserved" and reservable:
-            return Decision(ReceiptStatus.REJECTED, reserved_text, CorrespondenceStatus.RESERVED, False, None)
-        return Decision(
-            ReceiptStatus.OK,
-            "Correspondence created in the Altinn inbox.",
-            CorrespondenceStatus.CREATED,
-            False,
-            None,
+    forwarding: Forwarding
+    conversation_id: str
+    reportee: str
+    postkasseadresse: str | None
+    vendor_orgnr: str | None
+    sdp: SdpOptions
+    krr: KrrContact
+    sender_orgnr: str
+    message_title: str | None  # None: no stored letter (the message cannot be built)
+    visible_date_time: datetime | None
+    language_code: str | None
+    attachments: tuple[StoredAttachment, ...]
+    postbox_certificate: bytes | None = None  # KRR's sertifikat (DER): the package is encrypted to it
+    security_level: int = 3  # the service edition's (domain/security_level.py): the DPI sikkerhetsnivaa
+
+
+LANGUAGES = {"1033": "EN", "2068": "NN"}  # LanguageID -> SDP language; default NO (1044, bokmål)
+
+
+def build_message(letter: Letter) -> DigitalPostMessage:
+    """The ``digitalPost`` of one letter. Raises ``ValueError`` when it cannot be built (never better:
+    the forwarding fails)."""
+    if letter.forwarding.correspondence_id is None or letter.message_title is None:
+        raise ValueError(f"forwarding {letter.forwarding.id} has no stored letter")
+    sdp = letter.sdp
+    docs = [
+        Document(a.file_name, a.name or a.file_name, mime_type(a.file_name), a.data)
+        for a in letter.attachments
+    ]
+    primary = next((d for d in docs if d.filename == sdp.primary_document_file_name), None)
+    if primary is None:
+        raise ValueError(f"no attachment named {sdp.primary_document_file_name!r} (PrimaryDocumentFileName)")
+    notes = tuple(
+        Notification(
+            n.kind,
+            n.text or "",
+            tuple(n.days_delayed or (0,)),
+            n.address or (letter.krr.epostadresse if n.kind == "epost" else letter.krr.mobiltelefonnummer),
         )
-
-    forward_only = sdp.sdp_setting == SdpSetting.FORWARD_ONLY
-    if outcome == "postbox":
-        assert person is not None
-        vendor = f"{vendor_name(person.postkasseleverandoer_adresse)} ({person.postkasseleverandoer_adresse})"
-        altinn = None if forward_only else CorrespondenceStatus.CREATED
-        text = (
-            f"Correspondence accepted for forwarding to {vendor}."
-            if forward_only
-            else f"Correspondence created in the Altinn inbox and accepted for forwarding to {vendor}."
-        )
-        return Decision(
-            ReceiptStatus.OK,
-            text,
-            altinn,
-            True,
-            None,
-            ReceiptStatus.OK,
-            f"Forwarding queued to {vendor}.",
-            person.postkasseleverandoer_adresse,
-            person.postkasseadresse,
-            person.sertifikat,
-        )
-
-    if outcome == "reserved":
-        sdp_status = SdpStatus.RESERVED
-        why = f"{RESERVATION_PHRASE} (reserved in KRR)"
-        reject = reservable or (forward_only and not sdp.backup_altinn)
-    else:
-        sdp_status = SdpStatus.NO_MAILBOX
-        problem = person.postbox_problem(now) if person is not None and outcome != "organisation" else None
-        why = (
-            "forwarding to a digital postbox is for persons only (the reportee is an organisation)"
-            if outcome == "organisation"
-            else f"the recipient has no usable digital postbox ({problem})"
-            if problem
-            else "the recipient has no digital postbox"
-        )
-        reject = forward_only and not sdp.backup_altinn
-
-    if reject:
-        return Decision(
-            ReceiptStatus.REJECTED,
-            f"Not delivered: {why}. No correspondence was created.",
-            None,
-            False,
-            sdp_status,
-            ReceiptStatus.REJECTED,
-            f"Not forwarded: {why}.",
-        )
-    verb = "Forwarding skipped" if not forward_only and outcome != "reserved" else "Not forwarded"
-    return Decision(
-        ReceiptStatus.OK,
-        "Correspondence created in the Altinn inbox.",
-        CorrespondenceStatus.CREATED,
-        False,
-        sdp_status,
-        ReceiptStatus.REJECTED,
-        f"{verb}: {why}; the letter is in the Altinn inbox.",
+        for n in sdp.notifications
     )
+    return DigitalPostMessage(
+        message_id=letter.forwarding.message_id,
+        conversation_id=letter.conversation_id,
+        sender_orgnr=letter.sender_orgnr,
+        personidentifikator=letter.reportee,
+        postkasseadresse=letter.postkasseadresse or "",
+        vendor_orgnr=letter.vendor_orgnr or "",
+        title=sdp.not_sensitive_title or sdp.title or letter.message_title,
+        primary=primary,
+        attachments=tuple(d for d in docs if d is not primary),
+        virkningstidspunkt=sdp.visible_date_time or letter.visible_date_time,
+        language=LANGUAGES.get(letter.language_code or "", "NO"),
+        notifications=notes,
+        postbox_certificate=letter.postbox_certificate,
+        sikkerhetsnivaa=int(letter.security_level),
+    )
+
+
+_MIME_TYPES = (
+    (".pdf", "application/pdf"),
+    (".html", "text/html"),
+    (".htm", "text/html"),
+    (".txt", "text/plain"),
+    (".xml", "application/xml"),
+    (".png", "image/png"),
+    (".jpg", "image/jpeg"),
+    (".jpeg", "image/jpeg"),
+)
+
+
+def mime_type(filename: str) -> str:
+    lower = filename.lower()
+    return next((mime for ext, mime in _MIME_TYPES if lower.endswith(ext)), "application/octet-stream")

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from . import notifications as dn
-from .forwarding import Decision
+from .forwarding_decision import Decision
 from .model import BinaryAttachment, CorrespondenceStatus, InsertCorrespondence, SdpOptions, SdpStatus
 from .ports import Person
 from .receipt import Receipt

@@ -15,7 +15,7 @@ The status vocabulary (``todo``, ``succeeded``, ``failed``, ``cancelled``) is pr
 being worked on stays ``todo`` with a live lease, so a dead worker's job needs no repair: its lease
 lapses (or the keeper releases it when the worker's heartbeat stops) and another worker claims it.
 Every claim writes a new fencing token; an outcome is written only while the row carries the token
-it was claimed with. One retry rule for every kind: ``lifecycle.backoff_delay``.
+it was claimed with. One retry rule for every kind: ``domain.forwarding.backoff_delay``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .lifecycle import backoff_delay
+from .forwarding import backoff_delay
 
 TEXT_LIMIT = 2000
 

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from ..bootstrap import bootstrap
 from ..config import Settings
+from ..domain.forwarding import JITTER_MAX, backoff_delay
 from ..domain.jobs import JobPolicy
-from ..domain.lifecycle import JITTER_MAX, backoff_delay
 from ..domain.ports import ContactRegistry, PostboxVendor, VendorUnavailable
 from ..service_layer.altinn_copy import enqueue_fallback_copies
 from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome

@@ -1,7 +1,7 @@
 """Use case: InsertCorrespondenceV2 (docs/specification.md §2): validate, de-duplicate, look up KRR,
 decide, store.
 
-The steps, each in its own module: ``domain.validation`` (the rules), ``domain.forwarding`` (the
+The steps, each in its own module: ``domain.validation`` (the rules), ``domain.forwarding_decision`` (the
 decision table), ``domain.insert`` (what is stored), the KRR gateway (``adapters.krr_gateway``:
 batched, bounded, with a time budget and a circuit breaker) and the group commit
 (``group_commit``: one writer per process, one commit for the letters of concurrent requests).
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ..domain import forwarding, insert, validation
+from ..domain import forwarding_decision, insert, validation
 from ..domain.altinn_copy import MissingResource, may_get_a_copy
 from ..domain.model import InsertCorrespondence
 from ..domain.ports import ContactRegistry, Person
@@ -80,11 +80,11 @@ def insert_correspondence(
                 raise MissingResource(req.service_code, edition)
     kind = validation.reportee_kind(req.reportee) or "person"
     person: Person | None = None
-    if forwarding.needs_lookup(kind, req.sdp_options, req.is_reservable):
+    if forwarding_decision.needs_lookup(kind, req.sdp_options, req.is_reservable):
         # May raise RegistryUnavailable: nothing has been stored yet.
         person = registry.hent_personer([req.reportee]).get(req.reportee)
     now = clock()
-    decision = forwarding.decide(kind, req.sdp_options, req.is_reservable, person, now)
+    decision = forwarding_decision.decide(kind, req.sdp_options, req.is_reservable, person, now)
     plan = insert.plan(req, principal.owner_id, decision, person, now, inbox_backend)
     if writer is None:
         return GroupCommit(uow_factory).store_now(plan)

@@ -8,7 +8,7 @@ flight (``keep_alive``, with its heartbeat), and records an outcome only while t
 its token. A worker whose heartbeat stopped has its jobs released by the others within
 ``stale_seconds``; whoever claims them next resends.
 
-The life cycle itself (which status follows which) is ``service.domain.lifecycle.Forwarding``; this
+The life cycle itself (which status follows which) is ``service.domain.forwarding.Forwarding``; this
 module only moves forwardings between the repository and the vendor. Sending (``send``) touches no
 database, so many sends run concurrently between one claim and one record transaction.
 """
@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ..domain.lifecycle import (
+from ..domain.forwarding import (
     DeliveryPolicy,
     Forwarding,
     IllegalTransition,

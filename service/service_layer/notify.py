@@ -21,8 +21,8 @@ from typing import Any
 
 from ..domain import notifications as dn
 from ..domain import validation
+from ..domain.forwarding import backoff_delay
 from ..domain.jobs import Job, JobKind, JobPolicy, JobStatus
-from ..domain.lifecycle import backoff_delay
 from ..domain.ports import (
     ChannelRefused,
     ChannelUnavailable,

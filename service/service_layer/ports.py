@@ -18,8 +18,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from ..domain.forwarding import Forwarding, Letter
 from ..domain.insert import InsertPlan
-from ..domain.lifecycle import Forwarding, Letter
 from ..domain.notifications import Planned, PlanSource
 from ..domain.receipt import Receipt
 

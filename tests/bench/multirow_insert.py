@@ -27,7 +27,7 @@ from sqlalchemy import event  # noqa: E402
 from service.adapters.db import make_engine  # noqa: E402
 from service.adapters.migrate import upgrade  # noqa: E402
 from service.config import load  # noqa: E402
-from service.domain import forwarding, insert  # noqa: E402
+from service.domain import forwarding_decision, insert  # noqa: E402
 from service.domain import model as dm  # noqa: E402
 from service.entrypoints.cli import ensure_demo_owners  # noqa: E402
 from service.service_layer import owners  # noqa: E402
@@ -57,7 +57,7 @@ def main() -> int:
 
         def plans(n: int) -> list[insert.InsertPlan]:
             now = dt.datetime.now(dt.UTC)
-            decision = forwarding.decide("person", sdp, None, person, now)
+            decision = forwarding_decision.decide("person", sdp, None, person, now)
             return [
                 insert.plan(
                     dm.InsertCorrespondence(

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from service.adapters.db import make_engine  # noqa: E402
 from service.adapters.repositories import keys  # noqa: E402
-from service.domain import forwarding, insert  # noqa: E402
+from service.domain import forwarding_decision, insert  # noqa: E402
 from service.domain import model as dm  # noqa: E402
 from service.service_layer import owners  # noqa: E402
 from service.service_layer.group_commit import GroupCommit  # noqa: E402
@@ -65,7 +65,7 @@ def store(url: str, prefix: str) -> list[str]:
             attachments=(dm.BinaryAttachment("brev.pdf", "Brev", a.PDF),) if options else (),
             sdp_options=options,
         )
-        decision = forwarding.decide("organisation", options, None, None, now)
+        decision = forwarding_decision.decide("organisation", options, None, None, now)
         plans.append(insert.plan(req, principal.owner_id, decision, None, now))
     receipts = GroupCommit(uow, batch_max=1000).store_all(plans)
     assert all(r.status_code == "OK" for r in receipts), receipts[0]

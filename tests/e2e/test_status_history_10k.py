@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import event
 
 from service.adapters.db import make_engine
-from service.domain import forwarding, insert
+from service.domain import forwarding_decision, insert
 from service.domain import model as dm
 from service.domain.status import MAX_HISTORY_REFERENCES
 from service.service_layer import owners
@@ -44,7 +44,7 @@ def ten_thousand(stack: Stack) -> Iterator[tuple[Stack, list[str], Any]]:
     prefix = f"h10k-{uuid.uuid4().hex[:8]}"
     refs = [f"{prefix}-{i:05d}" for i in range(N)]
     now = dt.datetime.now(dt.UTC)
-    decision = forwarding.decide("organisation", None, None, None, now)
+    decision = forwarding_decision.decide("organisation", None, None, None, now)
 
     def plans() -> Iterator[insert.InsertPlan]:
         for ref in refs:

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, text
 
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
-from service.domain import forwarding, insert
+from service.domain import forwarding_decision, insert
 from service.domain import model as dm
 from service.domain.ports import DuplicateKey, Person
 from service.service_layer import owners
@@ -86,7 +86,7 @@ def _plans(owner_id: int, n: int, prefix: str) -> list[insert.InsertPlan]:
             extra=extra,
         )
         rkind = "organisation" if reportee == a.ORGANISATION else "person"
-        decision = forwarding.decide(rkind, options, None, person, now)
+        decision = forwarding_decision.decide(rkind, options, None, person, now)
         out.append(insert.plan(req, owner_id, decision, person, now))
     return out
 

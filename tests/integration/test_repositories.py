@@ -20,11 +20,11 @@ from sqlalchemy.engine import Engine
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
 from service.adapters.repositories.receipt_index import ReceiptIndex
-from service.domain import forwarding, insert
+from service.domain import forwarding_decision, insert
 from service.domain import notifications as dn
+from service.domain.forwarding import JobState
 from service.domain.insert import InsertPlan
 from service.domain.jobs import JobKind
-from service.domain.lifecycle import JobState
 from service.domain.ports import DuplicateKey
 from service.domain.status import StatusFilter
 from service.service_layer.group_commit import GroupCommit
@@ -78,7 +78,7 @@ def _owner_id(uow_factory: UnitOfWorkPortFactory) -> int:
 def _plan(owner_id: int, reference: str, reportee: str = DIGIPOST, sdp: bool = True) -> InsertPlan:
     req = insert_request(reference, reportee, "CopyAltinn" if sdp else None, "REPO", PDF)
     person = person_with_postbox(reportee)
-    decision = forwarding.decide("person", req.sdp_options, None, person if sdp else None)
+    decision = forwarding_decision.decide("person", req.sdp_options, None, person if sdp else None)
     return insert.plan(req, owner_id, decision, person if sdp else None, _now())
 
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from service.domain.insert import InsertPlan
-from service.domain.lifecycle import (
+from service.domain.forwarding import (
     Forwarding,
     JobState,
     KrrContact,
@@ -25,6 +24,7 @@ from service.domain.lifecycle import (
     SdpStatusChange,
     StoredAttachment,
 )
+from service.domain.insert import InsertPlan
 from service.domain.model import (
     BinaryAttachment,
     CorrespondenceStatus,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.domain.lifecycle import DeliveryPolicy, JobState
+from service.domain.forwarding import DeliveryPolicy, JobState
 from service.domain.model import CorrespondenceStatus, SdpStatus
 from service.domain.ports import VendorReceipt
 from service.service_layer.delivery import Delivery
@@ -284,7 +284,7 @@ def test_the_message_carries_the_service_editions_security_level(level: int) -> 
     service edition (``owner add --security-level``), the same level its inbox copy needs."""
     import dataclasses
 
-    from service.domain.lifecycle import build_message
+    from service.domain.forwarding import build_message
 
     letter = FakeDatabase().jobs.add_job(1, now=datetime(2026, 12, 4, tzinfo=UTC)).letter
     assert build_message(letter).sikkerhetsnivaa == 3  # the default level

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.domain.forwarding import RESERVATION_PHRASE, decide, needs_lookup
+from service.domain.forwarding_decision import RESERVATION_PHRASE, decide, needs_lookup
 from service.domain.model import SdpOptions
 from service.domain.ports import Person
 

@@ -1,4 +1,4 @@
-"""The forwarding life cycle (service/domain/lifecycle.py), table-driven: every transition, every
+"""The forwarding life cycle (service/domain/forwarding.py), table-driven: every transition, every
 illegal one, and the races a worker meets (a receipt applied before the send's answer is recorded)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.domain.lifecycle import (
+from service.domain.forwarding import (
     BACKUP_ALTINN_TEXT,
     DeliveryPolicy,
     Forwarding,

@@ -311,7 +311,7 @@ DIGIPOST_PERSON = Person(
 def test_insert_plan_notifications(
     reportee: str, sdp_setting: str | None, reservable: bool | None, person: Person | None, expected: list
 ) -> None:
-    from service.domain import forwarding, insert
+    from service.domain import forwarding_decision, insert
     from service.domain.model import InsertCorrespondence, SdpOptions
 
     sdp = SdpOptions(sdp_setting, "brev.pdf", backup_altinn=True) if sdp_setting else None
@@ -327,7 +327,7 @@ def test_insert_plan_notifications(
         sdp_options=sdp,
         extra={"Notifications": NOTIFY_BOTH},
     )
-    decision = forwarding.decide("person", sdp, reservable, person)
+    decision = forwarding_decision.decide("person", sdp, reservable, person)
     plan = insert.plan(req, 1, decision, person, NOW)
     assert [p.message for p in plan.notifications] == expected
     assert all(p.due == NOW and p.no_address_reason is None for p in plan.notifications)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.config import Settings
-from service.domain.lifecycle import DeliveryPolicy, JobState
+from service.domain.forwarding import DeliveryPolicy, JobState
 from service.domain.ports import DigitalPostMessage
 from service.entrypoints.worker import (
     ConfigurationError,

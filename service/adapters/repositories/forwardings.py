@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ...domain.lifecycle import Forwarding, JobState, KrrContact, Letter, StoredAttachment
+from ...domain.forwarding import Forwarding, JobState, KrrContact, Letter, StoredAttachment
 from ...domain.model import CorrespondenceStatus, SdpOptions, SdpStatus
 from ...domain.security_level import DEFAULT as SECURITY_DEFAULT
 from ...service_layer.ports import Claim
