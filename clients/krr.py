@@ -43,7 +43,7 @@ from zeep.wsse.signature import BinarySignature
 from zeep.wsse.utils import WSU, ensure_id, get_security_header
 
 from clients.certificates import certificate_expiry
-from clients.krr_answer import persons_of_answer
+from clients.krr_answer import look_up_in_calls, persons_of_answer
 from clients.transport import call_with_retries, make_transport
 from service import ns
 from service.config import Settings, project_root
@@ -154,15 +154,7 @@ class KrrClient:
 
         Ids must be 11 digits (``ValueError`` otherwise: that is a caller bug, not a KRR outage).
         """
-        ids = list(dict.fromkeys(personidentifikatorer))
-        bad = [i for i in ids if not (isinstance(i, str) and len(i) == 11 and i.isdigit())]
-        if bad:
-            raise ValueError(f"personidentifikator must be 11 digits: {bad[:5]!r}")
-        result: dict[str, Person] = {}
-        for start in range(0, len(ids), self.batch_size):
-            batch = ids[start : start + self.batch_size]
-            result.update(self._batch(batch))
-        return result
+        return look_up_in_calls(personidentifikatorer, self.batch_size, self._batch)
 
     # -- one batch -----------------------------------------------------------------------------
     def _batch(self, batch: list[str]) -> dict[str, Person]:

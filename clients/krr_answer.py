@@ -1,6 +1,7 @@
-"""The rule both KRR clients (REST and SOAP 16-02) hold an answer to: every requested id exactly
-once, nothing else; an answer that breaks it is treated as KRR being unavailable (retried), never
-half-applied."""
+"""What both KRR clients (REST and SOAP 16-02) share: the ids of a look-up checked and split into calls
+of at most ``batch_size`` (:func:`look_up_in_calls`), and the rule an answer is held to: every
+requested id exactly once, nothing else; an answer that breaks it is treated as KRR being unavailable
+(retried), never half-applied (:func:`persons_of_answer`)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,20 @@ def persons_of_answer(
             f"KRR answer inconsistent for a call of {len(batch)} ids: " + "; ".join(problems[:5])
         )
     return out
+
+
+def look_up_in_calls(
+    personidentifikatorer: Sequence[str],
+    batch_size: int,
+    call: Callable[[list[str]], dict[str, Person]],
+) -> dict[str, Person]:
+    """One ``Person`` per distinct requested id, asked in calls of at most ``batch_size`` ids.
+    Ids must be 11 digits (``ValueError`` otherwise: that is a caller bug, not a KRR outage)."""
+    ids = list(dict.fromkeys(personidentifikatorer))
+    bad = [i for i in ids if not (isinstance(i, str) and len(i) == 11 and i.isdigit())]
+    if bad:
+        raise ValueError(f"personidentifikator must be 11 digits: {bad[:5]!r}")
+    result: dict[str, Person] = {}
+    for start in range(0, len(ids), batch_size):
+        result.update(call(ids[start : start + batch_size]))
+    return result

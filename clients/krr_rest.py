@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import requests
 
 from clients.certificates import CredentialsError, certificate_expiry
-from clients.krr_answer import persons_of_answer
+from clients.krr_answer import look_up_in_calls, persons_of_answer
 from clients.maskinporten import CLIENT_ID_SETTING, KRR_SCOPES, MaskinportenError
 from clients.transport import call_with_retries
 from service.config import Settings
@@ -93,15 +93,7 @@ class KrrRestClient:
     def hent_personer(self, personidentifikatorer: Sequence[str]) -> dict[str, Person]:
         """One ``Person`` per distinct requested id, in calls of at most ``batch_size`` ids;
         ``RegistryUnavailable`` on any failure. Ids must be 11 digits (``ValueError``: a caller bug)."""
-        ids = list(dict.fromkeys(personidentifikatorer))
-        bad = [i for i in ids if not (isinstance(i, str) and len(i) == 11 and i.isdigit())]
-        if bad:
-            raise ValueError(f"personidentifikator must be 11 digits: {bad[:5]!r}")
-        result: dict[str, Person] = {}
-        for start in range(0, len(ids), self.batch_size):
-            batch = ids[start : start + self.batch_size]
-            result.update(self._batch(batch))
-        return result
+        return look_up_in_calls(personidentifikatorer, self.batch_size, self._batch)
 
     # -- one call ------------------------------------------------------------------------------------
     def _batch(self, batch: list[str]) -> dict[str, Person]:
