@@ -346,25 +346,22 @@ def create_app(
         body = sanitise_body(found.body, own_host) if show else Markup("")
         return page("letter.html", letter=found, body=body, allowed=allowed, show=show)
 
-    @app.post(PREFIX + "/letters/<int:letter_id>/open")
-    def open_letter(letter_id: int) -> Response:
+    def letter_action(letter_id: int, action: Callable[..., bool | None]) -> Response:
+        """Open or Confirm (POST, CSRF-checked), then back to the letter; 404 outside this inbox."""
         identity = signed_in()
         if identity is None:
             return not_found()
-        done = uc.open_letter(uow_factory, identity.reportee_ids, letter_id, identity.level)
-        if done is None:
+        if action(uow_factory, identity.reportee_ids, letter_id, identity.level) is None:
             return not_found()
         return redirect(f"{PREFIX}/letters/{letter_id}", 303)
 
+    @app.post(PREFIX + "/letters/<int:letter_id>/open")
+    def open_letter(letter_id: int) -> Response:
+        return letter_action(letter_id, uc.open_letter)
+
     @app.post(PREFIX + "/letters/<int:letter_id>/confirm")
     def confirm(letter_id: int) -> Response:
-        identity = signed_in()
-        if identity is None:
-            return not_found()
-        done = uc.confirm_letter(uow_factory, identity.reportee_ids, letter_id, identity.level)
-        if done is None:
-            return not_found()
-        return redirect(f"{PREFIX}/letters/{letter_id}", 303)
+        return letter_action(letter_id, uc.confirm_letter)
 
     @app.get(PREFIX + "/letters/<int:letter_id>/attachments/<int:attachment_id>")
     def attachment(letter_id: int, attachment_id: int) -> Response:
