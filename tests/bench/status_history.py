@@ -5,7 +5,10 @@ Altinn only, half ForwardOnly to an organisation with an Altinn copy: 10 000 Alt
 5 000 SDP details), then POSTs zeep's 10 000-reference envelope to the Basic endpoint of the web
 application in this process. Prints, for the query shape before issue 17 (``IN`` lists of 500 keys)
 and after (one statement per list: ``= ANY(array)`` on PostgreSQL, ``IN`` of 10 000 on SQLite), the
-median ms of the whole request, the statements it ran and the entries it answered.
+median ms of the whole request, the statements it ran and the entries it answered; then the answer
+written by spyne's serialiser (the handler returning the spyne model, as before ``status_xml.py``)
+against the answer written with lxml (``after``), and the same pair for
+``GetCorrespondenceStatusDetailsBasicV3`` (the general result limit: 1 000 entries a list).
 
     .venv/bin/python tests/bench/status_history.py [--postgres] [--repeats 5]
 """
@@ -33,6 +36,7 @@ from service.adapters.db import make_engine  # noqa: E402
 from service.adapters.repositories import keys  # noqa: E402
 from service.domain import forwarding_decision, insert  # noqa: E402
 from service.domain import model as dm  # noqa: E402
+from service.entrypoints.soap import handlers, mapping  # noqa: E402
 from service.service_layer import owners  # noqa: E402
 from service.service_layer.group_commit import GroupCommit  # noqa: E402
 from service.service_layer.unit_of_work import unit_of_work_factory  # noqa: E402
@@ -87,6 +91,40 @@ def envelope(refs: list[str]) -> bytes:
     return bytes(etree.tostring(env, xml_declaration=True, encoding="utf-8"))
 
 
+def details_v3_envelope() -> bytes:
+    from lxml import etree
+
+    svc = a.basic("http://127.0.0.1" + BASIC_PATH)
+    flt = {
+        "ServiceCode": "4503",
+        "ServiceEditionCode": 1,
+        "SdpSearchOptions": {"IncludeCorrespondence": True},
+    }
+    env = svc._client.create_message(
+        svc, "GetCorrespondenceStatusDetailsBasicV3", "10001", "demo-password", flt
+    )
+    return bytes(etree.tostring(env, xml_declaration=True, encoding="utf-8"))
+
+
+def spyne_serialiser(canonical: str, to_model: Any) -> Any:
+    """The handler of ``canonical`` answering with the spyne model of its result (the way before
+    ``status_xml.py``): returns a function that restores today's handler."""
+    today = handlers.HANDLERS[canonical]
+
+    def spyne_way(app: Any, op: Any, principal: Any, params: Any) -> Any:
+        reply = today(app, op, principal, params)
+        return to_model((reply[0] if isinstance(reply, tuple) else reply).result)
+
+    handlers.HANDLERS[canonical] = spyne_way
+    return lambda: handlers.HANDLERS.__setitem__(canonical, today)
+
+
+def c14n(answer: bytes) -> bytes:
+    from lxml import etree
+
+    return bytes(etree.tostring(etree.fromstring(answer), method="c14n"))
+
+
 def measure(post: Any, body: bytes, repeats: int) -> dict[str, Any]:
     statements: list[str] = []
 
@@ -96,6 +134,7 @@ def measure(post: Any, body: bytes, repeats: int) -> dict[str, Any]:
     event.listen(Engine, "before_cursor_execute", count)
     times = []
     answer = b""
+    post(body)  # warm up (first-call imports and caches)
     try:
         for _ in range(repeats):
             statements.clear()
@@ -109,6 +148,7 @@ def measure(post: Any, body: bytes, repeats: int) -> dict[str, Any]:
         "statements": len(statements),
         "entries": len(re.findall(rb"<(?:\w+:)?(?:StatusV2|SdpStatusDetails)>", answer)),
         "limit_reached": [v.decode() for v in re.findall(rb"LimitReached>(\w+)<", answer)],
+        "c14n": c14n(answer),
     }
 
 
@@ -127,9 +167,28 @@ def main() -> int:
         saved = (keys.SQLITE_CHUNK, keys._postgres)
         # before issue 17: IN lists of 500 keys on both databases (and a limit of 1 000 a list)
         keys.SQLITE_CHUNK, keys._postgres = 500, lambda session: False  # type: ignore[assignment]
+        restore = spyne_serialiser("GetCorrespondenceStatusHistory", lambda r: mapping.history_result(r))
         out["before_in_500"] = measure(post, body, args.repeats)
         keys.SQLITE_CHUNK, keys._postgres = saved  # type: ignore[assignment]
+        out["before_spyne_serialiser"] = measure(post, body, args.repeats)
+        restore()
         out["after"] = measure(post, body, args.repeats)
+        v3 = details_v3_envelope()
+        restore = spyne_serialiser("GetCorrespondenceStatusDetailsV3", lambda r: mapping.status_result_v3(r))
+        out["details_v3_spyne_serialiser"] = measure(post, v3, args.repeats)
+        restore()
+        out["details_v3_after"] = measure(post, v3, args.repeats)
+        same = out["before_spyne_serialiser"]["c14n"] == out["after"]["c14n"]
+        same_v3 = out["details_v3_spyne_serialiser"]["c14n"] == out["details_v3_after"]["c14n"]
+        for key in (
+            "before_in_500",
+            "before_spyne_serialiser",
+            "after",
+            "details_v3_spyne_serialiser",
+            "details_v3_after",
+        ):
+            del out[key]["c14n"]
+        out["same_answer_c14n"] = {"history": same, "details_v3": same_v3}
         print(json.dumps(out))
     finally:
         if pg:

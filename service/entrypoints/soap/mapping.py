@@ -167,6 +167,11 @@ def status_filter(f: Any, v3: bool) -> StatusFilter:
     )
 
 
+# The spyne models of the status answers. The service writes these answers with lxml (status_xml.py);
+# these models are spyne's way of writing the same answers, which tests/unit/test_status_xml.py and
+# tests/bench/status_history.py compare with.
+
+
 def _status_v2(s: StatusV2View) -> Any:
     return T.StatusV2(
         CorrespondenceID=s.correspondence_id,

@@ -4,7 +4,8 @@
 adaptations (the fault model itself is :mod:`.faults`; spyne work-arounds are :mod:`.spyne_compat`):
 
 0. The insert's answer (a :class:`~.receipt_xml.ReceiptReply` from the handler) is written with
-   lxml by :func:`~.receipt_xml.reply_document`, without spyne's serialiser.
+   lxml by :func:`~.receipt_xml.reply_document`, without spyne's serialiser; so are the status
+   answers (a :class:`~.status_xml.StatusReply`, :func:`~.status_xml.reply_document`).
 1. Faults: ``serialize`` (when ``ctx.out_error`` is set) writes the envelope of
    :func:`.faults.fault_envelope_element`, so that :class:`~.faults.AltinnFaultError` raised by a
    service method, spyne's own faults (``Client.SchemaValidationError``, ``Client.ResourceNotFound``,
@@ -41,6 +42,8 @@ from .faults import (
 from .guard import ENVIRON_ENVELOPE
 from .receipt_xml import ReceiptReply, reply_document
 from .spyne_compat import install_fault_hook
+from .status_xml import StatusReply
+from .status_xml import reply_document as status_document
 from .tolerance import UnknownElements
 
 logger = logging.getLogger(__name__)
@@ -88,6 +91,13 @@ class _AltinnProtocolMixin:
             if isinstance(reply, ReceiptReply):  # the insert's answer: written without spyne's serialiser
                 self.event_manager.fire_event("before_serialize", ctx)  # type: ignore[attr-defined]
                 ctx.out_document = reply_document(self.soap_version, reply)
+                ctx.out_body_doc = ctx.out_document[0]
+                self.event_manager.fire_event("after_serialize", ctx)  # type: ignore[attr-defined]
+                return None
+            if isinstance(reply, StatusReply):  # the status answers: written without spyne's serialiser
+                self.event_manager.fire_event("before_serialize", ctx)  # type: ignore[attr-defined]
+                nsmap = self.app.interface.nsmap  # type: ignore[attr-defined]
+                ctx.out_document = status_document(self.soap_version, nsmap, reply)
                 ctx.out_body_doc = ctx.out_document[0]
                 self.event_manager.fire_event("after_serialize", ctx)  # type: ignore[attr-defined]
                 return None
