@@ -43,8 +43,13 @@ from zeep.wsse.signature import BinarySignature
 from zeep.wsse.utils import WSU, ensure_id, get_security_header
 
 from clients.certificates import certificate_expiry
-from clients.krr_answer import look_up_in_calls, persons_of_answer
-from clients.transport import call_with_retries, make_transport
+from clients.krr_answer import (
+    Retryable,
+    call_with_retries_or_unavailable,
+    look_up_in_calls,
+    persons_of_answer,
+)
+from clients.transport import make_transport
 from service import ns
 from service.config import Settings, project_root
 from service.domain.ports import Person, RegistryUnavailable
@@ -115,10 +120,6 @@ def make_wsse(cert_file: str, key_file: str) -> Compose:
     )
 
 
-class _Retryable(Exception):
-    """A failure worth resending the same batch for (transport, timeout, 5xx, Receiver fault)."""
-
-
 class KrrClient:
     """``ContactRegistry`` backed by KRR's ``HentPersoner`` (see module docstring)."""
 
@@ -159,16 +160,9 @@ class KrrClient:
     # -- one batch -----------------------------------------------------------------------------
     def _batch(self, batch: list[str]) -> dict[str, Person]:
         what = f"KRR HentPersoner ({len(batch)} ids) at {self.url}"
-        try:
-            response = call_with_retries(
-                lambda: self._call(batch),
-                attempts=self.attempts,
-                backoff=self.settings.call_backoff,
-                retry_on=(_Retryable,),
-                what=what,
-            )
-        except _Retryable as exc:
-            raise RegistryUnavailable(f"KRR unavailable after {self.attempts} attempts: {exc}") from exc
+        response = call_with_retries_or_unavailable(
+            lambda: self._call(batch), self.attempts, self.settings.call_backoff, what
+        )
         return self._validate(batch, response)
 
     def _call(self, batch: list[str]) -> Any:
@@ -181,18 +175,18 @@ class KrrClient:
         except Fault as exc:
             code = (exc.code or "").rsplit(":", 1)[-1]
             if code in ("Receiver", "Server"):
-                raise _Retryable(f"SOAP {code} fault: {exc.message}") from exc
+                raise Retryable(f"SOAP {code} fault: {exc.message}") from exc
             raise RegistryUnavailable(
                 f"KRR refused the request (SOAP {code or 'unknown'} fault): {exc.message}"
             ) from exc
         except TransportError as exc:
             if exc.status_code >= 500:
-                raise _Retryable(f"HTTP {exc.status_code}: {_short(exc.message)}") from exc
+                raise Retryable(f"HTTP {exc.status_code}: {_short(exc.message)}") from exc
             raise RegistryUnavailable(f"KRR answered HTTP {exc.status_code}: {_short(exc.message)}") from exc
         except requests.Timeout as exc:
-            raise _Retryable(f"timeout ({exc.__class__.__name__})") from exc
+            raise Retryable(f"timeout ({exc.__class__.__name__})") from exc
         except requests.ConnectionError as exc:
-            raise _Retryable(f"connection failed: {exc}") from exc
+            raise Retryable(f"connection failed: {exc}") from exc
         except (XMLParseError, etree.XMLSyntaxError) as exc:
             raise RegistryUnavailable(f"KRR answered with unparseable XML: {exc}") from exc
         except ZeepError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from clients.transport import call_with_retries
 from service.domain.ports import Person, RegistryUnavailable
 
 
@@ -58,3 +59,18 @@ def look_up_in_calls(
     for start in range(0, len(ids), batch_size):
         result.update(call(ids[start : start + batch_size]))
     return result
+
+
+class Retryable(Exception):
+    """A failure worth resending the same call for (transport, timeout, 5xx, a Receiver fault)."""
+
+
+def call_with_retries_or_unavailable(
+    call: Callable[[], Any], attempts: int, backoff: float, what: str
+) -> Any:
+    """``call()`` retried with the one backoff rule while it raises :class:`Retryable`; after
+    ``attempts``, ``RegistryUnavailable`` naming the last failure."""
+    try:
+        return call_with_retries(call, attempts=attempts, backoff=backoff, retry_on=(Retryable,), what=what)
+    except Retryable as exc:
+        raise RegistryUnavailable(f"KRR unavailable after {attempts} attempts: {exc}") from exc

@@ -31,9 +31,13 @@ from typing import Any, Protocol
 import requests
 
 from clients.certificates import CredentialsError, certificate_expiry
-from clients.krr_answer import look_up_in_calls, persons_of_answer
+from clients.krr_answer import (
+    Retryable,
+    call_with_retries_or_unavailable,
+    look_up_in_calls,
+    persons_of_answer,
+)
 from clients.maskinporten import CLIENT_ID_SETTING, KRR_SCOPES, MaskinportenError
-from clients.transport import call_with_retries
 from service.config import Settings
 from service.domain.ports import Person, RegistryUnavailable
 
@@ -52,10 +56,6 @@ class TokenSource(Protocol):
     def token(self, scopes: Sequence[str], consumer_org: str | None = None) -> str: ...
 
     def invalidate(self, token: str) -> None: ...
-
-
-class _Retryable(Exception):
-    pass
 
 
 def make_session(pool_size: int = 16) -> requests.Session:
@@ -98,16 +98,9 @@ class KrrRestClient:
     # -- one call ------------------------------------------------------------------------------------
     def _batch(self, batch: list[str]) -> dict[str, Person]:
         what = f"KRR personer ({len(batch)} ids) at {self.url}"
-        try:
-            body = call_with_retries(
-                lambda: self._call(batch),
-                attempts=self.attempts,
-                backoff=self.settings.call_backoff,
-                retry_on=(_Retryable,),
-                what=what,
-            )
-        except _Retryable as exc:
-            raise RegistryUnavailable(f"KRR unavailable after {self.attempts} attempts: {exc}") from exc
+        body = call_with_retries_or_unavailable(
+            lambda: self._call(batch), self.attempts, self.settings.call_backoff, what
+        )
         return parse_personer(batch, body)
 
     def _token(self) -> str:
@@ -134,7 +127,7 @@ class KrrRestClient:
                 )
         status = response.status_code
         if status >= 500:
-            raise _Retryable(f"HTTP {status}: {_short(response)}")
+            raise Retryable(f"HTTP {status}: {_short(response)}")
         if status == 403:
             raise RegistryUnavailable(
                 f"KRR refused the token (403: {_short(response)}): the client {CLIENT_ID_SETTING}="
@@ -158,9 +151,9 @@ class KrrRestClient:
                 timeout=self.timeout,
             )
         except requests.Timeout as exc:
-            raise _Retryable(f"timeout ({type(exc).__name__})") from exc
+            raise Retryable(f"timeout ({type(exc).__name__})") from exc
         except requests.ConnectionError as exc:
-            raise _Retryable(f"connection failed: {exc}") from exc
+            raise Retryable(f"connection failed: {exc}") from exc
         except requests.RequestException as exc:
             raise RegistryUnavailable(f"KRR call failed: {exc}") from exc
 
