@@ -3,7 +3,6 @@ measurements without servers (``insert_profile.py``, ``request_memory.py``)."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from service.entrypoints.cli import ensure_demo_owners  # noqa: E402
 from service.entrypoints.soap.app import make_wsgi_app  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
 from tests.support.fakes import FakeRegistry, person_with_postbox  # noqa: E402
+from tests.support.wsgi import post as wsgi_post
 
 BASIC_PATH = "/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc"
 
@@ -43,20 +43,8 @@ def basic_app(database_url: str | None = None, **settings: str) -> Callable[[byt
     )
 
     def post(body: bytes) -> bytes:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": BASIC_PATH,
-            "CONTENT_TYPE": "text/xml; charset=utf-8",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        status: list[str] = []
-        out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
-        if not status[0].startswith("200"):
+        status, out = wsgi_post(app, BASIC_PATH, body)
+        if not status.startswith("200"):
             raise RuntimeError(out[:400])
         return out
 

@@ -12,7 +12,6 @@ times (and other offsets), unicode and markup characters, LimitReached true and 
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,6 +33,7 @@ from service.entrypoints.soap.status_xml import StatusReply
 from service.service_layer import status
 from tests.support import altinn as a
 from tests.support.fakes import FakeRegistry
+from tests.support.wsgi import post as wsgi_post
 
 SUB = datetime(2026, 12, 1, 10, 11, 12, 345678, tzinfo=UTC)
 WHOLE = datetime(2026, 12, 1, 10, 11, 12, tzinfo=UTC)
@@ -118,22 +118,8 @@ def post(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, by
 
     def _post(variant: str, body: bytes) -> bytes:
         v = VARIANTS[variant]
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": v.path,
-            "CONTENT_TYPE": "text/xml; charset=utf-8"
-            if v.soap_version == "1.1"
-            else "application/soap+xml; charset=utf-8",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        got: list[str] = []
-        out = b"".join(app(environ, lambda s, h, e=None: got.append(s)))
-        assert got[0].startswith("200"), out[:600]
+        status, out = wsgi_post(app, v.path, body, v.soap_version)
+        assert status.startswith("200"), out[:600]
         return out
 
     yield _post
