@@ -62,7 +62,7 @@ def uow_factory(engine: Engine) -> Iterator[UnitOfWorkPortFactory]:
         assert isinstance(uow, UnitOfWork)
         owner = uow.owners.add_owner("REPO", "Repository test owner", "910646192", _now())
         uow.owners.add_user(owner.id, "repo-user")
-        uow.owners.add_service(owner.id, "4503", 1)
+        uow.owners.add_service(owner.id, "4503", 1).security_level = 4  # the DPI sikkerhetsnivaa below
         uow.commit()
     yield factory
 
@@ -186,6 +186,7 @@ def test_a_claim_and_its_fencing_token(uow_factory: UnitOfWorkPortFactory) -> No
         assert uow.forwardings.claim("w2", now + timedelta(seconds=2), LEASE, 10).ids == [], "claimed"
         (letter,) = uow.forwardings.letters(first.ids)
         assert letter.reportee == DIGIPOST and letter.attachments[0].data == PDF
+        assert letter.security_level == 4, "the service edition's level, joined from its registration"
         assert letter.forwarding.job_state == JobState.PENDING
         uow.commit()
     # The lease runs out; another worker takes the job with a new token.
