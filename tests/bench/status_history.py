@@ -36,12 +36,13 @@ from service.adapters.db import make_engine  # noqa: E402
 from service.adapters.repositories import keys  # noqa: E402
 from service.domain import forwarding_decision, insert  # noqa: E402
 from service.domain import model as dm  # noqa: E402
-from service.entrypoints.soap import handlers, mapping  # noqa: E402
+from service.entrypoints.soap import handlers  # noqa: E402
 from service.service_layer import owners  # noqa: E402
 from service.service_layer.group_commit import GroupCommit  # noqa: E402
 from service.service_layer.unit_of_work import unit_of_work_factory  # noqa: E402
 from tests.bench.inprocess import BASIC_PATH, basic_app  # noqa: E402
 from tests.support import altinn as a  # noqa: E402
+from tests.support import status_spyne  # noqa: E402
 from tests.support.harness import Postgres  # noqa: E402
 
 N = 10_000
@@ -167,14 +168,16 @@ def main() -> int:
         saved = (keys.SQLITE_CHUNK, keys._postgres)
         # before issue 17: IN lists of 500 keys on both databases (and a limit of 1 000 a list)
         keys.SQLITE_CHUNK, keys._postgres = 500, lambda session: False  # type: ignore[assignment]
-        restore = spyne_serialiser("GetCorrespondenceStatusHistory", lambda r: mapping.history_result(r))
+        restore = spyne_serialiser("GetCorrespondenceStatusHistory", lambda r: status_spyne.history_result(r))
         out["before_in_500"] = measure(post, body, args.repeats)
         keys.SQLITE_CHUNK, keys._postgres = saved  # type: ignore[assignment]
         out["before_spyne_serialiser"] = measure(post, body, args.repeats)
         restore()
         out["after"] = measure(post, body, args.repeats)
         v3 = details_v3_envelope()
-        restore = spyne_serialiser("GetCorrespondenceStatusDetailsV3", lambda r: mapping.status_result_v3(r))
+        restore = spyne_serialiser(
+            "GetCorrespondenceStatusDetailsV3", lambda r: status_spyne.status_result_v3(r)
+        )
         out["details_v3_spyne_serialiser"] = measure(post, v3, args.repeats)
         restore()
         out["details_v3_after"] = measure(post, v3, args.repeats)

@@ -612,9 +612,9 @@ def test_limit_reached_in_status_use_case(tmp_path: Path) -> None:
     from service.adapters.db import make_engine
     from service.adapters.migrate import upgrade
     from service.domain import model as dm
-    from service.entrypoints.soap import mapping
     from service.service_layer import correspondence, owners, status
     from service.service_layer.unit_of_work import unit_of_work_factory
+    from tests.support import status_spyne
 
     url = f"sqlite:///{tmp_path}/limit.db"
     upgrade(url)
@@ -657,12 +657,12 @@ def test_limit_reached_in_status_use_case(tmp_path: Path) -> None:
     cut = status.status_details(uow, principal, flt, limit=2)
     assert len(cut.correspondences or []) == 2 and len(cut.sdp or []) == 2
     assert cut.correspondences_limit_reached and cut.sdp_limit_reached
-    v3 = mapping.status_result_v3(cut)
+    v3 = status_spyne.status_result_v3(cut)
     assert (
         v3.CorrespondenceStatusInformation.LimitReached is True
         and v3.SdpStatusInformation.LimitReached is True
     )
-    assert mapping.status_result_v2(cut).LimitReached is True
-    assert mapping.status_result_v2(full).LimitReached is False
+    assert status_spyne.status_result_v2(cut).LimitReached is True
+    assert status_spyne.status_result_v2(full).LimitReached is False
     hist = status.status_history(uow, principal, ["lim-0", "lim-1", "lim-2"], limit=2)
     assert hist.correspondences_limit_reached and hist.sdp_limit_reached

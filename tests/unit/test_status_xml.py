@@ -3,7 +3,7 @@
 Differential: the web application in this process (both variants, SOAP 1.1 Basic and SOAP 1.2 WS
 with WS-Security and WS-Addressing) answers the same zeep request twice for the same use-case
 result: once through the handler of today (a ``StatusReply`` written by ``status_xml``), once
-through a handler that returns the spyne model of that result (``mapping.history_result`` /
+through a handler that returns the spyne model of that result (``status_spyne.history_result`` /
 ``status_result_v2`` / ``status_result_v3``, serialised by spyne). The two answers must be equal
 byte for byte after canonicalisation (C14N), for varied results: empty, absent lists, one reference
 with many changes, notifications with and without a date and a recipient, sub-second and whole-second
@@ -26,12 +26,13 @@ from service.bootstrap import bootstrap
 from service.config import load
 from service.domain.status import NotificationView, SdpDetailsView, StatusResult, StatusV2View
 from service.entrypoints.cli import ensure_demo_owners
-from service.entrypoints.soap import handlers, mapping
+from service.entrypoints.soap import handlers
 from service.entrypoints.soap.app import make_wsgi_app
 from service.entrypoints.soap.operations import VARIANTS
 from service.entrypoints.soap.status_xml import StatusReply
 from service.service_layer import status
 from tests.support import altinn as a
+from tests.support import status_spyne
 from tests.support.fakes import FakeRegistry
 from tests.support.wsgi import post as wsgi_post
 
@@ -153,9 +154,9 @@ def _c14n(answer: bytes) -> bytes:
 
 
 _SPYNE_MODEL = {
-    "GetCorrespondenceStatusHistory": lambda r: mapping.history_result(r),
-    "GetCorrespondenceStatusDetailsV2": lambda r: mapping.status_result_v2(r),
-    "GetCorrespondenceStatusDetailsV3": lambda r: mapping.status_result_v3(r),
+    "GetCorrespondenceStatusHistory": lambda r: status_spyne.history_result(r),
+    "GetCorrespondenceStatusDetailsV2": lambda r: status_spyne.status_result_v2(r),
+    "GetCorrespondenceStatusDetailsV3": lambda r: status_spyne.status_result_v3(r),
 }
 
 

@@ -92,7 +92,7 @@ def _status_details(v3: bool) -> Handler:
         flt = mapping.status_filter(params["filterCriteria"], v3=v3)
         result = status.status_details(app.uow_factory, principal, flt, app.settings.status_result_limit)
         # Written with lxml, without spyne's serialiser (status_xml.py; the spyne model of the same
-        # answer is mapping.status_result_v2/v3, which the differential test compares with).
+        # answer is tests/support/status_spyne.status_result_v2/v3, which the differential test compares with).
         names = tuple(p.name for p in op.out_params)
         return StatusReply("v3" if v3 else "v2", op.out_ns, op.out_element, names, result)
 
@@ -104,7 +104,7 @@ def status_history(app: Context, op: Operation, principal: Principal, params: Pa
     refs = mapping.strings(params["CorrespondenceSendersReferences"])
     result = status.status_history(app.uow_factory, principal, refs, app.settings.status_history_limit)
     # Written with lxml, without spyne's serialiser (status_xml.py; the spyne model of the same
-    # answer is mapping.history_result). Two out values: the reply stands for both, spyne's second is None.
+    # answer is tests/support/status_spyne.history_result). Two out values: the reply stands for both, spyne's second is None.
     names = tuple(p.name for p in op.out_params)
     return StatusReply("history", op.out_ns, op.out_element, names, result), None
 

@@ -1,7 +1,7 @@
 """The status answers written straight with lxml, without spyne's serialiser (issue 17).
 
 ``GetCorrespondenceStatusHistory`` answers up to 10 000 references: 15 000 entries and some 150 000
-elements. spyne builds a model object for each (``mapping.history_result``) and walks them to write
+elements. spyne builds a model object for each (``tests/support/status_spyne.history_result``) and walks them to write
 XML, about 70 % of the request's time. This module writes the same document from the use case's
 :class:`~service.domain.status.StatusResult`: the elements, order and namespaces of the contract
 types in ``types.py`` (each child in its parent type's namespace, the namespaces taken from those
