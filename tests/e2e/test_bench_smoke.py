@@ -55,10 +55,17 @@ def test_tiny_bench_prints_every_figure(db: str, tmp_path: Path) -> None:
     assert figures["krr_ids"] >= figures["krr_calls"] > 0
     assert figures["lost"] == 0 and figures["delivered_twice"] == 0
     assert figures["web_rss_mb"] > 10 and figures["worker_rss_mb"] > 10
+    # issue 17: CPU per letter end to end (web + delivery workers), the simulators' apart, the floor's
+    assert figures["letter_cpu_ms"] > 0 and figures["simulators_cpu_ms_per_letter"] > 0
+    assert figures["floor_cpu_ms_per_letter"] > 0 and figures["web_cpu_floor_ratio"] > 0
+    assert figures["busy_faults"] >= 0  # retried by the load generators, not failures
     full = json.loads(out.read_text())
     run = full["runs"][db]
     assert run["failures"] == []
     assert run["results"]["mass"]["complete"] is True
+    assert run["results"]["mass"]["busy_left_at_end"] == 0
+    phases = ("insert_sdp", "insert_no_sdp", "insert_1mb", "mass")
+    assert sum(run["results"][k]["busy_faults"] for k in phases) == figures["busy_faults"]
     # distinct citizens of the synthetic KRR population (all but the seed's behaviour persons)
     assert run["results"]["mass"]["distinct_citizens"] >= 45
     # every letter of the mailing is in the status history answer (Altinn copy or forwarding or both)
