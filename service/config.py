@@ -132,8 +132,9 @@ class Settings:
     krr_cert_file: str = env("KRR_CERT_FILE", "")
     krr_key_file: str = env("KRR_KEY_FILE", "")
     krr_batch_size: int = env("KRR_BATCH_SIZE", 1000)
-    # The KRR gateway: look-ups of concurrent requests wait this long to share one HentPersoner call,
-    krr_batch_wait_seconds: float = env("KRR_BATCH_WAIT_SECONDS", 0.005)
+    # The KRR gateway: a look-up that finds it idle goes at once; under load look-ups queue and go as
+    # one call when the oldest has waited this long (issue 17: fewer calls, at most this much later),
+    krr_batch_wait_seconds: float = env("KRR_BATCH_WAIT_SECONDS", 0.1)
     # at most this many KRR calls at once per process,
     krr_max_concurrent_calls: int = env("KRR_MAX_CONCURRENT_CALLS", 2)
     # a letter's look-up gives up after this long in all (retries included),

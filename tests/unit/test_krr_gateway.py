@@ -113,3 +113,56 @@ def test_half_open_lets_one_probe_through_and_a_failed_probe_reopens() -> None:
     assert breaker.allow() and not breaker.allow()  # one probe at a time
     breaker.record(False)
     assert breaker.state() == OPEN
+
+
+# -- smart batching (issue 17): at once when idle, with the next call while one is out ----------------
+
+
+def test_a_lone_lookup_goes_at_once_without_waiting_for_company() -> None:
+    registry = FakeRegistry(persons=_persons())
+    # a batch_wait far over the time budget: a look-up that waited for company would time out
+    gw = KrrGateway(registry, max_concurrent_calls=2, batch_wait=60.0, time_budget=5)
+    for pid in (DIGIPOST, NO_POSTBOX, RESERVED):
+        assert list(gw.hent_personer([pid])) == [pid]
+    assert registry.calls == [(DIGIPOST,), (NO_POSTBOX,), (RESERVED,)]
+
+
+def test_lookups_under_load_wait_batch_wait_and_go_in_one_call() -> None:
+    registry = GatedRegistry(persons=_persons())
+    gw = KrrGateway(registry, max_concurrent_calls=2, batch_wait=2.0, time_budget=30)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(gw.hent_personer, ["00000000001"])
+        assert registry.entered.acquire(timeout=5)  # the first call is out; a second slot is free
+        ids = [DIGIPOST, NO_POSTBOX, RESERVED, "00000000002", "00000000003"]
+        rest = [pool.submit(gw.hent_personer, [i]) for i in ids]
+        wait_until(lambda: len(gw._pending) == len(ids), 5, "look-ups queued behind the call out")
+        assert not registry.entered.acquire(timeout=0.3)  # no call of its own, none beside the first
+        assert len(gw._pending) == len(ids)
+        registry.gate.set()
+        first.result(5)
+        answers = [f.result(10) for f in rest]  # after batch_wait, all in one call
+    assert [len(c) for c in registry.calls] == [1, 5]
+    assert [list(a) for a in answers] == [[i] for i in ids]
+
+
+def test_a_slow_call_gets_a_second_call_beside_it_after_batch_wait() -> None:
+    class FirstCallHangs(GatedRegistry):
+        def hent_personer(self, ids: Sequence[str]) -> dict[str, Person]:
+            if not self.calls:
+                self.calls.append(tuple(ids))
+                self.entered.release()
+                assert self.gate.wait(10), "test never opened the gate"
+                return {i: Person(i, status="IKKE_REGISTRERT") for i in ids}
+            return FakeRegistry.hent_personer(self, ids)
+
+    registry = FirstCallHangs(persons=_persons())
+    gw = KrrGateway(registry, max_concurrent_calls=2, batch_wait=0.05, time_budget=10)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(gw.hent_personer, ["00000000001"])
+        assert registry.entered.acquire(timeout=5)
+        # answered while the first call still hangs: a second call went beside it
+        assert gw.hent_personer([DIGIPOST])[DIGIPOST].has_postbox
+        assert not first.done()
+        registry.gate.set()
+        first.result(5)
+    assert registry.calls == [("00000000001",), (DIGIPOST,)]
