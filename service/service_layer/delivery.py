@@ -9,8 +9,11 @@ its token. A worker whose heartbeat stopped has its jobs released by the others 
 ``stale_seconds``; whoever claims them next resends.
 
 The life cycle itself (which status follows which) is ``service.domain.forwarding.Forwarding``; this
-module only moves forwardings between the repository and the vendor. Sending (``send``) touches no
-database, so many sends run concurrently between one claim and one record transaction.
+module only moves forwardings between the repository and the vendor. Sending (``send``) writes
+nothing, so many sends run concurrently between one claim and one record transaction; it reads its
+own letter's attachment bytes (one short read), which the claimed batch does not hold: the worker
+holds the bytes of the letters being sent, not of every letter it has claimed (issue 17: a batch of
+32 letters of 30 MB each would otherwise be 1 GB).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from ..domain.forwarding import (
@@ -110,13 +113,24 @@ class Delivery:
         if not claim.ids:
             return []
         with self.uow_factory().for_reading() as uow:
-            letters = uow.forwardings.letters(claim.ids)
+            letters = uow.forwardings.letters(claim.ids, attachments=False)  # bytes: at send time
         return [Job(letter, claim.token) for letter in letters]
+
+    def _with_attachments(self, letter: Letter) -> Letter:
+        cid = letter.forwarding.correspondence_id
+        if cid is None:
+            return letter  # no stored letter: build_message says so
+        with self.uow_factory().for_reading() as uow:
+            return replace(letter, attachments=uow.forwardings.attachments(cid))
 
     # -- sending (no database) ----------------------------------------------------------------------
     def send(self, job: Job) -> SendOutcome:
-        letter = job.letter
-        vendor = letter.vendor_orgnr or ""
+        vendor = job.letter.vendor_orgnr or ""
+        try:
+            letter = self._with_attachments(job.letter)
+        except Exception as exc:  # the database is unreachable now: like a vendor outage, retry later
+            log.warning("forwarding %s: cannot load its attachments: %s", job.id, exc)
+            return SendOutcome(job.id, job.token, vendor, error=f"attachments not loaded: {exc}")
         try:
             message = build_message(letter)
         except Exception as exc:  # a letter we cannot build never gets better: fail it permanently

@@ -18,7 +18,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from ..domain.forwarding import Forwarding, Letter
+from ..domain.forwarding import Forwarding, Letter, StoredAttachment
 from ..domain.insert import InsertPlan
 from ..domain.notifications import Planned, PlanSource
 from ..domain.receipt import Receipt
@@ -69,7 +69,10 @@ class ForwardingsPort(Protocol):
 
     def release_stale(self, heartbeat_before: datetime, worker_id: str) -> int: ...
 
-    def letters(self, ids: Collection[int]) -> list[Letter]: ...
+    def letters(self, ids: Collection[int], attachments: bool = True) -> list[Letter]: ...
+
+    def attachments(self, correspondence_id: int) -> tuple[StoredAttachment, ...]:
+        """One letter's attachments with their bytes (a batch's letters are loaded without them)."""
 
     def lock_held(self, held: Mapping[int, str]) -> dict[int, Forwarding]:
         """The rows of ``held`` (id -> claim token) still carrying their token (the fence)."""

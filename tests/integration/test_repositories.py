@@ -186,6 +186,11 @@ def test_a_claim_and_its_fencing_token(uow_factory: UnitOfWorkPortFactory) -> No
         assert uow.forwardings.claim("w2", now + timedelta(seconds=2), LEASE, 10).ids == [], "claimed"
         (letter,) = uow.forwardings.letters(first.ids)
         assert letter.reportee == DIGIPOST and letter.attachments[0].data == PDF
+        # the delivery worker loads a batch without the bytes and each letter's at its send (issue 17)
+        (bare,) = uow.forwardings.letters(first.ids, attachments=False)
+        assert bare.attachments == () and bare.reportee == DIGIPOST
+        assert letter.forwarding.correspondence_id is not None
+        assert uow.forwardings.attachments(letter.forwarding.correspondence_id) == letter.attachments
         assert letter.security_level == 4, "the service edition's level, joined from its registration"
         assert letter.forwarding.job_state == JobState.PENDING
         uow.commit()

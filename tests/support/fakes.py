@@ -154,12 +154,23 @@ class FakeForwardingRepository(ForwardingsPort):
                 n += 1
         return n
 
-    def letters(self, ids: Collection[int]) -> list[Letter]:
+    def letters(self, ids: Collection[int], attachments: bool = True) -> list[Letter]:
         self.store.letter_loads += 1
         return [
-            dataclasses.replace(self.store.rows[i].letter, forwarding=copy.deepcopy(self.store.rows[i].state))
+            dataclasses.replace(
+                self.store.rows[i].letter,
+                forwarding=copy.deepcopy(self.store.rows[i].state),
+                attachments=self.store.rows[i].letter.attachments if attachments else (),
+            )
             for i in sorted(ids)
         ]
+
+    def attachments(self, correspondence_id: int) -> tuple[StoredAttachment, ...]:
+        self.store.attachment_loads += 1
+        for r in self.store.rows.values():
+            if r.state.correspondence_id == correspondence_id:
+                return r.letter.attachments
+        return ()
 
     def lock_held(self, held: Mapping[int, str]) -> dict[int, Forwarding]:
         return {
@@ -232,6 +243,7 @@ class FakeJobs:
     seen: set[tuple[str, str]] = field(default_factory=set)
     altinn_copies: list[int] = field(default_factory=list)
     letter_loads: int = 0
+    attachment_loads: int = 0  # one per letter sent: the batch is loaded without the bytes
 
     def add_job(
         self,

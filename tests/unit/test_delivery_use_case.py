@@ -54,8 +54,12 @@ def test_a_batch_is_claimed_loaded_sent_and_recorded_in_three_transactions(env: 
     jobs = d.claim(10)
     assert [j.id for j in jobs] == [1, 2, 3, 4, 5] and len({j.token for j in jobs}) == 1
     assert store.letter_loads == 1  # one load for the whole batch
+    # issue 17: the claimed batch holds no attachment bytes; each send loads its own letter's
+    assert all(j.letter.attachments == () for j in jobs) and store.attachment_loads == 0
     counts = d.deliver(jobs)
     assert counts == {"sent": 5}
+    assert store.attachment_loads == 5
+    assert all(m.primary.data == store.rows[1].letter.attachments[0].data for m in vendor.sent)
     assert db.commits == 2  # the claim and the record (the load is read-only)
     assert len(vendor.sent) == 5 and vendor.sent[0].message_id == "msg-1"
     for i in range(1, 6):

@@ -136,8 +136,10 @@ class ForwardingRepository:
         return int(getattr(result, "rowcount", 0) or 0)
 
     # -- loading -------------------------------------------------------------------------------------
-    def letters(self, ids: Collection[int]) -> list[Letter]:
-        """Forwardings with their letter, attachments and sender: two queries for the whole batch."""
+    def letters(self, ids: Collection[int], attachments: bool = True) -> list[Letter]:
+        """Forwardings with their letter, attachments and sender: two queries for the whole batch.
+        ``attachments=False``: no attachments (``Letter.attachments`` empty), for a caller that loads
+        each letter's bytes when it needs them (:meth:`attachments`)."""
         if not ids:
             return []
         rows = self.session.execute(
@@ -164,18 +166,8 @@ class ForwardingRepository:
             .where(F.id.in_(list(ids)))
             .order_by(F.id)
         ).all()
-        A = orm.Attachment
-        attachments: dict[int, list[StoredAttachment]] = {}
         letter_ids = [r.correspondence_id for r in rows if r.correspondence_id is not None]
-        if letter_ids:
-            for a in self.session.execute(
-                select(A.correspondence_id, A.file_name, A.name, A.data)
-                .where(A.correspondence_id.in_(letter_ids))
-                .order_by(A.id)
-            ):
-                attachments.setdefault(a.correspondence_id, []).append(
-                    StoredAttachment(a.file_name, a.name, a.data)
-                )
+        stored = self._attachments(letter_ids) if attachments and letter_ids else {}
         return [
             Letter(
                 forwarding=_forwarding(r),
@@ -190,11 +182,26 @@ class ForwardingRepository:
                 message_title=r.message_title,
                 visible_date_time=r.visible_date_time,
                 language_code=r.language_code,
-                attachments=tuple(attachments.get(r.correspondence_id, ())),
+                attachments=tuple(stored.get(r.correspondence_id, ())),
                 security_level=r.security_level or SECURITY_DEFAULT,
             )
             for r in rows
         ]
+
+    def attachments(self, correspondence_id: int) -> tuple[StoredAttachment, ...]:
+        """One letter's attachments with their bytes, in stored order."""
+        return tuple(self._attachments([correspondence_id]).get(correspondence_id, ()))
+
+    def _attachments(self, letter_ids: Collection[int]) -> dict[int, list[StoredAttachment]]:
+        A = orm.Attachment
+        out: dict[int, list[StoredAttachment]] = {}
+        for a in self.session.execute(
+            select(A.correspondence_id, A.file_name, A.name, A.data)
+            .where(A.correspondence_id.in_(list(letter_ids)))
+            .order_by(A.id)
+        ):
+            out.setdefault(a.correspondence_id, []).append(StoredAttachment(a.file_name, a.name, a.data))
+        return out
 
     def lock_held(self, held: Mapping[int, str]) -> dict[int, Forwarding]:
         """Lock and load the jobs whose row still carries the claim token (id -> token) given; a job
