@@ -26,7 +26,7 @@ __all__ = ["Digital", "LetterBuilder", "PackageDocument", "SignedLetter", "Varse
 @dataclass(frozen=True)
 class SignedLetter:
     forretningsmelding: str  # the compact JWS
-    dokumentpakke: bytes  # DER CMS
+    dokumentpakke: bytes | bytearray  # DER CMS
 
 
 class LetterBuilder:

@@ -141,7 +141,7 @@ class AccessPointClient:
     def send(
         self,
         forretningsmelding: Callable[[str], str],
-        dokumentpakke: bytes,
+        dokumentpakke: bytes | bytearray,
         message_id: str,
         consumer_org: str | None = None,
     ) -> None:

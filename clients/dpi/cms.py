@@ -38,26 +38,41 @@ def _oaep_parameters() -> algos.RSAESOAEPParams:
     )
 
 
-def envelope(content: bytes, recipient: x509.Certificate) -> bytes:
+def envelope(content: bytes, recipient: x509.Certificate) -> bytearray:
     """``content`` as DER CMS EnvelopedData to ``recipient`` (one key transport recipient)."""
     public_key = recipient.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise CmsError("the postbox certificate has no RSA key")
     cek = os.urandom(32)
     iv = os.urandom(16)
-    return _assemble(
+    # One buffer for the whole envelope, the content encrypted straight into its place (issue 17: the
+    # delivery worker's memory): the content is the last value of every enclosing structure, so the
+    # envelope is a prefix that depends only on its length, then the ciphertext. Before, padding,
+    # encryption and each DER wrapping made a copy of the whole package: about nine for a letter.
+    n = (len(content) // 16 + 1) * 16  # PKCS#7 pads always
+    prefix = _prefix(
         _recipient_parts(recipient.public_bytes(serialization.Encoding.DER)),
         public_key.encrypt(cek, _OAEP),
         iv,
-        _aes_cbc(cek, iv, content),
+        n,
     )
+    out = bytearray(len(prefix) + n)
+    out[: len(prefix)] = prefix
+    _aes_cbc_into(cek, iv, content, memoryview(out)[len(prefix) :])
+    return out  # a bytearray: bytes-like, and no copy of it
 
 
-def _aes_cbc(cek: bytes, iv: bytes, content: bytes) -> bytes:
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(content) + padder.finalize()
+def _aes_cbc_into(cek: bytes, iv: bytes, content: bytes, out: memoryview) -> None:
+    """AES-CBC with PKCS#7 padding of ``content`` into ``out`` (exactly the padded length)."""
+    full = len(content) - len(content) % 16
+    pad = 16 - len(content) % 16
     encryptor = Cipher(algorithms.AES(cek), modes.CBC(iv)).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
+    if full:
+        # update_into wants room for one block more than it writes: out has 16 bytes past ``full``
+        written = encryptor.update_into(memoryview(content)[:full], out)
+        assert written == full
+    last = encryptor.update(bytes(memoryview(content)[full:]) + bytes((pad,)) * pad) + encryptor.finalize()
+    out[full : full + 16] = last
 
 
 def envelope_structure(
@@ -112,13 +127,17 @@ _OID_AES256_CBC = core.ObjectIdentifier("2.16.840.1.101.3.4.1.42").dump()
 _VERSION_0 = core.Integer(0).dump()
 
 
+def _head(tag: int, n: int) -> bytes:
+    """A DER TLV's tag (one octet) and definite length ``n``."""
+    if n < 0x80:
+        return bytes((tag, n))
+    length = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length
+
+
 def _der(tag: int, content: bytes) -> bytes:
     """One DER TLV: ``tag`` (one octet) and the definite length of ``content``."""
-    n = len(content)
-    if n < 0x80:
-        return bytes((tag, n)) + content
-    length = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(length))) + length + content
+    return _head(tag, len(content)) + content
 
 
 @functools.lru_cache(maxsize=64)
@@ -137,19 +156,29 @@ def _recipient_parts(certificate_der: bytes) -> tuple[bytes, bytes]:
 
 
 def _assemble(parts: tuple[bytes, bytes], encrypted_key: bytes, iv: bytes, encrypted_content: bytes) -> bytes:
+    """The envelope from its parts (what :func:`envelope` writes into one buffer)."""
+    return _prefix(parts, encrypted_key, iv, len(encrypted_content)) + encrypted_content
+
+
+def _prefix(parts: tuple[bytes, bytes], encrypted_key: bytes, iv: bytes, n: int) -> bytes:
+    """The envelope's DER up to its encrypted content of ``n`` bytes, which ends every enclosing
+    structure (ContentInfo, EnvelopedData, EncryptedContentInfo)."""
     rid, kea = parts
     ktri = _der(0x30, _VERSION_0 + rid + kea + _der(0x04, encrypted_key))
     algorithm = _der(0x30, _OID_AES256_CBC + _der(0x04, iv))
-    eci = _der(0x30, _OID_DATA + algorithm + _der(0x80, encrypted_content))  # [0] IMPLICIT OCTET STRING
-    enveloped = _der(0x30, _VERSION_0 + _der(0x31, ktri) + eci)
-    return _der(0x30, _OID_ENVELOPED_DATA + _der(0xA0, enveloped))  # [0] EXPLICIT
+    eci = _OID_DATA + algorithm + _head(0x80, n)  # [0] IMPLICIT OCTET STRING
+    eci = _head(0x30, len(eci) + n) + eci
+    enveloped = _VERSION_0 + _der(0x31, ktri) + eci
+    enveloped = _head(0x30, len(enveloped) + n) + enveloped
+    outer = _OID_ENVELOPED_DATA + _head(0xA0, len(enveloped) + n) + enveloped  # [0] EXPLICIT
+    return _head(0x30, len(outer) + n) + outer
 
 
-def decrypt(data: bytes, private_key: rsa.RSAPrivateKey) -> bytes:
+def decrypt(data: bytes | bytearray, private_key: rsa.RSAPrivateKey) -> bytes:
     """The content of a DER CMS EnvelopedData whose key transport (RSAES-OAEP SHA-256, or PKCS#1 v1.5)
     is to ``private_key``; AES-CBC content. Raises CmsError on anything else."""
     try:
-        info = cms.ContentInfo.load(data)
+        info = cms.ContentInfo.load(bytes(data))
         if info["content_type"].native != "enveloped_data":
             raise CmsError(f"not EnvelopedData but {info['content_type'].native}")
         enveloped = info["content"]

@@ -243,7 +243,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _sha256_b64(data: bytes) -> str:
+def _sha256_b64(data: bytes | bytearray) -> str:
     import base64
     import hashlib
 

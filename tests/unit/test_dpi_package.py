@@ -251,3 +251,18 @@ def test_the_envelope_assembled_from_parts_is_asn1cryptos_byte_for_byte(pki: Tes
     assert cms._assemble(parts, encrypted_key, iv, content) == cms.envelope_structure(
         certificate, encrypted_key, iv, content
     )
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 4_095, 4_096, 1_000_003])
+def test_the_envelope_written_into_one_buffer_decrypts_to_the_content(pki: TestPki, size: int) -> None:
+    """``cms.envelope`` encrypts the content straight into the envelope's buffer (issue 17: memory);
+    the result is the reference structure around the ciphertext and decrypts to the content."""
+    import os
+
+    postbox = pki.postbox(VENDOR)
+    content = os.urandom(size)
+    envelope = cms.envelope(content, postbox.certificate)
+    assert cms.decrypt(bytes(envelope), postbox.private_key) == content
+    ciphertext = envelope[-((size // 16 + 1) * 16) :]
+    reference = cms.envelope_structure(postbox.certificate, b"\0" * 256, b"\0" * 16, bytes(ciphertext))
+    assert len(envelope) == len(reference)
