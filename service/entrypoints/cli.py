@@ -148,8 +148,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from .malloc import bound_malloc
     from .worker import main
 
+    bound_malloc()  # before the send threads start (issue 17: the worker's memory)
     main(settings)
     return 0
 
