@@ -107,6 +107,7 @@ class DpiPostbox:
                 msg.personidentifikator or None,
             )
             encrypted = cms.envelope(package, postbox_certificate)
+            del package  # in the envelope now: not held through the send (issue 17: memory)
         except (asice.PackageError, cms.CmsError, ValueError) as exc:
             return SendResult(SendStatus.REJECTED, f"the document package cannot be built: {exc}")
         digital = message.Digital(
