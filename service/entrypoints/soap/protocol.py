@@ -44,7 +44,7 @@ from .receipt_xml import ReceiptReply, reply_document
 from .spyne_compat import install_fault_hook
 from .status_xml import StatusReply
 from .status_xml import reply_document as status_document
-from .tolerance import UnknownElements
+from .tolerance import ENVIRON_STRIPPED, UnknownElements
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ class _AltinnProtocolMixin:
     # -------------------------------------------------------------------------------- tolerance
 
     def validate_body(self, ctx: Any, message: Any) -> None:
-        if self.tolerance is not None and ctx.in_body_doc is not None:
+        req_env = getattr(getattr(ctx, "transport", None), "req_env", None) or {}
+        if self.tolerance is not None and ctx.in_body_doc is not None and not req_env.get(ENVIRON_STRIPPED):
             self.tolerance.strip(ctx.in_body_doc)
             ctx.method_request_string = ctx.in_body_doc.tag  # strip may rename a node-soap wrapper
         super().validate_body(ctx, message)  # type: ignore[misc]
