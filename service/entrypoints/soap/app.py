@@ -6,7 +6,8 @@ builds the two spyne applications around them (:func:`make_wsgi_app`) and return
 (:class:`.wsgi.Root`). Per SOAP endpoint a request passes, outermost first:
 
     Shedding (admission bound, busy fault)  ->  RequestGuard (size, content type, one hardened
-    parse, DTD, envelope version)  ->  spyne WsgiApplication with AltinnSoap11 / WsAddressingSoap12
+    parse, DTD, envelope version)  ->  FastInsert (the two inserts, when it is sure; fast_insert.py)
+    ->  spyne WsgiApplication with AltinnSoap11 / WsAddressingSoap12
     (pre-parsed document, tolerance of unknown elements, validator='lxml', Altinn faults)
     ->  services (authentication)  ->  handlers (the handler table, use cases).
 

@@ -18,7 +18,9 @@ adaptations (the fault model itself is :mod:`.faults`; spyne work-arounds are :m
    tree instead of parsing the bytes again.
 3. Tolerance (as WCF): before schema validation, elements the contract does not know are removed
    from the request body (:mod:`.tolerance`), counted and logged once per name; node-soap's two
-   unambiguous shapes are taken for what they mean (the operation is dispatched after that).
+   unambiguous shapes are taken for what they mean (the operation is dispatched after that). A body
+   the insert fast path (:mod:`.fast_insert`) has already stripped before handing it on is not
+   stripped (nor counted) again (``environ[tolerance.ENVIRON_STRIPPED]``).
 """
 
 from __future__ import annotations
