@@ -86,6 +86,9 @@ class Settings:
     status_result_limit: int = env("STATUS_RESULT_LIMIT", 1000)
     # GetCorrespondenceStatusHistory's own limit: Altinn allows 10 000 references a call, all answered.
     status_history_limit: int = env("STATUS_HISTORY_LIMIT", 10000)
+    # InsertCorrespondenceV2 / BasicV2 read from the guard's tree without spyne's deserialiser
+    # (soap/fast_insert.py); anything it is not sure of still goes to spyne. false: spyne for all.
+    insert_fast_path: bool = env("INSERT_FAST_PATH", True)
     # Letters stored per transaction by a web process's writer (group commit).
     write_batch_max: int = env("WRITE_BATCH_MAX", 256)
     # Fernet key file protecting the stored PasswordDigest secrets (created when absent).

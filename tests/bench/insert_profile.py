@@ -7,6 +7,11 @@ with ``--profile``, the top functions by cumulative time (cProfile). A CPU-time 
 meaningful on a busy shared machine where wall-clock throughput does not.
 
     .venv/bin/python tests/bench/insert_profile.py [--letters 2000] [--no-sdp] [--profile]
+    .venv/bin/python tests/bench/insert_profile.py --compare [--letters 2000] [--rounds 10]
+
+``--compare``: two applications in this process, the insert fast path on and off
+(``INNBYGGERPOST_INSERT_FAST_PATH``), each over its own database, called in alternating rounds so that
+the machine's load falls on both alike; prints both figures and their ratio.
 """
 
 from __future__ import annotations
@@ -53,7 +58,11 @@ def main() -> int:
     p.add_argument("--letters", type=int, default=2000)
     p.add_argument("--no-sdp", action="store_true")
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--compare", action="store_true", help="fast path on and off, alternating rounds")
+    p.add_argument("--rounds", type=int, default=10)
     args = p.parse_args()
+    if args.compare:
+        return compare(args.letters, args.rounds, not args.no_sdp)
     post = basic_app()
     head, tail = envelope(not args.no_sdp)
 
@@ -81,6 +90,34 @@ def main() -> int:
     if prof:
         st = pstats.Stats(prof)
         st.sort_stats("cumulative").print_stats(45)
+    return 0
+
+
+def compare(letters: int, rounds: int, sdp: bool) -> int:
+    head, tail = envelope(sdp)
+    posts = {
+        "fast path on": basic_app(INSERT_FAST_PATH="true"),
+        "fast path off": basic_app(INSERT_FAST_PATH="false"),
+    }
+    cpu = dict.fromkeys(posts, 0.0)
+    per_round = max(1, letters // rounds)
+    for name, post in posts.items():
+        for i in range(50):
+            post(head + f"warm-{name}-{i}".encode() + tail)
+    for r in range(rounds):
+        for name, post in posts.items():
+            t0 = time.process_time()
+            for i in range(per_round):
+                out = post(head + f"cmp-{r}-{i}".encode() + tail)
+                if b">OK<" not in out:
+                    raise RuntimeError(out[:400])
+            cpu[name] += time.process_time() - t0
+    n = per_round * rounds
+    for name, seconds in cpu.items():
+        print(
+            f"{name}: {seconds / n * 1000:.3f} ms CPU per insert ({n} inserts, {'SdpOptions' if sdp else 'no SdpOptions'})"
+        )
+    print(f"on / off: {cpu['fast path on'] / cpu['fast path off']:.2f}")
     return 0
 
 

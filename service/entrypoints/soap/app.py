@@ -6,7 +6,8 @@ builds the two spyne applications around them (:func:`make_wsgi_app`) and return
 (:class:`.wsgi.Root`). Per SOAP endpoint a request passes, outermost first:
 
     Shedding (admission bound, busy fault)  ->  RequestGuard (size, content type, one hardened
-    parse, DTD, envelope version)  ->  spyne WsgiApplication with AltinnSoap11 / WsAddressingSoap12
+    parse, DTD, envelope version)  ->  FastInsert (the two inserts, when it is sure; fast_insert.py)
+    ->  spyne WsgiApplication with AltinnSoap11 / WsAddressingSoap12
     (pre-parsed document, tolerance of unknown elements, validator='lxml', Altinn faults)
     ->  services (authentication)  ->  handlers (the handler table, use cases).
 
@@ -29,6 +30,7 @@ from ..inbox import make_inbox_app
 from . import addressing, spyne_compat, wssecurity
 from .addressing import WsAddressingSoap12
 from .early_auth import EarlyAuthentication, client_of
+from .fast_insert import FastInsert
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
 from .guard import ENVIRON_ENVELOPE, RequestGuard
 from .handlers import Context, storage_failure
@@ -140,7 +142,9 @@ def make_wsgi_app(container: Any) -> Root:
             out_protocol=protocol(),
         )
         spyne_compat.route_by_request_element(application)
-        wsgi = WsgiApplication(application, max_content_length=settings.max_request_bytes + 1024)
+        wsgi: Any = WsgiApplication(application, max_content_length=settings.max_request_bytes + 1024)
+        if settings.insert_fast_path:  # the inserts past spyne's deserialiser (fast_insert.py)
+            wsgi = FastInsert(wsgi, application, ctx, variant, unknown)
         early = EarlyAuthentication(
             variant,
             auth,

@@ -18,7 +18,9 @@ adaptations (the fault model itself is :mod:`.faults`; spyne work-arounds are :m
    tree instead of parsing the bytes again.
 3. Tolerance (as WCF): before schema validation, elements the contract does not know are removed
    from the request body (:mod:`.tolerance`), counted and logged once per name; node-soap's two
-   unambiguous shapes are taken for what they mean (the operation is dispatched after that).
+   unambiguous shapes are taken for what they mean (the operation is dispatched after that). A body
+   the insert fast path (:mod:`.fast_insert`) has already stripped before handing it on is not
+   stripped (nor counted) again (``environ[tolerance.ENVIRON_STRIPPED]``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from .receipt_xml import ReceiptReply, reply_document
 from .spyne_compat import install_fault_hook
 from .status_xml import StatusReply
 from .status_xml import reply_document as status_document
-from .tolerance import UnknownElements
+from .tolerance import ENVIRON_STRIPPED, UnknownElements
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +80,8 @@ class _AltinnProtocolMixin:
     # -------------------------------------------------------------------------------- tolerance
 
     def validate_body(self, ctx: Any, message: Any) -> None:
-        if self.tolerance is not None and ctx.in_body_doc is not None:
+        req_env = getattr(getattr(ctx, "transport", None), "req_env", None) or {}
+        if self.tolerance is not None and ctx.in_body_doc is not None and not req_env.get(ENVIRON_STRIPPED):
             self.tolerance.strip(ctx.in_body_doc)
             ctx.method_request_string = ctx.in_body_doc.tag  # strip may rename a node-soap wrapper
         super().validate_body(ctx, message)  # type: ignore[misc]

@@ -56,6 +56,9 @@ from .types import ALL_TYPES
 logger = logging.getLogger(__name__)
 
 MAX_NAMES = 200
+# Set in the WSGI environ by a layer in front of spyne (fast_insert.py) that has already stripped the
+# request body: the protocol then does not strip (and count) it a second time.
+ENVIRON_STRIPPED = "innbyggerpost.unknown_elements_stripped"
 OTHER = "(other)"
 PARENT_NAMESPACE = "children in the parent's namespace"
 MESSAGE_NAME = "the WSDL message's name as its element"
@@ -130,6 +133,11 @@ class UnknownElements:
         if known is None:
             return 0
         return self._walk(body_root, _local(body_root.tag), known, _namespace(body_root.tag))
+
+    def element_for(self, tag: str) -> str:
+        """The operation element a body root named ``tag`` is taken for (what :meth:`strip` renames
+        a node-soap message name to; else ``tag``)."""
+        return self._message_names.get(tag, tag)
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
