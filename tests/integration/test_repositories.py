@@ -371,3 +371,33 @@ def test_a_notification_is_stored_with_its_send_job_claimed_with_lease_and_fenci
         assert uow.jobs.lock_held({job_id: first.token}) == {}  # fenced: the first claim is void
         assert list(uow.jobs.lock_held({job_id: second.token})) == [job_id]
         uow.commit()
+
+
+def test_the_sdp_details_name_the_altinn_copy_only_when_the_letter_has_one(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
+    """One query for the forwardings and whether their letters have an Altinn copy (a left join):
+    CopyAltinn names the copy's CorrespondenceID, ForwardOnly (no copy) names none, in the history
+    by references and in the status details alike."""
+    owner_id = _owner_id(uow_factory)
+    copy = _plan(owner_id, _ref())  # CopyAltinn to the Digipost person
+    req = insert_request(_ref(), DIGIPOST, "ForwardOnly", "REPO", PDF)
+    person = person_with_postbox(DIGIPOST)
+    forward_only = insert.plan(
+        req, owner_id, forwarding_decision.decide("person", req.sdp_options, None, person), person, _now()
+    )
+    assert forward_only.correspondence is not None and forward_only.correspondence.altinn_status is None
+    with uow_factory() as uow:
+        uow.correspondences.add_many([copy, forward_only])
+        uow.commit()
+    refs = [copy.external_shipment_reference, forward_only.external_shipment_reference]
+    with uow_factory().for_reading() as uow:
+        assert isinstance(uow, UnitOfWork)
+        corrs, sdp = uow.status.by_references("REPO", refs)
+        by_ref = {d.reference: d for d in sdp}
+        (copy_view,) = [c for c in corrs if c.senders_reference == copy.external_shipment_reference]
+        assert by_ref[refs[0]].correspondence_id == copy_view.correspondence_id
+        assert by_ref[refs[1]].correspondence_id is None and len(corrs) == 1
+        for ref in refs:
+            details, _ = uow.status.forwardings(owner_id, StatusFilter("4503", 1, senders_reference=ref), 5)
+            assert [d.correspondence_id for d in details] == [by_ref[ref].correspondence_id]
