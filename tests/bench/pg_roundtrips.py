@@ -9,7 +9,9 @@ envelopes from ``--concurrency`` threads, for each kind of letter:
 - ``sdp``: the bench's letter (ForwardOnly with BackupAltinn to the Digipost person);
 - ``copy_notify``: CopyAltinn to the Digipost person with an e-mail notification (Altinn copy,
   notification message and its send job);
-- ``altinn``: no SdpOptions (Altinn copy only).
+- ``altinn``: no SdpOptions (Altinn copy only);
+- ``ws``: the ``sdp`` letter through the WS variant (SOAP 1.2, UsernameToken PasswordDigest with a
+  fresh nonce per letter: the nonce replay cache in the database).
 
 The child talks to PostgreSQL through a relay in this process that counts **round trips** (turns:
 the server answering after the client sent; pipelined statements are one), and the server logs
@@ -34,13 +36,14 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-KINDS = ("sdp", "copy_notify", "altinn")
+KINDS = ("sdp", "copy_notify", "altinn", "ws")
 
 
 # -- the child: one tree's application, in-process --------------------------------------------------
@@ -50,12 +53,62 @@ def child(args: argparse.Namespace) -> int:
 
     from lxml import etree
     from zeep import Client
+    from zeep.wsse.username import UsernameToken
 
-    from tests.bench.inprocess import basic_app
+    from service.adapters.migrate import upgrade
+    from service.bootstrap import bootstrap
+    from service.config import load
+    from service.entrypoints.cli import ensure_demo_owners
+    from service.entrypoints.soap.app import make_wsgi_app
     from tests.support import altinn as a
-    from tests.support.reference import BASIC_WSDL, altinn_reference
+    from tests.support.fakes import FakeRegistry, person_with_postbox
+    from tests.support.reference import BASIC_WSDL, WS_WSDL, altinn_reference
+    from tests.support.wsgi import post as wsgi_post
 
-    post = basic_app(args.url)
+    # as tests/bench/inprocess.py's basic_app, with the WS endpoint too
+    work = Path(tempfile.mkdtemp(prefix="innbyggerpost-pgrt-"))
+    config = load(
+        {
+            **os.environ,
+            "INNBYGGERPOST_DATABASE_URL": args.url,
+            "INNBYGGERPOST_SECRET_KEY_FILE": str(work / "secret.key"),
+        }
+    )
+    upgrade(args.url)
+    ensure_demo_owners(config)
+    app = make_wsgi_app(
+        bootstrap(config, registry=FakeRegistry(persons={a.DIGIPOST: person_with_postbox(a.DIGIPOST)}))
+    )
+    paths = {
+        "basic": ("/ServiceEngineExternal/CorrespondenceAgencyExternalBasic.svc", "1.1"),
+        "ws": ("/ServiceEngineExternal/CorrespondenceAgencyExternal.svc", "1.2"),
+    }
+
+    def post(body: bytes, endpoint: str = "basic") -> bytes:
+        path, soap_version = paths[endpoint]
+        status, out = wsgi_post(app, path, body, soap_version)
+        if not status.startswith("200"):
+            raise RuntimeError(out[:400])
+        return out
+
+    ws_client = Client(
+        str(altinn_reference(WS_WSDL)), wsse=UsernameToken("10001", "demo-password", use_digest=True)
+    )
+    ws_svc = ws_client.create_service(a.WS_BINDING, "http://127.0.0.1" + paths["ws"][0])
+
+    def ws_envelopes(prefix: str, n: int) -> list[bytes]:
+        """One envelope per letter: each has its own UsernameToken nonce (PasswordDigest)."""
+        return [
+            etree.tostring(
+                ws_client.create_message(
+                    ws_svc, "InsertCorrespondenceV2", "DEMO", f"{prefix}-{i}", letters["sdp"]
+                ),
+                xml_declaration=True,
+                encoding="utf-8",
+            )
+            for i in range(n)
+        ]
+
     client = Client(str(altinn_reference(BASIC_WSDL)))
     svc = client.create_service(a.BASIC_BINDING, "http://127.0.0.1/x")
     notification = {
@@ -77,24 +130,29 @@ def child(args: argparse.Namespace) -> int:
         head, _, tail = etree.tostring(env, xml_declaration=True, encoding="utf-8").partition(marker.encode())
         return head, tail
 
-    def run(kind: str, prefix: str, n: int) -> None:
+    def prepare(kind: str, prefix: str, n: int) -> list[bytes]:
+        if kind == "ws":
+            return ws_envelopes(prefix, n)
         head, tail = template(kind)
+        return [head + f"{prefix}-{i}".encode() + tail for i in range(n)]
 
-        def one(i: int) -> None:
-            out = post(head + f"{prefix}-{i}".encode() + tail)
+    def run(kind: str, bodies: list[bytes]) -> None:
+        def one(body: bytes) -> None:
+            out = post(body, "ws" if kind == "ws" else "basic")
             if b">OK<" not in out:
                 raise RuntimeError(out[:400])
 
         with ThreadPoolExecutor(args.concurrency) as pool:
-            list(pool.map(one, range(n)))
+            list(pool.map(one, bodies))
 
     for kind in KINDS:  # warm-up: connections, caches, the server's prepared statements
-        run(kind, f"warm-{kind}", max(50, args.concurrency * 2))
+        run(kind, prepare(kind, f"warm-{kind}", max(50, args.concurrency * 2)))
     for kind in KINDS:
+        bodies = prepare(kind, f"m-{kind}", args.letters)
         print(f"READY {kind}", flush=True)
         sys.stdin.readline()
         c0, w0 = time.process_time(), time.perf_counter()
-        run(kind, f"m-{kind}", args.letters)
+        run(kind, bodies)
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
         print("DONE " + json.dumps({"kind": kind, "cpu_s": cpu, "wall_s": wall}), flush=True)
     return 0
