@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine
 
 from .adapters.db import NotDurable, check_durability, make_engine
 from .adapters.krr_gateway import CircuitBreaker, KrrGateway
-from .adapters.repositories.receipt_index import ReceiptIndex
 from .config import Settings, load
 from .domain.ports import AltinnInbox, ContactRegistry, PostboxVendor
 from .service_layer.group_commit import GroupCommit
@@ -256,9 +255,7 @@ class Container:
     def writer(self) -> GroupCommit:
         return self._part(
             "writer",
-            lambda: GroupCommit(
-                self.uow_factory, self.settings.write_batch_max, ReceiptIndex(self.engine).stored
-            ),
+            lambda: GroupCommit(self.uow_factory, self.settings.write_batch_max),
         )
 
     def dispose(self) -> None:

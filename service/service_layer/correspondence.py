@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from ..domain import forwarding_decision, insert, validation
 from ..domain.altinn_copy import MissingResource, may_get_a_copy
 from ..domain.model import InsertCorrespondence
-from ..domain.ports import ContactRegistry, Person
+from ..domain.ports import ContactRegistry, Person, RegistryUnavailable
 from ..domain.receipt import Receipt, validation_failed
 from .group_commit import GroupCommit
 from .owners import Principal, owns_service
@@ -61,8 +61,11 @@ def insert_correspondence(
         raise NotAuthorised(5, f"SystemUserCode '{req.system_user_code}' does not belong to this system user")
     edition = int(req.service_edition or "0")
     key = (req.system_user_code, req.external_shipment_reference)
-    if principal.services is not None and writer is not None and not writer.maybe_stored(key):
-        # The common case, without a transaction: a new shipment of an owner whose services we know.
+    if principal.services is not None and writer is not None:
+        # The common case, without a database round trip: an owner whose services we know. No
+        # repeat check before the insert either: the writer checks the batch's keys in its
+        # transaction and answers a repeat with the stored receipt (only a KRR failure, below,
+        # looks for one first).
         if (req.service_code, edition) not in principal.services:
             raise _not_authorised(req.service_code, edition)
     else:
@@ -81,8 +84,15 @@ def insert_correspondence(
     kind = validation.reportee_kind(req.reportee) or "person"
     person: Person | None = None
     if forwarding_decision.needs_lookup(kind, req.sdp_options, req.is_reservable):
-        # May raise RegistryUnavailable: nothing has been stored yet.
-        person = registry.hent_personer([req.reportee]).get(req.reportee)
+        try:
+            person = registry.hent_personer([req.reportee]).get(req.reportee)
+        except RegistryUnavailable:
+            # Nothing is stored for a new letter; a repeat of a stored one gets its receipt.
+            with uow_factory().for_reading() as uow:
+                existing = uow.correspondences.receipt(*key)
+            if existing is not None:
+                return existing
+            raise
     now = clock()
     decision = forwarding_decision.decide(kind, req.sdp_options, req.is_reservable, person, now)
     plan = insert.plan(req, principal.owner_id, decision, person, now, inbox_backend)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -39,25 +39,14 @@ class _Job:
 
 
 class GroupCommit:
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkPortFactory,
-        batch_max: int = 256,
-        stored: Callable[[str, str], bool] | None = None,
-    ) -> None:
+    def __init__(self, uow_factory: UnitOfWorkPortFactory, batch_max: int = 256) -> None:
         self._uow_factory = uow_factory
-        self._stored = stored  # a cheap "is this key stored?" (ReceiptIndex), when there is one
         self._batch_max = max(1, batch_max)
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.batches = 0  # for tests and metrics: transactions committed
         self.letters = 0
-
-    def maybe_stored(self, key: tuple[str, str]) -> bool:
-        """False only when the key is certainly not stored yet (then the repeat look-up is skipped;
-        the writer checks again inside its transaction anyway)."""
-        return self._stored is None or self._stored(*key)
 
     def store(self, plan: InsertPlan, timeout: float | None = None) -> Receipt:
         """Store ``plan`` (or find the receipt stored for its key) and return the receipt."""
@@ -148,12 +137,13 @@ class GroupCommit:
                     later.append(job)  # a concurrent repeat within this batch
                 else:
                     new[key] = job
-            # one multi-row INSERT per table for the whole batch (the repository's add_many)
-            receipts = uow.correspondences.add_many([job.plan for job in new.values()])
             fresh: dict[tuple[str, str], Receipt] = {}
-            for (key, job), receipt in zip(new.items(), receipts, strict=True):
-                fresh[key] = out[id(job)] = receipt
-            uow.commit()
+            if new:  # only repeats: nothing to write, no commit
+                # one multi-row INSERT per table for the whole batch (the repository's add_many)
+                receipts = uow.correspondences.add_many([job.plan for job in new.values()])
+                for (key, job), receipt in zip(new.items(), receipts, strict=True):
+                    fresh[key] = out[id(job)] = receipt
+                uow.commit()
         for job in later:
             out[id(job)] = fresh[job.plan.key]
         self.batches += 1

@@ -1494,7 +1494,12 @@ def _fmt(v: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    p.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql", "postgres", "both"],
+        default="both",
+        help="postgres is postgresql",
+    )
     p.add_argument("--letters", type=int, help="letters of the mass mailing (default 100000; --quick 2000)")
     p.add_argument("--quick", action="store_true", help="a short run: 2000 letters, 5 s per insert phase")
     p.add_argument("--connections", type=int, default=32, help="concurrent keep-alive client connections")
@@ -1564,6 +1569,8 @@ def main(argv: list[str] | None = None) -> int:
                 return
 
     threading.Thread(target=watchdog, daemon=True).start()
+    if args.db == "postgres":
+        args.db = "postgresql"
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     code = code_version()
     log(

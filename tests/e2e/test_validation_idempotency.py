@@ -256,8 +256,11 @@ def test_repeat_of_rejected_outcome(stack: Stack) -> None:
     assert again.ReceiptText == first.ReceiptText
     (sub,) = again.SubReceipts.ReceiptExternal
     assert sub.ReceiptText == first.SubReceipts.ReceiptExternal[0].ReceiptText
-    assert _counts(stack) == totals
-    assert stack.sim_stats()["krr"]["calls"] == krr  # a repeat does not ask KRR again
+    assert _counts(stack) == totals  # nothing stored twice
+    # No repeat check per letter before the insert (issue 17: PostgreSQL round trips): the repeat
+    # is looked up by KRR like any letter, then found by the group commit, which answers it with the
+    # stored receipt (test_insert_use_case: while KRR is down, the stored receipt is still answered).
+    assert stack.sim_stats()["krr"]["calls"] == krr + 1
 
 
 def test_repeat_of_reserved_outcome(stack: Stack) -> None:

@@ -4,22 +4,24 @@ The use-case tests run on the fakes (tests/support/fakes.py); these run the same
 the SQLAlchemy repositories, on a database migrated to head: commit and rollback, a duplicate
 ``ExternalShipmentReference`` (:class:`~service.domain.ports.DuplicateKey`, never SQLAlchemy's
 error), a delivery claim and its fencing token, heartbeats and stale claims, notification claims,
-the nonce cache, owners, status look-ups, the inbox view and the receipt index.
+the nonce cache, owners, status look-ups, the inbox view and receipts by key.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
-from service.adapters.repositories.receipt_index import ReceiptIndex
 from service.domain import forwarding_decision, insert
 from service.domain import notifications as dn
 from service.domain.forwarding import JobState
@@ -132,24 +134,84 @@ def test_a_duplicate_reference_is_our_duplicate_key(uow_factory: UnitOfWorkPortF
 def test_a_conflict_at_commit_is_our_duplicate_key(
     engine: Engine, uow_factory: UnitOfWorkPortFactory
 ) -> None:
-    """Two transactions remember the same WS-Security nonce; the later commit meets the unique key."""
+    """Two transactions add the same system user (written at commit); the later commit meets the
+    unique key."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite write transactions never overlap (BEGIN IMMEDIATE behind one write lock)")
+    owner_id = _owner_id(uow_factory)
+    name = f"dup-{uuid.uuid4().hex[:12]}"
+    first, second = uow_factory(), uow_factory()
+    with first:
+        assert isinstance(first, UnitOfWork)
+        first.owners.add_user(owner_id, name)
+        with second:
+            assert isinstance(second, UnitOfWork)
+            second.owners.add_user(owner_id, name)
+            second.commit()
+        with pytest.raises(DuplicateKey):
+            first.commit()
+
+
+def test_a_nonce_is_remembered_in_one_statement_a_replay_is_refused_an_expired_one_reused(
+    engine: Engine, uow_factory: UnitOfWorkPortFactory
+) -> None:
+    now = _now()
+    key = uuid.uuid4().hex
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with uow_factory() as uow:
+            assert isinstance(uow, UnitOfWork)
+            assert uow.nonces.remember(key, now + timedelta(minutes=5), now)
+            uow.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [s.split()[0].upper() for s in statements if not s.startswith("BEGIN")] == ["INSERT"], (
+        statements  # no read before it
+    )
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert not uow.nonces.remember(key, now + timedelta(minutes=5), now), "a replay"
+    later = now + timedelta(minutes=10)  # the stored entry has expired: the nonce may come again
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert uow.nonces.remember(key, later + timedelta(minutes=5), later)
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert not uow.nonces.remember(key, later + timedelta(minutes=5), later), "a replay again"
+
+
+def test_a_nonce_remembered_by_two_transactions_at_once_is_a_replay_for_the_later(
+    engine: Engine, uow_factory: UnitOfWorkPortFactory
+) -> None:
+    """The second waits for the first's uncommitted row and then finds the nonce (never both True)."""
     if engine.dialect.name == "sqlite":
         pytest.skip("SQLite write transactions never overlap (BEGIN IMMEDIATE behind one write lock)")
     now = _now()
     key = uuid.uuid4().hex
-    first, second = uow_factory(), uow_factory()
-    with first:
+    second_answer: list[bool] = []
+    with uow_factory() as first:
         assert isinstance(first, UnitOfWork)
         assert first.nonces.remember(key, now + timedelta(minutes=5), now)
-        with second:
-            assert isinstance(second, UnitOfWork)
-            assert second.nonces.remember(key, now + timedelta(minutes=5), now)
-            second.commit()
-        with pytest.raises(DuplicateKey):
-            first.commit()
-    with uow_factory() as uow:
-        assert isinstance(uow, UnitOfWork)
-        assert not uow.nonces.remember(key, now + timedelta(minutes=5), now), "a replay"
+
+        def second() -> None:
+            with uow_factory() as uow:
+                assert isinstance(uow, UnitOfWork)
+                second_answer.append(uow.nonces.remember(key, now + timedelta(minutes=5), now))
+                uow.commit()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive(), "the second transaction waits for the first's row"
+        first.commit()
+    thread.join(10)
+    assert second_answer == [False]
 
 
 # ------------------------------------------------------------------------------ delivery jobs
@@ -242,7 +304,7 @@ def test_stale_workers_claims_are_released_and_receipts_seen_once(uow_factory: U
 # ------------------------------------------------------------------------------ the other repositories
 
 
-def test_owners_status_inbox_notifications_and_receipt_index(
+def test_owners_status_inbox_notifications_and_receipts(
     engine: Engine, uow_factory: UnitOfWorkPortFactory
 ) -> None:
     owner_id = _owner_id(uow_factory)
@@ -250,8 +312,9 @@ def test_owners_status_inbox_notifications_and_receipt_index(
     with uow_factory() as uow:
         uow.correspondences.add(plan)
         uow.commit()
-    index = ReceiptIndex(engine)
-    assert index.stored(*plan.key) and not index.stored("REPO", "absent")
+    with uow_factory().for_reading() as uow:
+        assert uow.correspondences.receipt(*plan.key) is not None
+        assert uow.correspondences.receipt("REPO", "absent") is None
     with uow_factory().for_reading() as uow:
         assert isinstance(uow, UnitOfWork)
         assert uow.owners.owns_service(owner_id, "4503", 1)
@@ -313,3 +376,33 @@ def test_a_notification_is_stored_with_its_send_job_claimed_with_lease_and_fenci
         assert uow.jobs.lock_held({job_id: first.token}) == {}  # fenced: the first claim is void
         assert list(uow.jobs.lock_held({job_id: second.token})) == [job_id]
         uow.commit()
+
+
+def test_the_sdp_details_name_the_altinn_copy_only_when_the_letter_has_one(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
+    """One query for the forwardings and whether their letters have an Altinn copy (a left join):
+    CopyAltinn names the copy's CorrespondenceID, ForwardOnly (no copy) names none, in the history
+    by references and in the status details alike."""
+    owner_id = _owner_id(uow_factory)
+    copy = _plan(owner_id, _ref())  # CopyAltinn to the Digipost person
+    req = insert_request(_ref(), DIGIPOST, "ForwardOnly", "REPO", PDF)
+    person = person_with_postbox(DIGIPOST)
+    forward_only = insert.plan(
+        req, owner_id, forwarding_decision.decide("person", req.sdp_options, None, person), person, _now()
+    )
+    assert forward_only.correspondence is not None and forward_only.correspondence.altinn_status is None
+    with uow_factory() as uow:
+        uow.correspondences.add_many([copy, forward_only])
+        uow.commit()
+    refs = [copy.external_shipment_reference, forward_only.external_shipment_reference]
+    with uow_factory().for_reading() as uow:
+        assert isinstance(uow, UnitOfWork)
+        corrs, sdp = uow.status.by_references("REPO", refs)
+        by_ref = {d.reference: d for d in sdp}
+        (copy_view,) = [c for c in corrs if c.senders_reference == copy.external_shipment_reference]
+        assert by_ref[refs[0]].correspondence_id == copy_view.correspondence_id
+        assert by_ref[refs[1]].correspondence_id is None and len(corrs) == 1
+        for ref in refs:
+            details, _ = uow.status.forwardings(owner_id, StatusFilter("4503", 1, senders_reference=ref), 5)
+            assert [d.correspondence_id for d in details] == [by_ref[ref].correspondence_id]

@@ -113,3 +113,37 @@ def test_a_failed_batch_fails_its_requests_and_stores_nothing(db: FakeDatabase) 
     with pytest.raises(OSError, match="disk is full"):
         insert_correspondence(db.uow, FakeRegistry(), PRINCIPAL, _request("f1", sdp=False), writer)
     assert db.commits == 0 and not db.correspondences.stored
+
+
+def test_no_repeat_check_before_the_insert_the_writer_answers_a_repeat(db: FakeDatabase) -> None:
+    """An owner whose services are known: no unit of work before the group commit (no per-letter
+    SELECT on the database); a repeat is found by the writer in its transaction (KRR is asked
+    again for it) and answered with the stored receipt, nothing stored twice."""
+    known = Principal(1, "DEMO", "910646192", "10001", frozenset({("4503", 1)}))
+    krr = FakeRegistry(persons={DIGIPOST: person_with_postbox(DIGIPOST)})
+    writer = GroupCommit(db.uow)
+    opened: list[str] = []
+
+    def counted_uow():  # type: ignore[no-untyped-def]
+        opened.append(threading.current_thread().name)
+        return db.uow()
+
+    first = insert_correspondence(counted_uow, krr, known, _request("w1"), writer)
+    assert opened == []  # the use case opened no unit of work: only the writer (its own factory)
+    transactions = db.commits
+    again = insert_correspondence(counted_uow, krr, known, _request("w1"), writer)
+    assert again == first and len(db.correspondences.stored) == 1 and opened == []
+    assert len(krr.calls) == 2  # the repeat went through KRR to the writer, not to a read first
+    assert db.commits == transactions  # the repeat's batch stored nothing
+
+
+def test_a_repeat_gets_its_stored_receipt_while_krr_is_down(db: FakeDatabase) -> None:
+    known = Principal(1, "DEMO", "910646192", "10001", frozenset({("4503", 1)}))
+    writer = GroupCommit(db.uow)
+    krr = FakeRegistry(persons={DIGIPOST: person_with_postbox(DIGIPOST)})
+    first = insert_correspondence(db.uow, krr, known, _request("k1"), writer)
+    krr.fail = True
+    assert insert_correspondence(db.uow, krr, known, _request("k1"), writer) == first
+    with pytest.raises(RegistryUnavailable):  # a new letter: nothing stored, the KRR fault
+        insert_correspondence(db.uow, krr, known, _request("k2"), writer)
+    assert len(db.correspondences.stored) == 1

@@ -22,7 +22,7 @@ from .. import orm
 from ..db import duplicate_keys
 from .jobs import JOBS as J
 from .jobs import job_rows
-from .notifications import insert_planned
+from .notifications import insert_planned_many
 
 R = cast(Table, orm.Receipt.__table__)
 C = cast(Table, orm.Correspondence.__table__)
@@ -173,6 +173,7 @@ class CorrespondenceRepository:
         attachments: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         jobs: list[NewJob] = []
+        notifications: list[tuple[int, Sequence[Any], str | None, datetime]] = []
         for i, corr_id in corr_ids.items():
             p = plans[i]
             letter = p.correspondence
@@ -199,13 +200,18 @@ class CorrespondenceRepository:
             ):  # the Altinn copy's job, committed with the letter (service_layer/altinn_copy.py)
                 jobs.append(NewJob(JobKind.INBOX_COPY, str(corr_id), p.now))
             if p.notifications:  # committed with the letter (service_layer/notify.py sends them)
-                insert_planned(s, corr_id, p.notifications, letter.language_code, p.now)
+                notifications.append((corr_id, p.notifications, letter.language_code, p.now))
+        # One multi-row statement per table for the whole batch (db.py: insertmanyvalues also
+        # without RETURNING on PostgreSQL); the notifications' send jobs go with the other jobs.
         if attachments:
             s.execute(insert(A), attachments)
         if changes:
             s.execute(insert(CS), changes)
-        if jobs:  # stamped with each letter's own time (job_rows stamps one time per call)
-            s.execute(insert(J), [row for job in jobs for row in job_rows([job], job.run_after)])
+        _, job_dicts = insert_planned_many(s, notifications)
+        # stamped with each letter's own time (job_rows stamps one time per call)
+        job_dicts += [row for job in jobs for row in job_rows([job], job.run_after)]
+        if job_dicts:
+            s.execute(insert(J), job_dicts)
 
         forwarded = [i for i, p in enumerate(plans) if p.forwarding is not None]
         fwd_rows = []

@@ -72,21 +72,38 @@ def insert_planned(
 ) -> int:
     """Store a letter's planned notifications, each message with an address together with its send
     job (``notification``); in the caller's transaction. Returns the number of rows."""
-    rows = notification_rows(correspondence_id, planned, letter_language, now)
+    rows, jobs = insert_planned_many(conn, [(correspondence_id, planned, letter_language, now)])
+    if jobs:
+        conn.execute(insert(JOBS), jobs)
+    return rows
+
+
+def insert_planned_many(
+    conn: Connection,
+    letters: Sequence[tuple[int, Sequence[dn.Planned], str | None, datetime]],
+) -> tuple[int, list[dict[str, Any]]]:
+    """Store the planned notifications of many letters (``(correspondence_id, planned, letter
+    language, now)`` each) with ONE multi-row INSERT; returns the number of rows and the ``jobs``
+    rows of their send jobs, for the caller to insert (with its other jobs, in one statement)."""
+    rows: list[dict[str, Any]] = []
+    stamps: list[datetime] = []
+    for correspondence_id, planned, language, now in letters:
+        more = notification_rows(correspondence_id, planned, language, now)
+        rows += more
+        stamps += [now] * len(more)
     if not rows:
-        return 0
-    stored = conn.execute(
+        return 0, []
+    ids = conn.execute(
         insert(NOTIFICATIONS).returning(NOTIFICATIONS.c.id, sort_by_parameter_order=True),
         rows,
-    ).all()
+    ).scalars()
     jobs = [
-        NewJob(JobKind.NOTIFICATION, str(r.id), row["next_attempt_at"])
-        for r, row in zip(stored, rows, strict=True)
+        job
+        for notification_id, row, now in zip(ids, rows, stamps, strict=True)
         if row["state"] == dn.NotificationState.PENDING.value and row["channel"] is not None
+        for job in job_rows([NewJob(JobKind.NOTIFICATION, str(notification_id), row["next_attempt_at"])], now)
     ]
-    if jobs:
-        conn.execute(insert(JOBS), job_rows(jobs, now))
-    return len(rows)
+    return len(rows), jobs
 
 
 def _entity(row: orm.NotificationRow) -> dn.AltinnNotification:

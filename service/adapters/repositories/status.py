@@ -1,7 +1,8 @@
 """Reads of the status operations: Altinn correspondences and forwardings with their histories.
 
-Each answer is a handful of queries whatever its size: the rows (columns only, no ORM objects),
-then every history of those rows in one query per table (no query per row); lists of keys go in
+Each answer is a handful of queries whatever its size: the rows (columns only, no ORM objects;
+a forwarding's row says whether its letter has an Altinn copy), then every history of those rows
+in one query per table (no query per row); lists of keys go in
 one statement each (:mod:`.keys`: an array parameter on PostgreSQL, up to 10 000 on SQLite).
 """
 
@@ -29,6 +30,13 @@ _FWD_COLUMNS = (
     F.external_shipment_reference,
     F.reportee,
 )
+# Whether the forwarding's letter has an Altinn copy, in the forwardings' own query (a left join on
+# the letter's primary key) instead of a query of its own with the letters' ids sent back.
+_WITH_COPY = (C.altinn_status.is_not(None)).label("with_copy")
+
+
+def _forwardings(*where: Any) -> Select:
+    return select(*_FWD_COLUMNS, _WITH_COPY).outerjoin(C, C.id == F.correspondence_id).where(*where)
 
 
 def _common(stmt: Select, model: Any, flt: StatusFilter) -> Select:
@@ -93,8 +101,6 @@ class StatusRepository:
     def _sdp_views(self, rows: Sequence[Any]) -> list[SdpDetailsView]:
         history: dict[int, list[tuple[str, Any]]] = {}
         ids = [r.id for r in rows]
-        corr_ids = [r.correspondence_id for r in rows if r.correspondence_id is not None]
-        with_copy: set[int] = set()
         for chunk in chunks(self.session, ids):
             for fid, status, date in self.session.execute(
                 select(FS.forwarding_id, FS.status, FS.status_date)
@@ -102,16 +108,10 @@ class StatusRepository:
                 .order_by(FS.id)
             ):
                 history.setdefault(fid, []).append((status, date))
-        for chunk in chunks(self.session, corr_ids):
-            with_copy.update(
-                self.session.scalars(
-                    select(C.id).where(among(self.session, C.id, chunk), C.altinn_status.is_not(None))
-                )
-            )
         return [
             SdpDetailsView(
                 sdp_id=r.id,
-                correspondence_id=r.correspondence_id if r.correspondence_id in with_copy else None,
+                correspondence_id=r.correspondence_id if r.with_copy else None,
                 created=r.created_at,
                 last_changed=r.last_changed,
                 reference=r.external_shipment_reference,
@@ -144,7 +144,7 @@ class StatusRepository:
         return self._corr_views(rows), reached
 
     def forwardings(self, owner_id: int, flt: StatusFilter, limit: int) -> tuple[list[SdpDetailsView], bool]:
-        stmt = select(*_FWD_COLUMNS).where(
+        stmt = _forwardings(
             F.owner_id == owner_id,
             F.service_code == flt.service_code,
             F.service_edition == flt.service_edition,
@@ -167,7 +167,7 @@ class StatusRepository:
                 )
             )
             fwd_rows += self.session.execute(
-                select(*_FWD_COLUMNS).where(
+                _forwardings(
                     F.system_user_code == system_user_code,
                     among(self.session, F.external_shipment_reference, chunk),
                 )
