@@ -32,7 +32,7 @@ from .early_auth import EarlyAuthentication, client_of
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
 from .guard import ENVIRON_ENVELOPE, RequestGuard
 from .handlers import Context, storage_failure
-from .health import WriteOutcomes
+from .health import CachedProbe, WriteOutcomes
 from .operations import VARIANTS
 from .probes import DbNonceCache, database_health, metrics_snapshot
 from .protocol import AltinnSoap11
@@ -132,6 +132,7 @@ def make_wsgi_app(container: Any) -> Root:
         protocol = AltinnSoap11 if variant.soap_version == "1.1" else WsAddressingSoap12
         in_protocol = protocol(validator="lxml")
         in_protocol.tolerance = unknown
+        spyne_compat.release_decoded_text(in_protocol)  # an attachment held once, decoded (issue 17)
         application = Application(
             [build_service(ctx, key)],
             tns=variant.target_namespace,
@@ -164,7 +165,7 @@ def make_wsgi_app(container: Any) -> Root:
     root = Root(
         settings.public_url,
         endpoints,
-        health_probe=database_health(uow_factory),
+        health_probe=CachedProbe(database_health(uow_factory)),  # no DB round trip per /health
         metrics_snapshot=metrics_snapshot(uow_factory),
         writes=writes,
         gate=gate,
