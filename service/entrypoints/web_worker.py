@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
 LANE_THREADS = 2
 MONITORING = (b"GET /health", b"GET /metrics")
@@ -76,8 +76,10 @@ class WebWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has no type hin
         first = self._first_bytes(conn)
         if first is None:
             # Nothing to read yet: wait in the poller, not in a thread (gthread's deferral, at once).
+            # gthread's own deferral waits DEFAULT_WORKER_DATA_TIMEOUT in a thread first, then the
+            # keep-alive time in the poller: never less than the first, even with keepalive = 0.
             conn.sock.setblocking(False)
-            conn.timeout = time.monotonic() + self.cfg.keepalive
+            conn.timeout = time.monotonic() + max(self.cfg.keepalive, DEFAULT_WORKER_DATA_TIMEOUT)
             self.pending_conns.append(conn)
             self.poller.register(
                 conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn)
