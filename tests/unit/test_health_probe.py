@@ -51,3 +51,35 @@ def test_a_probe_that_stops_answering_turns_health_red_without_hanging() -> None
     finally:
         probe.release.set()
     wait_until(lambda: cached()[0], 10, "healthy again once the probe answers")
+
+
+def test_a_late_refresh_is_not_waited_for() -> None:
+    # Under a crowd a probe may take seconds: /health answers the result it has, with its age.
+    probe = _Probe()
+    cached = CachedProbe(probe, interval=0.05, stale_after=5.0)
+    assert cached()[0]
+    probe.release.clear()  # the next refresh is slow
+    try:
+        answers: list[tuple[bool, dict[str, Any]]] = []
+
+        def aged() -> bool:
+            answers.append(cached())
+            return answers[-1][1].get("checked_seconds_ago", 0) >= 0.5
+
+        wait_until(aged, 4, "an answer from a result older than ten refresh intervals", interval=0.05)
+        assert all(ok for ok, _ in answers), answers[-1]
+    finally:
+        probe.release.set()
+
+
+def test_started_before_the_first_question() -> None:
+    probe = _Probe()
+    cached = CachedProbe(probe, interval=60.0, stale_after=5.0)
+    cached.start()
+    wait_until(lambda: probe.calls == 1, 10, "the first probe taken at start")
+    probe.release.clear()  # from now on the database does not answer
+    try:
+        ok, detail = cached()  # answered from the result taken at start, without waiting
+        assert ok and detail["call"] == 1, detail
+    finally:
+        probe.release.set()

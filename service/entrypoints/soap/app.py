@@ -105,7 +105,10 @@ def make_app(settings: Settings | None = None, registry: ContactRegistry | None 
 
     container = bootstrap(settings, **({"registry": registry} if registry is not None else {}))
     logs.configure(container.settings.log_level, container.settings.log_format)
-    return RequestLog(make_wsgi_app(container))
+    root = make_wsgi_app(container)
+    if isinstance(root.health_probe, CachedProbe):
+        root.health_probe.start()  # a probe result before the first /health (health.CachedProbe)
+    return RequestLog(root)
 
 
 def make_wsgi_app(container: Any) -> Root:

@@ -75,10 +75,15 @@ class CachedProbe:
     question, so an idle process does not query its database for nobody), and each call answers
     the latest result at once with its age (``detail["checked_seconds_ago"]``).
 
-    - The first call (and the first after a rest, when the result is older than ``2 * interval``)
-      waits for a fresh result, at most ``stale_after`` seconds: there is no load then.
-    - A result older than ``stale_after`` (the probe hangs: a paused database, an exhausted pool)
-      answers unhealthy, ``database: "no answer for N s"``, at once instead of hanging ``/health``.
+    - A call never waits for the database while a result younger than ``stale_after`` is there,
+      even when the refresh is late (under a crowd a probe can take seconds).
+    - The web process starts the thread when it starts serving (:meth:`start`, from ``make_app``),
+      so that a result is there before the first question; the first call of a process that was
+      not started so, or after a rest with a result older than ``stale_after``, waits for a fresh
+      result, at most ``stale_after`` seconds.
+    - A result older than ``stale_after`` while the thread is refreshing (the probe hangs: a paused
+      database, an exhausted pool) answers unhealthy, ``database: "no answer for N s"``, at once
+      instead of hanging ``/health``.
     """
 
     def __init__(
@@ -100,8 +105,14 @@ class CachedProbe:
         self._asked = 0.0
         self._thread: threading.Thread | None = None
 
+    def start(self) -> None:
+        """Start refreshing now, as if asked (the web process, once it serves: ``make_app``)."""
+        with self._cond:
+            self._asked = self._clock()
+            self._start()
+
     def _start(self) -> None:
-        # Started on first use, in the process that serves (gunicorn forks its workers after import).
+        # In the process that serves (gunicorn forks its workers before make_app); with the lock held.
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="health-probe", daemon=True)
             self._thread.start()
@@ -125,7 +136,7 @@ class CachedProbe:
             self._start()
             if resting:
                 self._cond.notify_all()
-            if self._result is None or now - self._at > 2 * self.interval:
+            if self._result is None or (resting and now - self._at > self.stale_after):
                 taken = self._at
                 self._cond.wait_for(lambda: self._at != taken, timeout=self.stale_after)
             result, at = self._result, self._at
