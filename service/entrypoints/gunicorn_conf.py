@@ -29,7 +29,10 @@ workers = _settings.web_workers
 # The SOAP requests admitted at once plus two threads reserved for /health, /metrics and busy faults
 # (load shedding: service/entrypoints/soap/shedding.py).
 threads = gunicorn_threads(_settings)
-worker_class = "gthread"
+# gthread with a monitoring lane: /health and /metrics are served by threads of their own, never
+# queued behind SOAP requests; a connection waits for its first bytes in the poller, not in a thread
+# (service/entrypoints/web_worker.py, issue 17).
+worker_class = "service.entrypoints.web_worker.WebWorker"
 timeout = _settings.web_timeout
 graceful_timeout = 30
 keepalive = 30

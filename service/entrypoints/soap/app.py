@@ -34,7 +34,7 @@ from .fast_insert import FastInsert
 from .faults import ERROR_SYSTEM_AUTHENTICATION_FAILED, AltinnFaultError
 from .guard import ENVIRON_ENVELOPE, RequestGuard
 from .handlers import Context, storage_failure
-from .health import WriteOutcomes
+from .health import CachedProbe, WriteOutcomes
 from .operations import VARIANTS
 from .probes import DbNonceCache, database_health, metrics_snapshot
 from .protocol import AltinnSoap11
@@ -107,7 +107,10 @@ def make_app(settings: Settings | None = None, registry: ContactRegistry | None 
 
     container = bootstrap(settings, **({"registry": registry} if registry is not None else {}))
     logs.configure(container.settings.log_level, container.settings.log_format)
-    return RequestLog(make_wsgi_app(container))
+    root = make_wsgi_app(container)
+    if isinstance(root.health_probe, CachedProbe):
+        root.health_probe.start()  # a probe result before the first /health (health.CachedProbe)
+    return RequestLog(root)
 
 
 def make_wsgi_app(container: Any) -> Root:
@@ -134,6 +137,7 @@ def make_wsgi_app(container: Any) -> Root:
         protocol = AltinnSoap11 if variant.soap_version == "1.1" else WsAddressingSoap12
         in_protocol = protocol(validator="lxml")
         in_protocol.tolerance = unknown
+        spyne_compat.release_decoded_text(in_protocol)  # an attachment held once, decoded (issue 17)
         application = Application(
             [build_service(ctx, key)],
             tns=variant.target_namespace,
@@ -168,7 +172,7 @@ def make_wsgi_app(container: Any) -> Root:
     root = Root(
         settings.public_url,
         endpoints,
-        health_probe=database_health(uow_factory),
+        health_probe=CachedProbe(database_health(uow_factory)),  # no DB round trip per /health
         metrics_snapshot=metrics_snapshot(uow_factory),
         writes=writes,
         gate=gate,

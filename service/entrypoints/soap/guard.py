@@ -357,10 +357,21 @@ class RequestGuard:
             _AuthWatch(self.early_auth, self.soap_version, environ) if self.early_auth is not None else None
         )
         try:
-            for offset in range(0, len(body), _FEED_CHUNK):
-                parser.feed(bytes(body[offset : offset + _FEED_CHUNK]))
-                if watch is not None:
-                    watch.events(parser.read_events())
+            if isinstance(body, bytearray):
+                # Memory (issue 17): consume the body as the tree grows, so that a letter is not held as
+                # its text and its tree at once (a bytearray gives its memory back as its front is
+                # deleted: CPython reallocates it once it is under half its size). The caller's body
+                # is empty afterwards; nothing reads it after the parse.
+                while body:
+                    parser.feed(bytes(body[:_FEED_CHUNK]))
+                    del body[:_FEED_CHUNK]
+                    if watch is not None:
+                        watch.events(parser.read_events())
+            else:
+                for offset in range(0, len(body), _FEED_CHUNK):
+                    parser.feed(bytes(body[offset : offset + _FEED_CHUNK]))
+                    if watch is not None:
+                        watch.events(parser.read_events())
             root = parser.close()
         except etree.XMLSyntaxError as exc:
             raise _Refused(f"The request is not well-formed XML: {str(exc)[:300]}") from None

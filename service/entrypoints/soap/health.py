@@ -60,3 +60,88 @@ class WriteOutcomes:
             return True, {"last_write": "ok", "seconds_ago": age}
         healthy = age > self.window
         return healthy, {"last_write": f"failed: {last.kind}", "seconds_ago": age, "failures": failures}
+
+
+Probe = Any  # Callable[[], tuple[bool, dict[str, Any]]]
+
+
+class CachedProbe:
+    """``/health``'s database probe without a database round trip per request (issue 17).
+
+    A load balancer probes every few seconds; under a crowd, the probe's ``SELECT`` on a pooled
+    connection queued behind the admitted requests' group commits and made ``/health`` late. Here
+    one background thread runs ``probe()`` (:func:`.probes.database_health`) every ``interval``
+    seconds while ``/health`` is being asked (it rests after ``idle_after`` seconds without a
+    question, so an idle process does not query its database for nobody), and each call answers
+    the latest result at once with its age (``detail["checked_seconds_ago"]``).
+
+    - A call never waits for the database while a result younger than ``stale_after`` is there,
+      even when the refresh is late (under a crowd a probe can take seconds).
+    - The web process starts the thread when it starts serving (:meth:`start`, from ``make_app``),
+      so that a result is there before the first question; the first call of a process that was
+      not started so, or after a rest with a result older than ``stale_after``, waits for a fresh
+      result, at most ``stale_after`` seconds.
+    - A result older than ``stale_after`` while the thread is refreshing (the probe hangs: a paused
+      database, an exhausted pool) answers unhealthy, ``database: "no answer for N s"``, at once
+      instead of hanging ``/health``.
+    """
+
+    def __init__(
+        self,
+        probe: Probe,
+        interval: float = 1.0,
+        stale_after: float = 10.0,
+        idle_after: float = 60.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.probe = probe
+        self.interval = float(interval)
+        self.stale_after = float(stale_after)
+        self.idle_after = float(idle_after)
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._result: tuple[bool, dict[str, Any]] | None = None
+        self._at = 0.0  # when the result was taken
+        self._asked = 0.0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start refreshing now, as if asked (the web process, once it serves: ``make_app``)."""
+        with self._cond:
+            self._asked = self._clock()
+            self._start()
+
+    def _start(self) -> None:
+        # In the process that serves (gunicorn forks its workers before make_app); with the lock held.
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="health-probe", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            result = self.probe()
+            with self._cond:
+                self._result, self._at = result, self._clock()
+                self._cond.notify_all()
+                # Rest while nobody asks; otherwise refresh every interval.
+                while self._clock() - self._asked > self.idle_after:
+                    self._cond.wait()
+                self._cond.wait(self.interval)
+
+    def __call__(self) -> tuple[bool, dict[str, Any]]:
+        with self._cond:
+            now = self._clock()
+            resting = now - self._asked > self.idle_after
+            self._asked = now
+            self._start()
+            if resting:
+                self._cond.notify_all()
+            if self._result is None or (resting and now - self._at > self.stale_after):
+                taken = self._at
+                self._cond.wait_for(lambda: self._at != taken, timeout=self.stale_after)
+            result, at = self._result, self._at
+            age = self._clock() - at
+        if result is None or age > self.stale_after:
+            return False, {"database": f"no answer for {age:.0f} s" if result else "no answer yet"}
+        ok, detail = result
+        return ok, {**detail, "checked_seconds_ago": round(age, 1)}

@@ -23,7 +23,10 @@ thousands would otherwise cost a log line each), and the body is never read.
 
 ``/health``, ``/metrics`` and ``?wsdl`` never pass the gate, and ``deploy/gunicorn.conf.py`` runs
 :data:`RESERVED_THREADS` threads more than the gate admits, so that there is always a free thread
-to answer them (and to shed) while every admitted SOAP request is busy.
+to shed (and to answer ``?wsdl``) while every admitted SOAP request is busy. ``/health`` and
+``/metrics`` do not even share that pool: the worker class (:mod:`service.entrypoints.web_worker`)
+serves them from threads of their own, so that they never queue behind SOAP requests waiting to be
+admitted or shed (issue 17).
 """
 
 from __future__ import annotations

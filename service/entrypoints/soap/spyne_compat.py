@@ -13,6 +13,8 @@ none was found. When spyne is replaced or upgraded, this module is the checklist
 6. "seems to be a customized class" logged for every response: fixed at the source, see below.
 8. :func:`decode_base64_directly`: ``ByteArray.from_base64`` joins a ``str`` character by
    character (224 MB for a 28 MB attachment).
+9. :func:`release_decoded_text`: the request tree keeps each attachment's base64 text for the whole
+   request after spyne has decoded it.
 7. Fault serialisation and the pre-parsed request document: in :mod:`.protocol` (protocol
    subclasses), which use the helpers below.
 """
@@ -185,3 +187,27 @@ def decode_base64_directly() -> None:
     ByteArray.from_base64 = classmethod(_from_base64)
     # The XML protocol looks the decoder up in this table, filled at import with the original.
     spyne_binary.binary_decoding_handlers[BINARY_ENCODING_BASE64] = ByteArray.from_base64
+
+
+# ------------------------------------------------------------------------------------------------
+# 9. An attachment's base64 text is dropped from the request tree once decoded
+#
+# The request tree (parsed once by the guard, :mod:`.guard`) lives until the response is written, and
+# with it each ``Data`` element's base64 text: libxml2 holds a text node of 1.34 MiB for a 1 MiB
+# attachment, in a buffer grown by doubling, while the letter waits for its group commit beside its
+# decoded bytes. Nothing reads that text after spyne has decoded it (validation came before; the
+# WS-Security check reads the Header), so the decoding handler empties the element as soon as the
+# bytes exist: a web process holds each attachment once, decoded, while the letter is being stored
+# (issue 17, "Memory"; docs/benchmarks.md). Per protocol instance: spyne binds its handlers in
+# ``__init__``. No upstream issue (spyne keeps the document by design).
+def release_decoded_text(protocol: Any) -> None:
+    """After ``protocol`` decodes a ``ByteArray`` element, drop the element's text from the tree."""
+    handlers = protocol.deserialization_handlers
+    decode = handlers[ByteArray]
+
+    def decode_and_release(ctx: Any, cls: Any, element: Any) -> Any:
+        value = decode(ctx, cls, element)
+        element.text = None
+        return value
+
+    handlers[ByteArray] = decode_and_release
