@@ -141,14 +141,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["--bind", args.bind]
     if args.workers:
         argv += ["--workers", str(args.workers)]
-    # glibc gives every thread that allocates its own malloc arena; with 34 threads a process keeps
-    # the memory of big requests in many arenas. Two arenas bound that (read by glibc at start-up).
-    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    # glibc raises its mmap threshold to the size of each big block freed, after which a letter's
-    # buffers (1-30 MiB) come from the heap and their memory stays with the process; a fixed threshold
-    # gives every block of 128 KiB or more back to the system when it is freed (issue 17, "Memory":
-    # 32 letters of 1 MiB at once, one worker: peak 161 -> 146 MB, docs/benchmarks.md).
-    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
+    from .malloc import environment_defaults
+
+    environment_defaults(os.environ)  # glibc malloc bounds for the web processes (malloc.py)
     os.execv(sys.executable, argv)
 
 

@@ -1,4 +1,4 @@
-"""glibc malloc bounds for the delivery worker (issue 17: its RSS stays under 150 MB whatever it sends).
+"""glibc malloc bounds for the web and delivery processes (issue 17: their RSS stays under 150 MB).
 
 A DPI send of a letter with big attachments allocates buffers of the attachments' size (the zip, the
 CMS envelope, the multipart body) on several send threads at once. glibc serves them from one arena
@@ -7,7 +7,10 @@ to that size (the "dynamic" threshold), so later big buffers come from the arena
 memory stays in the process: the worker's RSS grew by about 100 MB delivering letters of 1 MB
 (``tests/bench/worker_memory.py``). A fixed threshold keeps every buffer of :data:`MMAP_THRESHOLD`
 and more in its own mapping, returned to the system when freed, and :data:`ARENA_MAX` arenas bound
-what small allocations keep. ``gunicorn`` gets ``MALLOC_ARENA_MAX`` from ``serve`` (cli.py).
+what small allocations keep. The web processes get the same bounds as environment variables
+(:func:`environment_defaults`, set by ``serve`` before it execs gunicorn, where glibc reads them at
+start-up): a web worker's letter buffers (1-30 MiB) are freed the same way (32 letters of 1 MiB at
+once, one worker: peak 161 -> 146 MB, docs/benchmarks.md).
 
 Only where glibc's ``mallopt`` exists, and never over the operator's own ``MALLOC_ARENA_MAX`` /
 ``MALLOC_MMAP_THRESHOLD_`` (glibc reads those at start).
@@ -24,8 +27,15 @@ log = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD = -3  # glibc malloc.h
 M_ARENA_MAX = -8
-MMAP_THRESHOLD = 256 * 1024
+MMAP_THRESHOLD = 128 * 1024
 ARENA_MAX = 2
+
+
+def environment_defaults(environ: dict[str, str] | os._Environ[str]) -> None:
+    """The same bounds for a process about to be exec'd (glibc reads them at start), never over the
+    operator's own values."""
+    environ.setdefault("MALLOC_ARENA_MAX", str(ARENA_MAX))
+    environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MMAP_THRESHOLD))
 
 
 def bound_malloc() -> bool:
