@@ -91,13 +91,22 @@ class ModelReader:
         self._handlers = protocol.deserialization_handlers  # spyne's dispatch of from_element
 
     def read(self, cls: Any, el: etree._Element) -> Any:
-        return self._complex(_orig(cls), el)
+        """The instance; once the whole element is read, each decoded attachment's base64 text is
+        dropped from the tree (as ``spyne_compat.release_decoded_text`` does on spyne's path: the
+        tree lives until the answer is written). Not before: a :class:`NotSure` half-way hands the
+        tree to spyne, which must find it whole."""
+        decoded: list[etree._Element] = []
+        inst = self._complex(_orig(cls), el, decoded)
+        for c in decoded:
+            c.text = None
+        return inst
 
     # -------------------------------------------------------------------------------- plans
 
     def _kind(self, member: Any) -> int:
         p = self.protocol
         handler = self._handlers[member]
+        handler = getattr(handler, "__wrapped__", handler)  # spyne_compat.release_decoded_text's wrapper
         fn = getattr(handler, "__func__", handler)
         for kind, name in (
             (_COMPLEX, "complex_from_element"),
@@ -141,7 +150,7 @@ class ModelReader:
 
     # -------------------------------------------------------------------------------- reading
 
-    def _complex(self, cls: Any, el: etree._Element) -> Any:
+    def _complex(self, cls: Any, el: etree._Element, decoded: list[etree._Element]) -> Any:
         plan, template = self._plan(cls)
         if template is None:
             inst = cls()
@@ -157,11 +166,13 @@ class ModelReader:
             if c.get(_XSI_NIL):  # spyne: bool(xsi:nil) -> the default (replace_null_with_default)
                 value = default
             elif kind == _COMPLEX:
-                value = self._complex(member, c)
+                value = self._complex(member, c, decoded)
             elif kind == _UNICODE:
                 value = conv(c.text or "")
             else:
                 value = conv(c.text)
+                if kind == _BYTES:
+                    decoded.append(c)
             if many:
                 items = getattr(inst, key, None)
                 if items is None:

@@ -210,4 +210,5 @@ def release_decoded_text(protocol: Any) -> None:
         element.text = None
         return value
 
+    decode_and_release.__wrapped__ = decode  # type: ignore[attr-defined]  # fast_insert reads through it
     handlers[ByteArray] = decode_and_release
