@@ -9,7 +9,9 @@ outbound work; each kind is a :class:`JobHandler`:
   :class:`Outcome` (it may raise: that is a temporary failure, retried by the one rule);
 - ``record(uow, job, outcome, now)``: the job's transition (``Job.succeed`` / ``retry_later`` /
   ``fail`` / ``reschedule``) and the kind's own effects, written in the transaction that saves the
-  job, and only while the job still carries the fencing token it was claimed with.
+  job, and only while the job still carries the fencing token it was claimed with; a handler with a
+  ``record_batch(uow, [(job, outcome)], now)`` gets the batch's outcomes of its kind at once instead
+  (one lock and one write of its rows for the batch: ``deliver``).
 
 The worker (``entrypoints/worker.py``, ``JobTask``) claims a batch, runs it on a thread pool and
 records the outcomes in one transaction; ``keep_alive`` renews the leases of the batch in flight and
@@ -21,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -50,6 +52,9 @@ class Outcome:
     @classmethod
     def fail(cls, error: str) -> Outcome:
         return cls("fail", error=error)
+
+    def with_data(self, data: Any) -> Outcome:
+        return replace(self, data=data)
 
 
 class JobHandler(Protocol):
@@ -128,15 +133,24 @@ class JobRunner:
         now = self.clock()
         with self.uow_factory() as uow:
             held = uow.jobs.lock_held({c.job.id: c.token for c, _o in results})
-            done = []
+            groups: dict[int, tuple[JobHandler, list[tuple[Job, Outcome]]]] = {}
             for c, outcome in results:
                 job = held.get(c.job.id)
                 if job is None:  # released or taken over meanwhile: not ours to write
                     counts["lost_claim"] += 1
                     continue
-                c.handler.record(uow, job, outcome, now)
-                counts[f"{job.kind}:{job.status}"] += 1
-                done.append(job)
+                groups.setdefault(id(c.handler), (c.handler, []))[1].append((job, outcome))
+            done = []
+            for handler, items in groups.values():
+                record_batch = getattr(handler, "record_batch", None)
+                if record_batch is not None:
+                    record_batch(uow, items, now)
+                else:
+                    for job, outcome in items:
+                        handler.record(uow, job, outcome, now)
+                for job, _o in items:
+                    counts[f"{job.kind}:{job.status}"] += 1
+                    done.append(job)
             uow.jobs.save(done, now, release_claim=True)
             uow.commit()
         return counts

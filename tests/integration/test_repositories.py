@@ -3,7 +3,8 @@
 The use-case tests run on the fakes (tests/support/fakes.py); these run the same behaviours through
 the SQLAlchemy repositories, on a database migrated to head: commit and rollback, a duplicate
 ``ExternalShipmentReference`` (:class:`~service.domain.ports.DuplicateKey`, never SQLAlchemy's
-error), a delivery claim and its fencing token, heartbeats and stale claims, notification claims,
+error), a forwarding's deliver job (stored with it, claimed with a fencing token, finished by a
+receipt), heartbeats and stale claims, notification claims,
 the nonce cache, owners, status look-ups, the inbox view and the receipt index.
 """
 
@@ -24,7 +25,8 @@ from service.domain import forwarding_decision, insert
 from service.domain import notifications as dn
 from service.domain.forwarding import JobState
 from service.domain.insert import InsertPlan
-from service.domain.jobs import JobKind
+from service.domain.jobs import JobKind, JobStatus
+from service.domain.model import SdpStatus
 from service.domain.ports import DuplicateKey
 from service.domain.status import StatusFilter
 from service.service_layer.group_commit import GroupCommit
@@ -167,24 +169,36 @@ def _job(uow_factory: UnitOfWorkPortFactory) -> tuple[InsertPlan, int]:
         return plan, details.sdp_id
 
 
+DELIVER = [JobKind.DELIVER]
+
+
 def _release_all(uow_factory: UnitOfWorkPortFactory, now: datetime) -> None:
     """Other tests' jobs out of the way: claimed far beyond any test's clock."""
     with uow_factory() as uow:
-        uow.forwardings.claim("parked", now + timedelta(days=1), 10 * 86400.0, 10_000)
+        assert isinstance(uow, UnitOfWork)
+        uow.jobs.claim("parked", DELIVER, now + timedelta(days=1), 10 * 86400.0, 10_000)
         uow.commit()
 
 
-def test_a_claim_and_its_fencing_token(uow_factory: UnitOfWorkPortFactory) -> None:
+def test_a_forwarding_is_stored_with_its_deliver_job_claimed_with_a_fencing_token(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
     now = _now()
     _release_all(uow_factory, now)
     plan, fid = _job(uow_factory)
+    assert plan.forwarding is not None
+    mid = plan.forwarding.message_id
     with uow_factory() as uow:
-        first = uow.forwardings.claim("w1", now + timedelta(seconds=1), LEASE, 10)
+        assert isinstance(uow, UnitOfWork)
+        first = uow.jobs.claim("w1", DELIVER, now + timedelta(seconds=1), LEASE, 10)
         uow.commit()
-    assert first.ids == [fid] and first.token
+    assert [(j.kind, j.reference) for j in first.jobs] == [(JobKind.DELIVER, mid)] and first.token
+    (job_id,) = [j.id for j in first.jobs]
     with uow_factory() as uow:
-        assert uow.forwardings.claim("w2", now + timedelta(seconds=2), LEASE, 10).ids == [], "claimed"
-        (letter,) = uow.forwardings.letters(first.ids)
+        assert isinstance(uow, UnitOfWork)
+        assert uow.jobs.claim("w2", DELIVER, now + timedelta(seconds=2), LEASE, 10).jobs == [], "claimed"
+        (letter,) = uow.forwardings.letters([mid])
+        assert letter.forwarding.id == fid and letter.forwarding.message_id == mid
         assert letter.reportee == DIGIPOST and letter.attachments[0].data == PDF
         assert letter.security_level == 4, "the service edition's level, joined from its registration"
         assert letter.forwarding.job_state == JobState.PENDING
@@ -192,41 +206,62 @@ def test_a_claim_and_its_fencing_token(uow_factory: UnitOfWorkPortFactory) -> No
     # The lease runs out; another worker takes the job with a new token.
     later = now + timedelta(seconds=LEASE + 5)
     with uow_factory() as uow:
-        second = uow.forwardings.claim("w2", later, LEASE, 10)
+        assert isinstance(uow, UnitOfWork)
+        second = uow.jobs.claim("w2", DELIVER, later, LEASE, 10)
         uow.commit()
-    assert second.ids == [fid] and second.token != first.token
+    assert [j.id for j in second.jobs] == [job_id] and second.token != first.token
     with uow_factory() as uow:
-        assert uow.forwardings.lock_held({fid: first.token}) == {}, "the first worker is fenced off"
-        assert uow.forwardings.renew("w1", [first.token], later + timedelta(seconds=LEASE)) == 0
-        held = uow.forwardings.lock_held({fid: second.token})
-        assert list(held) == [fid]
-        assert uow.forwardings.renew("w2", [second.token], later + timedelta(seconds=LEASE)) == 1
-        state = held[fid]
-        state.job_state = JobState.DONE
+        assert isinstance(uow, UnitOfWork)
+        assert uow.jobs.lock_held({job_id: first.token}) == {}, "the first worker is fenced off"
+        assert uow.jobs.renew("w1", [first.token], later + timedelta(seconds=LEASE)) == 0
+        assert list(uow.jobs.lock_held({job_id: second.token})) == [job_id]
+        state = uow.forwardings.lock_by_message_ids([mid])[mid]
+        state.status = SdpStatus.SENT
         state.changed = True
-        uow.forwardings.save([state], release_claim=True)
+        uow.forwardings.save([state])
+        # held by w2: a receipt's finish leaves it to its handler
+        assert uow.jobs.finish(JobKind.DELIVER, [mid], later) == 0
         uow.commit()
     with uow_factory() as uow:
-        assert uow.forwardings.lock_held({fid: second.token}) == {}, "released with the outcome"
-        assert uow.forwardings.claim("w3", later + timedelta(days=2), LEASE, 10).ids == []
+        assert isinstance(uow, UnitOfWork)
+        job = uow.jobs.lock_held({job_id: second.token})[job_id]
+        job.reschedule(later, 3600.0)  # the receipt wait
+        uow.jobs.save([job], later, release_claim=True)
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert uow.jobs.lock_held({job_id: second.token}) == {}, "released with the outcome"
+        assert uow.jobs.claim("w3", DELIVER, later + timedelta(seconds=60), LEASE, 10).jobs == []
+        assert uow.forwardings.awaiting_receipt(later + timedelta(seconds=1), 0, 10_000)[-1] == (fid, mid)
+        assert uow.jobs.finish(JobKind.DELIVER, [mid], later) == 1  # a receipt made it final
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        (done,) = uow.jobs.for_references(DELIVER, [mid])
+        assert done.status is JobStatus.SUCCEEDED
 
 
 def test_stale_workers_claims_are_released_and_receipts_seen_once(uow_factory: UnitOfWorkPortFactory) -> None:
     now = _now() + timedelta(days=3)
     _release_all(uow_factory, now)
-    _, fid = _job(uow_factory)
+    plan, _fid = _job(uow_factory)
+    assert plan.forwarding is not None
     with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
         uow.monitoring.beat("gone", now - timedelta(minutes=5), 0)
         uow.monitoring.beat("alive", now, 3)
-        assert uow.forwardings.claim("gone", now, 3600.0, 10).ids == [fid]
+        claim = uow.jobs.claim("gone", DELIVER, now, 3600.0, 10)
+        assert [j.reference for j in claim.jobs] == [plan.forwarding.message_id]
         uow.commit()
     with uow_factory() as uow:
         assert isinstance(uow, UnitOfWork)
         assert {b.worker_id for b in uow.monitoring.heartbeats_since(now - timedelta(seconds=1))} >= {"alive"}
-        assert uow.forwardings.release_stale(now - timedelta(seconds=30), "alive") >= 1
+        assert uow.jobs.release_stale(now - timedelta(seconds=30), "alive") >= 1
         uow.commit()
     with uow_factory() as uow:
-        assert uow.forwardings.claim("alive", now + timedelta(seconds=1), LEASE, 10).ids == [fid]
+        assert isinstance(uow, UnitOfWork)
+        again = uow.jobs.claim("alive", DELIVER, now + timedelta(seconds=1), LEASE, 10)
+        assert [j.reference for j in again.jobs] == [plan.forwarding.message_id]
         assert uow.forwardings.first_sightings("984661185", ["r1", "r2"], now) == {"r1", "r2"}
         uow.commit()
     with uow_factory() as uow:

@@ -2,7 +2,7 @@
 release a dead worker's jobs, lock what this worker still holds, save outcomes; and the reads and
 writes of the Altinn copy's jobs (their letters, status changes, fallback copies to enqueue).
 
-Claiming is the forwardings' (``forwardings.py``): PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite has
+Claiming: PostgreSQL ``FOR UPDATE SKIP LOCKED`` (claimers never wait for each other); SQLite has
 one writer at a time (the write transaction starts with ``BEGIN IMMEDIATE``). Every claim writes a
 new ``claim_token``; an outcome is written only for rows that still carry the token they were
 claimed with (``lock_held``). Every method runs in the caller's unit of work; none commits.
@@ -238,6 +238,20 @@ class JobRepository:
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def finish(self, kind: JobKind, references: Collection[str], now: datetime) -> int:
+        """Mark these jobs still to do ``succeeded`` (their work was finished from outside: a vendor
+        receipt made a forwarding final). A job held by a worker, or locked by another transaction,
+        is left alone: its handler sees the work finished and settles it itself."""
+        if not references:
+            return 0
+        free = select(J.id).where(
+            J.kind == str(kind),
+            J.reference.in_(list(references)),
+            J.status == str(JobStatus.TODO),
+            J.claim_token.is_(None),
+        )
+        return self._update_unlocked(free, status=str(JobStatus.SUCCEEDED), updated_at=now)
 
     def wake(self, kind: JobKind, external_ids: Collection[str], now: datetime) -> int:
         """Run these jobs (by the other side's id) now: an Altinn event says there is news."""
