@@ -3,8 +3,8 @@
 One claim, one lease with a fencing token, one retry rule, one status vocabulary for every kind of
 outbound work; each kind is a :class:`JobHandler`:
 
-- ``prepare(uow, jobs)``: read what the jobs need, in the claiming transaction (one query per table
-  for the whole batch);
+- ``prepare(uow, jobs)``: read what the jobs need, in a read transaction right after the claim's
+  (one query per table for the whole batch; it writes nothing);
 - ``run(job, work)``: the call to the outside world, without a database transaction; returns an
   :class:`Outcome` (it may raise: that is a temporary failure, retried by the one rule);
 - ``record(uow, job, outcome, now)``: the job's transition (``Job.succeed`` / ``retry_later`` /
@@ -107,16 +107,19 @@ class JobRunner:
         with self.uow_factory().for_reading() as uow:  # idle workers never take the write lock
             if not uow.jobs.any_due(self.kinds, now):
                 return []
-        with self.uow_factory() as uow:
+        with self.uow_factory() as uow:  # a short write transaction: the claim only
             claim = uow.jobs.claim(self.worker_id, self.kinds, now, self.policy.lease_seconds, limit, running)
-            out = [Claimed(j, claim.token, self._by_kind[j.kind]) for j in claim.jobs]
+            uow.commit()
+        out = [Claimed(j, claim.token, self._by_kind[j.kind]) for j in claim.jobs]
+        if not out:
+            return out
+        with self.uow_factory().for_reading() as uow:  # what the batch needs: read, no write lock held
             for handler in {id(c.handler): c.handler for c in out}.values():
                 mine = [c.job for c in out if c.handler is handler]
                 work = handler.prepare(uow, mine)
                 for c in out:
                     if c.handler is handler:
                         c.work = work.get(c.job.id)
-            uow.commit()
         return out
 
     def run(self, claimed: Claimed) -> tuple[Claimed, Outcome]:

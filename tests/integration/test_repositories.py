@@ -25,7 +25,7 @@ from service.domain import forwarding_decision, insert
 from service.domain import notifications as dn
 from service.domain.forwarding import JobState
 from service.domain.insert import InsertPlan
-from service.domain.jobs import JobKind, JobStatus
+from service.domain.jobs import Job, JobKind, JobPolicy, JobStatus
 from service.domain.model import SdpStatus
 from service.domain.ports import DuplicateKey
 from service.domain.status import StatusFilter
@@ -267,6 +267,73 @@ def test_stale_workers_claims_are_released_and_receipts_seen_once(uow_factory: U
     with uow_factory() as uow:
         assert uow.forwardings.first_sightings("984661185", ["r2", "r3"], now) == {"r3"}
         uow.commit()
+
+
+def test_deliver_jobs_run_by_the_job_runner_fenced_retried_and_finished_by_a_receipt(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
+    """The deliver kind end to end on the real repositories: sent and rescheduled to the receipt
+    deadline; the vendor unavailable: retried by the one rule; a worker whose lease lapsed records
+    nothing (fenced), its successor sends; a levering receipt finishes the job."""
+    from service.domain.ports import VendorReceipt
+    from service.service_layer.delivery import DeliverHandler, Delivery
+    from service.service_layer.jobs import JobRunner
+    from tests.support.fakes import FakeVendor
+
+    now = _now() + timedelta(days=6)
+    _release_all(uow_factory, now)
+    (ok, ok_fid), (down, _down_fid) = _job(uow_factory), _job(uow_factory)
+    assert ok.forwarding is not None and down.forwarding is not None
+    ok_mid, down_mid = ok.forwarding.message_id, down.forwarding.message_id
+    vendor = FakeVendor()
+    vendor.unavailable.add(down_mid)
+    policy = JobPolicy(max_attempts=3, backoff_seconds=10, lease_seconds=LEASE)
+    clock = [now]
+
+    def runner(worker: str) -> JobRunner:
+        handler = DeliverHandler(vendor, policy, receipt_deadline_seconds=3600)
+        return JobRunner(uow_factory, [handler], policy, worker, lambda: clock[0])  # type: ignore[arg-type]
+
+    def jobs() -> dict[str, Job]:
+        with uow_factory() as uow:
+            assert isinstance(uow, UnitOfWork)
+            return {j.reference: j for j in uow.jobs.for_references(DELIVER, [ok_mid, down_mid])}
+
+    w1 = runner("w1")
+    claimed = w1.claim(10)
+    assert sorted(c.job.reference for c in claimed) == sorted([ok_mid, down_mid])
+    counts = w1.record([w1.run(c) for c in claimed])
+    assert counts == {"deliver:todo": 2}
+    after = jobs()
+    assert after[ok_mid].run_after == now + timedelta(seconds=3600) and after[ok_mid].attempts == 0
+    assert after[down_mid].run_after == now + timedelta(seconds=10) and after[down_mid].attempts == 1
+    assert sorted(m.message_id for m in vendor.sent) == sorted([ok_mid, down_mid])  # each tried once
+    with uow_factory() as uow:
+        (letter,) = uow.forwardings.letters([down_mid])
+        assert letter.forwarding.attempts == 1 and "timed out" in (letter.forwarding.last_error or "")
+    # The retry: w1 claims it, its lease lapses mid-send, w2 takes it over; w1's outcome is fenced off.
+    vendor.unavailable.clear()
+    clock[0] = now + timedelta(seconds=10)
+    (stale,) = w1.claim(10)
+    clock[0] += timedelta(seconds=LEASE + 1)
+    w2 = runner("w2")
+    (fresh,) = w2.claim(10)
+    assert fresh.job.reference == down_mid and fresh.token != stale.token
+    assert w1.record([w1.run(stale)]) == {"lost_claim": 1}
+    assert w2.record([w2.run(fresh)]) == {"deliver:todo": 1}
+    assert a_status(uow_factory, down_mid) == SdpStatus.SENT
+    assert [m.message_id for m in vendor.sent].count(down_mid) == 3  # unavailable, w1's fenced, w2's
+    # The receipt makes the forwarding final: its job, waiting for the receipt, is finished.
+    Delivery(uow_factory, vendor, "w2", clock=lambda: clock[0]).apply_receipts(
+        [VendorReceipt(uuid.uuid4().hex, ok_mid, "c", "levering", clock[0], vendor_orgnr="984661185")]
+    )
+    assert jobs()[ok_mid].status is JobStatus.SUCCEEDED and jobs()[down_mid].status is JobStatus.TODO
+    assert a_status(uow_factory, ok_mid) == SdpStatus.DELIVERED and ok_fid > 0
+
+
+def a_status(uow_factory: UnitOfWorkPortFactory, message_id: str) -> SdpStatus:
+    with uow_factory() as uow:
+        return uow.forwardings.lock_by_message_ids([message_id])[message_id].status
 
 
 # ------------------------------------------------------------------------------ the other repositories
