@@ -359,8 +359,8 @@ def run_worker(
 
     def keep_alive() -> None:  # the heartbeat first: a live worker's jobs are never released
         delivery.heartbeat(dispatcher.done)
-        delivery_runner.keep_alive(dispatcher.tokens(), settings.worker_stale_seconds)
-        runner.keep_alive(job_task.tokens(), settings.worker_stale_seconds)
+        # one jobs table: one renewal of every claim in flight (either task's) and one release
+        delivery_runner.keep_alive(dispatcher.tokens() | job_task.tokens(), settings.worker_stale_seconds)
 
     delivery.heartbeat(0)  # seen alive before the first claim: its jobs are never taken for a dead worker's
     tasks: list[Task] = [
