@@ -108,15 +108,19 @@ def test_worker_killed_mid_send_is_taken_over_within_seconds_and_resent_once(sta
     # than the holder's 30 s lease, and resends it.
     wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 2, 12, "the other worker to resend the letter")
     assert time.monotonic() - killed_at < 30
+    # Final: the letter, and its job (finished by the receipt, or settled by the worker that held it
+    # when the receipt came first), its claim released.
     final = wait_until(
         lambda: (
-            _row(stack, reference)["status"] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
-            and _row(stack, reference)
+            (row := _row(stack, reference))["status"] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
+            and row["job_status"] != "todo"
+            and row
         ),
         20,
-        "the letter final",
+        "the letter and its job final",
     )
-    assert final["status"] == "Delivered_EndUser" and final["claimed_by"] is None
+    assert final["status"] == "Delivered_EndUser" and final["job_status"] == "succeeded"
+    assert final["claimed_by"] is None
     # The killed worker's send, still held by the vendor, is answered at last: as a duplicate.
     after = wait_until(
         lambda: (v := _vendor(stack))["answers"].get(mid) == 2 and v, 20, "the killed worker's send answered"
