@@ -149,7 +149,7 @@ class JobRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        rows = self.session.execute(select(J).where(J.id.in_(ids)).order_by(J.id)).scalars()
+        rows = self.session.execute(select(JOBS).where(J.id.in_(ids)).order_by(J.id))
         return JobClaim(token, [_job(r) for r in rows])
 
     def renew(self, worker_id: str, tokens: Collection[str], until: datetime) -> int:
@@ -179,9 +179,9 @@ class JobRepository:
         """Lock and load the jobs still carrying the claim token given (id -> token)."""
         if not held:
             return {}
-        rows = self.session.execute(
-            select(J).where(J.id.in_(sorted(held))).order_by(J.id).with_for_update()
-        ).scalars()
+        rows = self.session.execute(  # plain rows (no ORM objects): the hot path of every record
+            select(JOBS).where(J.id.in_(sorted(held))).order_by(J.id).with_for_update()
+        )
         return {r.id: _job(r) for r in rows if r.claim_token is not None and r.claim_token == held[r.id]}
 
     def save(self, jobs: Iterable[Job], now: datetime, release_claim: bool = True) -> None:
@@ -272,10 +272,10 @@ class JobRepository:
         if not references:
             return []
         rows = self.session.execute(
-            select(J)
+            select(JOBS)
             .where(J.kind.in_([str(k) for k in kinds]), J.reference.in_(list(references)))
             .order_by(J.id)
-        ).scalars()
+        )
         return [_job(r) for r in rows]
 
     # -- the Altinn copy -------------------------------------------------------------------------
