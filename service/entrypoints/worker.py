@@ -357,10 +357,10 @@ def run_worker(
         runner, settings.worker_concurrency, settings.worker_claim_batch, settings.worker_poll_seconds
     )
 
-    def keep_alive() -> None:  # the heartbeat first: a live worker's jobs are never released
-        delivery.heartbeat(dispatcher.done)
-        # one jobs table: one renewal of every claim in flight (either task's) and one release
-        delivery_runner.keep_alive(dispatcher.tokens() | job_task.tokens(), settings.worker_stale_seconds)
+    def keep_alive() -> None:  # one transaction: the heartbeat, every claim in flight renewed (both
+        # tasks' jobs are in the one jobs table), the jobs of silent workers released
+        tokens = dispatcher.tokens() | job_task.tokens()
+        delivery_runner.keep_alive(tokens, settings.worker_stale_seconds, jobs_done=dispatcher.done)
 
     delivery.heartbeat(0)  # seen alive before the first claim: its jobs are never taken for a dead worker's
     tasks: list[Task] = [

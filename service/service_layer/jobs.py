@@ -164,13 +164,20 @@ class JobRunner:
             self.record(list(map_fn(self.run, claimed)))
         return len(claimed)
 
-    def keep_alive(self, tokens: Collection[str], stale_seconds: float) -> tuple[int, int]:
+    def keep_alive(
+        self, tokens: Collection[str], stale_seconds: float, jobs_done: int | None = None
+    ) -> tuple[int, int]:
+        """One transaction: this worker's heartbeat (when ``jobs_done`` is given), a new lease for
+        every job it still holds (under ``tokens``), and the release of the jobs of workers silent for
+        ``stale_seconds``. Returns (renewed, released)."""
         now = self.clock()
-        if not tokens:
+        if not tokens and jobs_done is None:
             with self.uow_factory().for_reading() as uow:
                 if not uow.jobs.any_claimed():
                     return 0, 0
         with self.uow_factory() as uow:
+            if jobs_done is not None:  # first: a live worker's jobs are never taken for a dead one's
+                uow.monitoring.beat(self.worker_id, now, jobs_done)
             renewed = uow.jobs.renew(
                 self.worker_id, tokens, now + timedelta(seconds=self.policy.lease_seconds)
             )

@@ -38,12 +38,16 @@ class JobClaim:
     jobs: list[Job]
 
 
+_KINDS = {str(k): k for k in JobKind}
+_STATUSES = {str(s): s for s in JobStatus}
+
+
 def _job(row: Any) -> Job:
     return Job(
         id=row.id,
-        kind=JobKind(row.kind),
+        kind=_KINDS[row.kind],
         reference=row.reference,
-        status=JobStatus(row.status),
+        status=_STATUSES[row.status],
         attempts=row.attempts,
         run_after=row.run_after,
         payload=dict(row.payload or {}),
