@@ -82,7 +82,7 @@ class DeliverHandler:
     receipt_deadline_seconds: float
     kinds: tuple[JobKind, ...] = (JobKind.DELIVER,)
 
-    def prepare(self, uow: Any, jobs: Sequence[Job]) -> dict[int, Any]:
+    def prepare(self, uow: UnitOfWorkPort, jobs: Sequence[Job]) -> dict[int, Any]:
         letters = {
             letter.forwarding.message_id: letter
             for letter in uow.forwardings.letters([j.reference for j in jobs])
@@ -110,10 +110,10 @@ class DeliverHandler:
             log.exception("forwarding %s: unexpected error sending", fwd.id)
             return Outcome.retry(f"unexpected error: {exc}").with_data(SendOutcome(vendor))
 
-    def record(self, uow: Any, job: Job, outcome: Outcome, now: datetime) -> None:
+    def record(self, uow: UnitOfWorkPort, job: Job, outcome: Outcome, now: datetime) -> None:
         self.record_batch(uow, [(job, outcome)], now)
 
-    def record_batch(self, uow: Any, items: Sequence[tuple[Job, Outcome]], now: datetime) -> None:
+    def record_batch(self, uow: UnitOfWorkPort, items: Sequence[tuple[Job, Outcome]], now: datetime) -> None:
         """The outcomes of a batch: one lock of its forwardings, one write of their state."""
         by_message = uow.forwardings.lock_by_message_ids({job.reference for job, _o in items})
         for job, outcome in items:
