@@ -124,10 +124,11 @@ def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(url
         event.remove(engine, "before_cursor_execute", count)
     # receipts, sub-receipts, correspondences, attachments, status changes, forwardings, their
     # status changes: one each; the notification outbox one per letter that has notifications, and
-    # the send jobs of its messages (one statement per such letter)
+    # the send jobs of its messages (one statement per such letter); the forwardings' deliver jobs
+    # one more statement for the batch
     per_table = {t: inserts.count(t) for t in set(inserts)}
     assert per_table.pop("notifications", 0) == 10, per_table
-    assert per_table.pop("jobs", 0) == 10, per_table
+    assert per_table.pop("jobs", 0) == 10 + 1, per_table
     assert len(per_table) >= 6, per_table
     if engine.dialect.name == "postgresql":
         # receipts twice: the main receipts, then the sub-receipts that point at them
@@ -176,6 +177,11 @@ def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(url
             if fwd is not None:
                 assert fwd.receipt_id == row.id and fwd.status == plan.forwarding.status
                 assert fwd.correspondence_id == (corr.id if corr is not None else None)
+                deliver = c.execute(  # a forwarding to send has its deliver job, stored with it
+                    text("SELECT status FROM jobs WHERE kind = 'deliver' AND reference = :m"),
+                    {"m": plan.forwarding.message_id},
+                ).scalar_one_or_none()
+                assert deliver == ("todo" if plan.forwarding.forward else None), ref
     engine.dispose()
 
 
