@@ -207,6 +207,11 @@ class CorrespondenceRepository:
             s.execute(insert(A), attachments)
         if changes:
             s.execute(insert(CS), changes)
+        jobs += [  # a forwarding to send: its deliver job (service_layer/delivery.py), with the letter
+            NewJob(JobKind.DELIVER, p.forwarding.message_id, p.now)
+            for p in plans
+            if p.forwarding is not None and p.forwarding.forward
+        ]
         _, job_dicts = insert_planned_many(s, notifications)
         # stamped with each letter's own time (job_rows stamps one time per call)
         job_dicts += [row for job in jobs for row in job_rows([job], job.run_after)]
@@ -238,11 +243,7 @@ class CorrespondenceRepository:
                     "status": fwd.status,
                     "created_at": p.now,
                     "last_changed": p.now,
-                    "job_state": "pending" if fwd.forward else None,
                     "attempts": 0,
-                    "next_attempt_at": p.now if fwd.forward else None,
-                    "claimed_by": None,
-                    "claimed_until": None,
                     "last_error": None,
                 }
             )
