@@ -180,7 +180,6 @@ class DpiSimulator:
                 exc,
             )
             self.schemas = None
-        self.by_postbox = {p.postkasseadresse: p for p in seed.persons.values() if p.postkasseadresse}
         self._signers: dict[str, message.JwsSigner] = {}
         self._signers_lock = threading.Lock()
         for orgnr in seed.vendors:
@@ -298,7 +297,7 @@ class DpiSimulator:
             raise Problem(400, "Bad Request", f"unknown receiver 0192:{vendor_orgnr}")
         kanal = (parse_qs(environ.get("QUERY_STRING", "")).get("kanal") or [""])[0].lower()
         postbox_address = str(digital.get("mottaker", {}).get("postkasseadresse", ""))
-        person = self.by_postbox.get(postbox_address)
+        person = self.seed.person_at_postbox(postbox_address)
         behaviour = person.behaviour if person is not None else None
 
         state = self.state

@@ -96,6 +96,15 @@ def population_ids(n: int, start: str, end: str, exclude: Collection[str] = ()) 
     raise ValueError(f"the range {start}..{end} holds only {len(out)} valid numbers, {n} asked")
 
 
+_POSTBOX_PREFIX = "innbygger#"
+
+
+def postbox_address(pid: str) -> str:
+    """A population citizen's postbox address at its vendor. The simulated vendors (the DPI access
+    point simulator) find the citizen from it, as a real vendor finds its own user."""
+    return f"{_POSTBOX_PREFIX}{pid}"
+
+
 @dataclass(frozen=True)
 class Population:
     start: int
@@ -131,6 +140,14 @@ class Population:
                 return kind
         return self.mix[-1][0]
 
+    def citizen_at(self, address: str) -> str | None:
+        """The fødselsnummer whose postbox ``address`` is (None: not one of this population's)."""
+        if not address.startswith(_POSTBOX_PREFIX):
+            return None
+        pid = address[len(_POSTBOX_PREFIX) :]
+        record = self.record(pid)
+        return pid if record is not None and record.get("postkasseadresse") == address else None
+
     def record(self, pid: str) -> dict[str, Any] | None:
         """The seed fields (``SeedPerson``'s) of ``pid``, or None when it is not a citizen here."""
         if pid not in self:
@@ -147,6 +164,6 @@ class Population:
             "status": "AKTIV",
             "reservasjon": "NEI",
             **contact,
-            "postkasseadresse": f"innbygger#{pid[-6:]}",
+            "postkasseadresse": postbox_address(pid),
             "vendor": VENDORS[kind],
         }

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,19 @@ class Seed:
             if record is not None:
                 return SeedPerson(id=pid, **record)
         return SeedPerson(id=pid, **self.default_person)  # type: ignore[arg-type]
+
+    def person_at_postbox(self, address: str) -> SeedPerson | None:
+        """The person whose postbox ``address`` is: a listed person's, or a population citizen's (the
+        simulated postbox vendors' own users)."""
+        listed = self._listed_postboxes.get(address)
+        if listed is not None or self.population is None:
+            return listed
+        pid = self.population.citizen_at(address)
+        return None if pid is None or pid in self.persons else self.person(pid)
+
+    @cached_property
+    def _listed_postboxes(self) -> dict[str, SeedPerson]:
+        return {p.postkasseadresse: p for p in self.persons.values() if p.postkasseadresse}
 
 
 def load_seed(path: str | os.PathLike[str] | None = None) -> Seed:

@@ -97,6 +97,9 @@ KEYS = (
     "krr_ids",
     "lost",
     "delivered_twice",
+    # forwardings of the mailing that ended Delivery_EndUser_Failed (the population's postboxes do
+    # not refuse letters: failures here are the path's own, e.g. receipts that came too late)
+    "mass_delivery_failed",
     "status_history_10k_ms",
     "status_v3_ms",
     "web_rss_mb",
@@ -1167,6 +1170,7 @@ class Run:
             krr_ids=krr_ids,
             lost=lost,
             delivered_twice=delivered_twice,
+            mass_delivery_failed=final.get("Delivery_EndUser_Failed", 0),
             # innbyggerpost's CPU per letter end to end: web + delivery workers over the mailing
             # (inserts, KRR, DPI signing/encryption, sends, receipts), the simulators not included
             letter_cpu_ms=(
@@ -1182,7 +1186,8 @@ class Run:
             f"{self.db}: mass mailing {'complete' if complete else 'INCOMPLETE'}: {letters_ok}/{len(plan)} OK "
             f"receipts, {letters_final} letters final in {elapsed:.1f}s = {self.figures['mass_letters_per_s']} "
             f"letters/s; KRR {krr_calls} calls for {krr_ids} ids; vendor sends {vendor_sends}; "
-            f"lost {lost}, delivered twice {delivered_twice}; busy faults {busy['faults']}; "
+            f"lost {lost}, delivered twice {delivered_twice}; delivery failed "
+            f"{final.get('Delivery_EndUser_Failed', 0)}; busy faults {busy['faults']}; "
             f"CPU s {self.results['mass']['cpu_s']}; innbyggerpost CPU {self.figures['letter_cpu_ms']} ms/letter"
         )
         if not complete:

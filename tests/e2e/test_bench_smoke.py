@@ -68,5 +68,10 @@ def test_tiny_bench_prints_every_figure(db: str, tmp_path: Path) -> None:
     assert sum(run["results"][k]["busy_faults"] for k in phases) == figures["busy_faults"]
     # distinct citizens of the synthetic KRR population (all but the seed's behaviour persons)
     assert run["results"]["mass"]["distinct_citizens"] >= 45
+    # ... and their postboxes take the letters: the DPI simulator finds a population citizen by postbox
+    # address (it once refused them all as "no postbox", and the mailing measured rejections)
+    by_status = run["results"]["mass"]["forwardings_by_status"]
+    assert by_status.get("Delivered_EndUser", 0) >= 10, by_status
+    assert figures["mass_delivery_failed"] == by_status.get("Delivery_EndUser_Failed", 0)
     # every letter of the mailing is in the status history answer (Altinn copy or forwarding or both)
     assert run["results"]["status"]["history_references_answered"] == figures["mass_letters"]

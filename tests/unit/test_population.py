@@ -80,3 +80,24 @@ def test_a_bad_population_is_refused(tmp_path: Path) -> None:
         pop.Population.from_seed({**RANGE, "mix": {"digipost": 1, "martians": 1}})
     with pytest.raises(ValueError, match="11-digit"):
         pop.Population.from_seed({"from": "1", "to": "2", "mix": MIX})
+
+
+def test_a_citizens_postbox_leads_the_simulated_vendor_back_to_the_citizen(tmp_path: Path) -> None:
+    """The DPI access point simulator finds the recipient by postbox address (Seed.person_at_postbox):
+    for a population citizen too, else every letter to the population would be refused as 'no
+    postbox' (the mass mailing measured rejections)."""
+    raw = json.loads(DEFAULT_SEED.read_text())
+    raw["population"] = {**RANGE, "key": "unit", "mix": MIX}
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(raw))
+    seed = load_seed(path)
+    ids = pop.population_ids(200, RANGE["from"], RANGE["to"], exclude=set(seed.persons))
+    with_postbox = [seed.person(i) for i in ids if seed.person(i).postkasseadresse]
+    assert len(with_postbox) > 100
+    for p in with_postbox:
+        assert seed.person_at_postbox(p.postkasseadresse or "") == p
+    without = next(i for i in ids if not seed.person(i).postkasseadresse)
+    assert seed.person_at_postbox(pop.postbox_address(without)) is None  # no postbox: not found
+    assert seed.person_at_postbox("innbygger#01018010019") is None  # not a valid number
+    listed = seed.person("01018010018")
+    assert seed.person_at_postbox("ola.nordmann#1A2B") == listed
