@@ -1,8 +1,9 @@
 """The records of ``InsertCorrespondenceV2``: receipts, letters (with attachments) and forwarding records.
 
 One accepted insert is stored by :meth:`CorrespondenceRepository.add` with plain INSERT statements
-(SQLAlchemy Core, no ORM unit-of-work flushes: this is the hottest write of the service). Receipts
-are read back for repeats by their idempotency key.
+on the session's DB-API connection (``adapters/batch_insert.py``: SQL rendered once per table, one
+``executemany`` per table per group commit; this is the hottest write of the service). Receipts are
+read back for repeats by their idempotency key.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from ...domain.insert import InsertPlan
 from ...domain.jobs import JobKind, NewJob
 from ...domain.receipt import Receipt
 from .. import orm
+from ..batch_insert import insert_rows
 from ..db import duplicate_keys
 from .jobs import JOBS as J
 from .jobs import job_rows
@@ -90,10 +91,10 @@ class CorrespondenceRepository:
         return self.add_many([plan])[0]
 
     def add_many(self, plans: Sequence[InsertPlan]) -> list[Receipt]:
-        """Store accepted inserts of distinct keys together: ONE multi-row INSERT per table for all
-        of them (``INSERT ... VALUES (...), (...) RETURNING id`` in the order of the rows:
-        SQLAlchemy's insertmanyvalues with ``sort_by_parameter_order``), whatever their number: a
-        group commit of 256 letters is about eight statements instead of eight per letter. The
+        """Store accepted inserts of distinct keys together: ONE ``executemany`` per table for all
+        of them (:func:`~service.adapters.batch_insert.insert_rows`: the ids in the order of the
+        rows), whatever their number: a group commit of 256 letters is about eight statements
+        instead of eight per letter. The
         unique (SystemUserCode, ExternalShipmentReference) index raises
         :class:`~service.domain.ports.DuplicateKey` on a concurrent repeat at the first statement
         (the receipts), as one letter's insert does."""
@@ -120,15 +121,15 @@ class CorrespondenceRepository:
                 "reportee": plan.reportee,
             }
 
-        receipt_ids = _insert_returning(
-            s, R, [_receipt_row(common(p), None, p.receipt, p.now) for p in plans]
+        receipt_ids = insert_rows(
+            s, R, [_receipt_row(common(p), None, p.receipt, p.now) for p in plans], returning=True
         )
         sub_rows = [
             (i, sub, _receipt_row(common(p), receipt_ids[i], sub, p.now))
             for i, p in enumerate(plans)
             for sub in p.receipt.sub_receipts
         ]
-        sub_ids = _insert_returning(s, R, [row for _, _, row in sub_rows])
+        sub_ids = insert_rows(s, R, [row for _, _, row in sub_rows], returning=True)
         subs: dict[int, list[Receipt]] = {}
         for (i, sub, _), sub_id in zip(sub_rows, sub_ids, strict=True):
             subs.setdefault(i, []).append(
@@ -169,7 +170,9 @@ class CorrespondenceRepository:
                     "created_at": p.now,
                 }
             )
-        corr_ids: dict[int, int] = dict(zip(lettered, _insert_returning(s, C, corr_rows), strict=True))
+        corr_ids: dict[int, int] = dict(
+            zip(lettered, insert_rows(s, C, corr_rows, returning=True), strict=True)
+        )
         attachments: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         jobs: list[NewJob] = []
@@ -203,15 +206,12 @@ class CorrespondenceRepository:
                 notifications.append((corr_id, p.notifications, letter.language_code, p.now))
         # One multi-row statement per table for the whole batch (db.py: insertmanyvalues also
         # without RETURNING on PostgreSQL); the notifications' send jobs go with the other jobs.
-        if attachments:
-            s.execute(insert(A), attachments)
-        if changes:
-            s.execute(insert(CS), changes)
+        insert_rows(s, A, attachments)
+        insert_rows(s, CS, changes)
         _, job_dicts = insert_planned_many(s, notifications)
         # stamped with each letter's own time (job_rows stamps one time per call)
         job_dicts += [row for job in jobs for row in job_rows([job], job.run_after)]
-        if job_dicts:
-            s.execute(insert(J), job_dicts)
+        insert_rows(s, J, job_dicts)
 
         forwarded = [i for i, p in enumerate(plans) if p.forwarding is not None]
         fwd_rows = []
@@ -246,7 +246,7 @@ class CorrespondenceRepository:
                     "last_error": None,
                 }
             )
-        fwd_ids = _insert_returning(s, F, fwd_rows)
+        fwd_ids = insert_rows(s, F, fwd_rows, returning=True)
         fwd_changes = []
         for i, fwd_id in zip(forwarded, fwd_ids, strict=True):
             fwd = plans[i].forwarding
@@ -260,8 +260,7 @@ class CorrespondenceRepository:
                         "text": fwd.status_text,
                     }
                 )
-        if fwd_changes:
-            s.execute(insert(FS), fwd_changes)
+        insert_rows(s, FS, fwd_changes)
         return [
             Receipt(
                 receipt_ids[i],
@@ -275,16 +274,6 @@ class CorrespondenceRepository:
             )
             for i, p in enumerate(plans)
         ]
-
-
-def _insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """The ids of ``rows``, inserted with one multi-row statement, in the order of ``rows``."""
-    if not rows:
-        return []
-    if len(rows) == 1:
-        return [int(conn.execute(insert(table).returning(table.c.id), rows[0]).scalar_one())]
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars()]
 
 
 def _receipt_row(common: dict[str, Any], parent_id: int | None, r: Receipt, now: datetime) -> dict[str, Any]:
