@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, tuple_
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ...domain.insert import InsertPlan
@@ -62,8 +63,13 @@ class CorrespondenceRepository:
     def receipts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Receipt]:
         """Main receipts (with sub-receipts) by (SystemUserCode, ExternalShipmentReference)."""
         wanted = list(dict.fromkeys(keys))
-        rows: list[Any] = []
         conn = self.session.connection()  # Core execution: the ORM layer adds nothing to these reads
+        if len(wanted) > 1:  # the group commit's batch: nearly always no repeat at all
+            found = _stored_keys(conn, wanted)
+            wanted = [key for key in wanted if key in found]
+            if not wanted:
+                return {}
+        rows: list[Any] = []
         if len(wanted) == 1:  # the hot path: one request's repeat check, a prepared statement
             rows = list(conn.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
         else:
@@ -274,6 +280,42 @@ class CorrespondenceRepository:
             )
             for i, p in enumerate(plans)
         ]
+
+
+def _stored_keys(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of ``keys`` have a main receipt: the group commit's repeat check of a whole batch on
+    the DB-API cursor, one indexed statement per system user (``ix`` on the two key columns), with
+    a fixed text on PostgreSQL (``= ANY(array)``: one prepared statement) and an ``IN`` list on
+    SQLite (its statement cache keeps one per list length). Receipts are read in full (SQLAlchemy
+    Core, types processed) only for the keys found, so a batch without repeats costs one cheap
+    statement instead of a compiled SELECT and its result rows."""
+    refs: dict[str, list[str]] = {}
+    for code, ref in keys:
+        refs.setdefault(code, []).append(ref)
+    found: set[tuple[str, str]] = set()
+    sqlite = conn.dialect.name == "sqlite"
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for code, wanted in refs.items():
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                if sqlite:
+                    marks = ", ".join("?" * len(chunk))
+                    cursor.execute(_KEYS_SQLITE.format(marks), (code, *chunk))
+                else:
+                    cursor.execute(_KEYS_POSTGRES, (code, chunk))
+                found.update((code, ref) for (ref,) in cursor.fetchall())
+    finally:
+        cursor.close()
+    return found
+
+
+_KEYS = (
+    "SELECT external_shipment_reference FROM receipts WHERE parent_id IS NULL AND system_user_code = {}"
+    " AND external_shipment_reference {}"
+)
+_KEYS_SQLITE = _KEYS.format("?", "IN ({})")
+_KEYS_POSTGRES = _KEYS.format("%s", "= ANY(%s)")
 
 
 def _receipt_row(common: dict[str, Any], parent_id: int | None, r: Receipt, now: datetime) -> dict[str, Any]:
