@@ -7,8 +7,8 @@ One table per contract concept:
 - ``correspondences``: the letter (all contract fields) and, when ``altinn_status`` is set, the
   Altinn inbox copy with its ``CorrespondenceID``; ``attachments`` its binary attachments.
 - ``correspondence_status_changes``: ``StatusChangeV2`` history.
-- ``forwardings``: one per SdpOptions request (Altinn's ``SdpStatusDetails``, ``SdpId``) and, when
-  ``job_state`` is set, the delivery job (outbox) the workers claim.
+- ``forwardings``: one per SdpOptions request (Altinn's ``SdpStatusDetails``, ``SdpId``); one to be
+  sent has its ``deliver`` job in ``jobs`` (reference: its ``message_id``).
 - ``sdp_status_changes``: ``SdpStatusChange`` history.
 - ``wsse_nonces``: WS-Security UsernameToken nonces seen (replay check across processes).
 """
@@ -188,11 +188,9 @@ class CorrespondenceStatusChange(Base):
 class Forwarding(Base):
     __tablename__ = "forwardings"
     __table_args__ = (
-        Index("ix_fwd_job", "job_state", "next_attempt_at"),
         Index("ix_fwd_service_reportee", "service_code", "service_edition", "reportee"),
         Index("ix_fwd_service_created", "service_code", "service_edition", "created_at"),
         Index("ix_fwd_reference", "system_user_code", "external_shipment_reference"),
-        Index("ix_fwd_claim", "claimed_by", "claim_token"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # SdpId
     receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), unique=True)
@@ -217,15 +215,9 @@ class Forwarding(Base):
     status: Mapped[str] = mapped_column(String(30))  # current SdpStatusType
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_changed: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Delivery job (outbox). job_state: pending -> awaiting_receipt -> done; NULL: never a job.
-    job_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Sending, retries and the receipt wait are the forwarding's ``deliver`` job (jobs, reference =
+    # message_id; migration 0010); these two are what the status shows of its tries.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    # Fencing token of the current claim (new at every claim): a job's outcome is written only
-    # while the row still carries the token it was claimed with (migration 0004).
-    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     status_changes: Mapped[list[SdpStatusChange]] = relationship(
         order_by="SdpStatusChange.id", lazy="selectin"

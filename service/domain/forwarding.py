@@ -1,14 +1,18 @@
-"""The life cycle of one forwarding (Altinn's ``SdpStatusDetails``) and its delivery job. Pure: no I/O.
+"""The life cycle of one forwarding (Altinn's ``SdpStatusDetails``). Pure: no I/O.
 
 SDP statuses (``SdpStatusType``)::
 
-    insert:   Reserved | NoMailBox (final, never a job)      or   Unknown + job pending
-    job:      pending --record_send(accepted)--> awaiting_receipt --apply(levering)--> done
-                 |  \\--record_send(rejected)/fail------------------------------------> done
-                 \\--retry_later (attempts < max: pending again, later; else fail) --> done
-    status:   Unknown -> Sent_Meldingsformidler -> Delivered_EndUser | Delivery_EndUser_Failed
+    insert:   Reserved | NoMailBox (final, never sent)     or   Unknown + its ``deliver`` job
+    deliver:  Unknown --record_send(accepted)--> Sent_Meldingsformidler --apply(levering)--> Delivered_EndUser
+                 |   \\--record_send(rejected) / fail / give_up -------------------> Delivery_EndUser_Failed
+                 \\--note_retry (the job retries by the one rule, domain/jobs.py)
+    receipt:  Sent --apply(feil | returpost) / transport_failed / expire--> Delivery_EndUser_Failed
 
-Every change of status appends one ``SdpStatusChange`` to ``new_changes`` (the history the
+Sending, retrying and waiting for the receipt are the forwarding's ``deliver`` job (``domain/jobs.py``,
+reference: the message id): its claim, lease, retries and run times are the job's; the forwarding
+keeps only what the status answers show (status, history, attempts, last error). ``job_state`` is
+therefore derived from the status (pending: Unknown; awaiting_receipt: Sent; done: final; None: never
+sent). Every change of status appends one ``SdpStatusChange`` to ``new_changes`` (the history the
 repository stores); a status set again does not repeat the entry. A permanent failure with
 BackupAltinn, when the letter is stored without an Altinn copy, gives the letter an Altinn copy
 (``Created``) and says so in the history (``fall_back_to_altinn``). Transitions that make no sense
@@ -22,7 +26,7 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .model import CorrespondenceStatus, SdpOptions, SdpStatus
@@ -48,34 +52,37 @@ class IllegalTransition(Exception):
     """A life-cycle step that the forwarding's current state does not allow (a bug of the caller)."""
 
 
-class JobState(enum.StrEnum):  # forwardings.job_state; None: the forwarding never was a job
+class JobState(enum.StrEnum):  # where a forwarding is in its delivery, derived from its status
     PENDING = "pending"
     AWAITING_RECEIPT = "awaiting_receipt"
     DONE = "done"
 
 
+NEVER_SENT = (SdpStatus.RESERVED, SdpStatus.NO_MAILBOX)  # final at insert: no deliver job
+
+
+def job_state_of(status: SdpStatus | str) -> JobState | None:
+    """The delivery state a status means (None: the forwarding never was to be sent)."""
+    status = SdpStatus(status)
+    if status in NEVER_SENT:
+        return None
+    if status == SdpStatus.UNKNOWN:
+        return JobState.PENDING
+    if status == SdpStatus.SENT:
+        return JobState.AWAITING_RECEIPT
+    return JobState.DONE
+
+
 def backoff_delay(attempts: int, base: float, cap: float = math.inf) -> float:
     """Seconds to wait after ``attempts`` failed tries: base·2^(attempts-1), at most ``cap``.
 
-    The one retry rule of the service: deliveries and notifications between worker attempts, and
-    (times a jitter factor in ``[JITTER_MIN, JITTER_MAX)``) every outbound call between its tries
+    The one retry rule of the service: every job between worker attempts (``domain/jobs.JobPolicy``),
+    and (times a jitter factor in ``[JITTER_MIN, JITTER_MAX)``) every outbound call between its tries
     (``clients/transport.call_with_retries``)."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
 
 
 JITTER_MIN, JITTER_MAX = 0.5, 1.5  # an outbound call's retry waits backoff_delay x uniform(min, max)
-
-
-@dataclass(frozen=True)
-class DeliveryPolicy:
-    max_attempts: int = 6
-    backoff_seconds: float = 2.0
-    backoff_max_seconds: float = 600.0
-    lease_seconds: float = 60.0
-    receipt_deadline_seconds: float = 86400.0
-
-    def next_delay(self, attempts: int) -> float:
-        return backoff_delay(attempts, self.backoff_seconds, self.backoff_max_seconds)
 
 
 @dataclass(frozen=True)
@@ -92,52 +99,54 @@ class Forwarding:
     id: int
     message_id: str
     status: SdpStatus
-    job_state: JobState | None
     attempts: int = 0
     backup_altinn: bool = True
     correspondence_id: int | None = None  # the stored letter (None: none stored)
     altinn_status: CorrespondenceStatus | None = None  # the letter's Altinn copy; None: none
-    next_attempt_at: datetime | None = None
     last_changed: datetime | None = None
     last_error: str | None = None
     new_changes: list[SdpStatusChange] = field(default_factory=list)
     altinn_copy_created: datetime | None = None  # set by fall_back_to_altinn: store the copy
     changed: bool = False
 
+    @property
+    def job_state(self) -> JobState | None:
+        return job_state_of(self.status)
+
     # -- transitions --------------------------------------------------------------------------------
-    def record_send(
-        self, result: SendResult, vendor_orgnr: str, now: datetime, policy: DeliveryPolicy
-    ) -> str:
+    def record_send(self, result: SendResult, vendor_orgnr: str, now: datetime) -> str:
         """The vendor's answer to our send. Returns ``sent`` or ``rejected``.
 
-        A job no longer pending had its vendor receipt applied first (the receipt proves the send):
-        nothing to record, ``sent``."""
+        A forwarding no longer pending had its vendor receipt applied first (the receipt proves the
+        send): nothing to record, ``sent``."""
         self._require_job()
         if self.job_state != JobState.PENDING:
             return "sent"
         self.attempts += 1
         if result.status == SendStatus.ACCEPTED:
             self._set_status(SdpStatus.SENT, f"Accepted by {vendor_orgnr}", now)
-            self.job_state = JobState.AWAITING_RECEIPT
-            self.next_attempt_at = now + timedelta(seconds=policy.receipt_deadline_seconds)
             return "sent"
         self.fail(f"Rejected by the postbox vendor: {result.detail}", now)
         return "rejected"
 
-    def retry_later(self, error: str, now: datetime, policy: DeliveryPolicy) -> str:
-        """The send failed for now (vendor unreachable, timeout, feil SERVER). Returns ``retry``, or
-        ``gave_up`` after ``policy.max_attempts``; ``skipped`` when a receipt finished the job meanwhile."""
+    def note_retry(self, error: str) -> bool:
+        """The send failed for now (vendor unreachable, timeout, feil SERVER); its job tries again by
+        the one rule. False (nothing noted) when a receipt finished the forwarding meanwhile."""
         self._require_job()
         if self.job_state != JobState.PENDING:
-            return "skipped"
+            return False
         self.attempts += 1
         self.last_error = error[:TEXT_LIMIT]
         self.changed = True
-        if self.attempts >= policy.max_attempts:
-            self.fail(f"Delivery failed after {self.attempts} attempts: {error}", now)
-            return "gave_up"
-        self.next_attempt_at = now + timedelta(seconds=policy.next_delay(self.attempts))
-        return "retry"
+        return True
+
+    def give_up(self, error: str, now: datetime) -> bool:
+        """The job gave up retrying: failed (BackupAltinn applies). False when no longer pending."""
+        self._require_job()
+        if self.job_state != JobState.PENDING:
+            return False
+        self.fail(f"Delivery failed after {self.attempts} attempts: {error}", now)
+        return True
 
     def apply(self, receipt: VendorReceipt, vendor_orgnr: str, now: datetime) -> bool:
         """A vendor receipt (``kvittering`` or ``feil``; SPEC-transports §3). Any receipt but ``feil``
@@ -145,7 +154,7 @@ class Forwarding:
         ``returpost``: failed (BackupAltinn applies; a ``returpost`` also after a delivery: the
         postbox gave the letter back); ``aapning`` and ``varslingfeilet`` are entered in the history
         with the receipt's time, the status unchanged. A receipt with nothing left to change returns
-        False (a forwarding already final, or never a job)."""
+        False (a forwarding already final, or never sent)."""
         noted = receipt.kind in NOTED_RECEIPTS and self.job_state is not None
         if self.status.final:
             if receipt.kind == "returpost" and self.status == SdpStatus.DELIVERED:
@@ -162,8 +171,6 @@ class Forwarding:
             )
         if receipt.kind == "levering":
             self._set_status(SdpStatus.DELIVERED, "Delivered to the citizen's postbox", now)
-            self.job_state = JobState.DONE
-            self.next_attempt_at = None
         elif receipt.kind in ("feil", "returpost"):
             detail = f"{receipt.kind} {receipt.feiltype or ''} {receipt.detail}".strip()
             self.fail(f"Delivery failed: {detail}", now)
@@ -189,7 +196,7 @@ class Forwarding:
     def transport_failed(self, reason: str, now: datetime) -> bool:
         """The access point reports the sent message FEILET: failed (BackupAltinn applies). Only while
         it awaits its receipt (a receipt applied meanwhile wins); returns whether it applied."""
-        if self.job_state != JobState.AWAITING_RECEIPT or self.status.final:
+        if self.job_state != JobState.AWAITING_RECEIPT:
             return False
         self.fail(
             f"Delivery failed: the access point could not carry the letter (FEILET) {reason}".strip(), now
@@ -197,25 +204,18 @@ class Forwarding:
         return True
 
     def expire(self, now: datetime) -> None:
-        """Sent, but no levering/feil receipt before the deadline: failed."""
-        if (
-            self.job_state != JobState.AWAITING_RECEIPT
-            or self.next_attempt_at is None
-            or self.next_attempt_at >= now
-        ):
-            raise IllegalTransition(
-                f"forwarding {self.id} is not overdue ({self.job_state}, {self.next_attempt_at})"
-            )
+        """Sent, but no levering/feil receipt before the deadline (its ``deliver`` job ran again at
+        the deadline): failed."""
+        if self.job_state != JobState.AWAITING_RECEIPT:
+            raise IllegalTransition(f"forwarding {self.id} is not awaiting a receipt ({self.status})")
         self.fail("Delivery failed: no receipt from the postbox vendor in time", now)
 
     def fail(self, reason: str, now: datetime) -> None:
-        """Permanent failure: final ``Delivery_EndUser_Failed``, the job done; BackupAltinn applies."""
+        """Permanent failure: final ``Delivery_EndUser_Failed``; BackupAltinn applies."""
         if self.status.final:
             raise IllegalTransition(f"forwarding {self.id} is final ({self.status}); it cannot fail")
         fallback = self._altinn_fallback_due()
         self._set_status(SdpStatus.FAILED, reason + (BACKUP_ALTINN_TEXT if fallback else ""), now)
-        self.job_state = JobState.DONE
-        self.next_attempt_at = None
         if fallback:
             self.fall_back_to_altinn(now)
 
@@ -240,7 +240,7 @@ class Forwarding:
 
     def _require_job(self) -> None:
         if self.job_state is None:
-            raise IllegalTransition(f"forwarding {self.id} ({self.status}) was never a delivery job")
+            raise IllegalTransition(f"forwarding {self.id} ({self.status}) was never to be sent")
 
     def _set_status(self, status: SdpStatus, text: str, now: datetime) -> None:
         if self.status != status:

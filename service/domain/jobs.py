@@ -2,7 +2,8 @@
 
 A job is a row of the ``jobs`` table: a ``kind`` (which handler runs it), a ``reference`` (what it
 is about: for ``inbox_copy`` and ``inbox_status`` our CorrespondenceID, for ``notification`` the
-notification message's id), a ``payload``, and::
+notification message's id, for ``deliver`` the forwarding's message id: the SBDH InstanceIdentifier),
+a ``payload``, and::
 
     status:   todo --claim--> (todo, leased: claimed_by/claimed_until/claim_token)
                   --succeed--> succeeded
@@ -41,6 +42,7 @@ class JobKind(enum.StrEnum):
     INBOX_COPY = "inbox_copy"  # publish a letter's Altinn copy (AltinnInbox.publish)
     INBOX_STATUS = "inbox_status"  # read the copy's status back (AltinnInbox.status), until final
     NOTIFICATION = "notification"  # send one Altinn notification message (e-mail / SMS); reference: its id
+    DELIVER = "deliver"  # send a forwarding to its postbox vendor, then await its receipt; ref: message id
 
 
 class IllegalJobTransition(Exception):

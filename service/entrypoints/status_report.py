@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..domain.forwarding import job_state_of
 from ..domain.jobs import JobKind
 from ..service_layer.unit_of_work import UnitOfWork
 
@@ -57,10 +58,11 @@ def print_status(uow_factory: Callable[[], UnitOfWork], reference: str, code: st
                     print(f"  {kind:<12} {to}: {n.state} {when}  {n.status_text}".rstrip())
             if fwd is not None:
                 vendor = f" via {fwd.vendor_orgnr}" if fwd.vendor_orgnr else ""
-                job = f", job {fwd.job_state}, attempts {fwd.attempts}" if fwd.job_state else ""
+                state = job_state_of(fwd.status)
+                job = f", {state}, attempts {fwd.attempts}" if state else ""
                 print(f"  forwarding   SdpId {fwd.id}{vendor}: {fwd.status}{job}")
                 for sc in fwd.status_changes:
                     print(f"    {_ts(sc.status_date)}  SDP    {sc.status:<24} {sc.text}")
-                if fwd.last_error and fwd.job_state == "pending":
-                    print(f"    last error: {fwd.last_error}")
+                for work in uow.jobs.for_references([JobKind.DELIVER], [fwd.message_id]):
+                    print(f"  job          {work.describe()}")
     return 0

@@ -1,4 +1,4 @@
-"""The delivery worker process (``innbyggerpost worker``): claims forwarding jobs and delivers them.
+"""The delivery worker process (``innbyggerpost worker``): runs the durable jobs (service/domain/jobs.py).
 
 Several workers (on several hosts) can share one PostgreSQL database: jobs are claimed in batches
 with ``FOR UPDATE SKIP LOCKED``, a lease and a fencing token, so none is done twice at once and none
@@ -6,12 +6,14 @@ is lost (README, design notes: delivery).
 
 The process runs a few tasks, each on its own thread, until ``stop`` is set:
 
-* ``DeliveryDispatcher``: claim a batch, send each job on a thread pool (keep-alive connections),
-  record finished sends in one transaction per batch;
-* ``Periodic`` tasks: vendor receipts (pull, store, acknowledge), the keeper (heartbeat, lease
-  renewal of the jobs in flight, release of dead workers' jobs), expiry of overdue jobs.
+* ``DeliveryDispatcher``: the ``deliver`` jobs (service_layer/delivery.DeliverHandler): claim a batch,
+  send each on a thread pool (keep-alive connections), record finished sends in one transaction per
+  batch, claiming again while sends are still in flight;
+* ``JobTask``: the other job kinds (the Altinn copy and its status, notifications);
+* ``Periodic`` tasks: vendor receipts (pull, store, acknowledge), the access point's statuses, the
+  keeper (heartbeat, lease renewal of the jobs in flight, release of dead workers' jobs).
 
-Another job kind (an outbox of its own) is one more task in ``tasks`` (see ``run_worker``).
+Another kind of outbound work is one more job kind: a handler in ``job_runner_from``.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from ..domain.forwarding import JITTER_MAX, backoff_delay
 from ..domain.jobs import JobPolicy
 from ..domain.ports import ContactRegistry, PostboxVendor, VendorUnavailable
 from ..service_layer.altinn_copy import enqueue_fallback_copies
-from ..service_layer.delivery import Delivery, DeliveryPolicy, Job, SendOutcome
-from ..service_layer.jobs import JobHandler, JobRunner
+from ..service_layer.delivery import DeliverHandler, Delivery
+from ..service_layer.jobs import Claimed, JobHandler, JobRunner, Outcome
 from ..service_layer.notify import Notifier
 from ..service_layer.unit_of_work import UnitOfWorkFactory
 
@@ -45,13 +47,13 @@ class ConfigurationError(SystemExit):
     """The settings cannot work together; the message names them."""
 
 
-def policy_from(settings: Settings) -> DeliveryPolicy:
-    return DeliveryPolicy(
+def job_policy_from(settings: Settings) -> JobPolicy:
+    """The one retry rule's settings, for every job kind."""
+    return JobPolicy(
         max_attempts=settings.delivery_max_attempts,
         backoff_seconds=settings.delivery_backoff_seconds,
         backoff_max_seconds=settings.delivery_backoff_max_seconds,
         lease_seconds=settings.claim_lease_seconds,
-        receipt_deadline_seconds=settings.receipt_deadline_seconds,
     )
 
 
@@ -123,16 +125,18 @@ class Periodic:
 
 
 class DeliveryDispatcher:
-    """Claims jobs in batches, sends them on a thread pool, records finished ones in batches.
+    """Runs the jobs of a :class:`JobRunner` (the ``deliver`` kind) as a pipeline: claims in batches,
+    runs them on a thread pool, records finished ones in batches.
 
-    Up to ``max_in_flight`` jobs are claimed at a time (sent ``concurrency`` at a time); a new batch is
-    claimed once half of them (at least a pool's worth) are done, or when nothing is in flight. Jobs in flight are
-    never claimed again by this worker, and their leases are renewed by the keeper (``tokens``)."""
+    Up to ``max_in_flight`` jobs are claimed at a time (run ``concurrency`` at a time); a new batch is
+    claimed once half of them (at least a pool's worth) are done, or when nothing is in flight. Jobs in
+    flight are never claimed again by this worker, and their leases are renewed by the keeper
+    (``tokens``)."""
 
     name = "delivery"
 
-    def __init__(self, delivery: Delivery, concurrency: int, max_in_flight: int, poll_seconds: float) -> None:
-        self.delivery = delivery
+    def __init__(self, runner: JobRunner, concurrency: int, max_in_flight: int, poll_seconds: float) -> None:
+        self.runner = runner
         self.concurrency = concurrency
         self.max_in_flight = max(max_in_flight, concurrency)
         # Claim again once half the batch (at least a pool's worth) is done: few, large claims.
@@ -141,30 +145,30 @@ class DeliveryDispatcher:
         self.done = 0
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._in_flight: dict[Future[SendOutcome], Job] = {}
+        self._in_flight: dict[Future[tuple[Claimed, Outcome]], Claimed] = {}
 
     def tokens(self) -> set[str]:
         with self._lock:
-            return {job.token for job in self._in_flight.values()}
+            return {c.token for c in self._in_flight.values()}
 
     def _record_finished(self) -> None:
         with self._lock:
             finished = [f for f in self._in_flight if f.done()]
         if not finished:
             return
-        outcomes = []
+        results = []
         for f in finished:
             exc = f.exception()
-            if exc is not None:  # Delivery.send catches everything; this is a bug: the lease lapses
+            if exc is not None:  # JobRunner.run catches everything; this is a bug: the lease lapses
                 log.error("delivery failed unexpectedly", exc_info=exc)
             else:
-                outcomes.append(f.result())
-        counts = self.delivery.record(outcomes)  # raises: kept in flight, recorded on the next turn
+                results.append(f.result())
+        counts = self.runner.record(results)  # raises: kept in flight, recorded on the next turn
         with self._lock:
             for f in finished:
                 del self._in_flight[f]
         self.counts.update(counts)
-        self.done += sum(n for k, n in counts.items() if k not in ("skipped", "lost_claim"))
+        self.done += sum(n for k, n in counts.items() if k != "lost_claim")
 
     def run(self, stop: threading.Event) -> None:
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send") as pool:
@@ -173,17 +177,17 @@ class DeliveryDispatcher:
                 try:
                     self._record_finished()
                     with self._lock:
-                        running = {job.id for job in self._in_flight.values()}
+                        running = {c.job.id for c in self._in_flight.values()}
                     free = self.max_in_flight - len(running)
                     if stop.is_set():
                         if not running:
                             break
                     elif free >= self.refill or not running:
-                        jobs = self.delivery.claim(free, running)
-                        claimed = len(jobs)
+                        batch = self.runner.claim(free, running)
+                        claimed = len(batch)
                         with self._lock:
-                            for job in jobs:
-                                self._in_flight[pool.submit(self.delivery.send, job)] = job
+                            for c in batch:
+                                self._in_flight[pool.submit(self.runner.run, c)] = c
                 except Exception:
                     log.exception("delivery loop error; continuing")
                     stop.wait(1.0)
@@ -296,12 +300,7 @@ def job_runner_from(
     from ..domain.notifications import TemplateLibrary
     from ..service_layer.altinn_copy import CopyHandler, StatusHandler
 
-    policy = JobPolicy(
-        max_attempts=settings.delivery_max_attempts,
-        backoff_seconds=settings.delivery_backoff_seconds,
-        backoff_max_seconds=settings.delivery_backoff_max_seconds,
-        lease_seconds=settings.claim_lease_seconds,
-    )
+    policy = job_policy_from(settings)
     inbox = container.altinn_inbox
     templates = TemplateLibrary.load(settings.notification_templates_dir)
     handlers: list[JobHandler] = [
@@ -325,9 +324,19 @@ def run_worker(
     parts = {k: v for k, v in (("vendor", vendor), ("uow_factory", uow_factory)) if v is not None}
     container = bootstrap(settings, **parts)
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    delivery = Delivery(container.uow_factory, container.vendor, policy_from(settings), worker_id)
+    delivery = Delivery(container.uow_factory, container.vendor, worker_id)
+    deliver = DeliverHandler(
+        container.vendor,
+        job_policy_from(settings),
+        settings.receipt_deadline_seconds,
+        uow_factory=container.uow_factory,  # each send reads its own letter's attachments
+    )
+    delivery_runner = JobRunner(container.uow_factory, [deliver], job_policy_from(settings), worker_id)
     dispatcher = DeliveryDispatcher(
-        delivery, settings.worker_concurrency, settings.worker_claim_batch, settings.worker_poll_seconds
+        delivery_runner,
+        settings.worker_concurrency,
+        settings.worker_claim_batch,
+        settings.worker_poll_seconds,
     )
     acks = ThreadPoolExecutor(max_workers=RECEIPT_ACK_THREADS, thread_name_prefix="ack")
 
@@ -353,15 +362,15 @@ def run_worker(
         runner, settings.worker_concurrency, settings.worker_claim_batch, settings.worker_poll_seconds
     )
 
-    def keep_alive() -> None:
-        delivery.keep_alive(dispatcher.tokens(), dispatcher.done, settings.worker_stale_seconds)
-        runner.keep_alive(job_task.tokens(), settings.worker_stale_seconds)
+    def keep_alive() -> None:  # one transaction: the heartbeat, every claim in flight renewed (both
+        # tasks' jobs are in the one jobs table), the jobs of silent workers released
+        tokens = dispatcher.tokens() | job_task.tokens()
+        delivery_runner.keep_alive(tokens, settings.worker_stale_seconds, jobs_done=dispatcher.done)
 
     delivery.heartbeat(0)  # seen alive before the first claim: its jobs are never taken for a dead worker's
     tasks: list[Task] = [
         dispatcher,
         Periodic("receipts", settings.worker_poll_seconds, receipts),
-        Periodic("expiry", 60.0, lambda: delivery.expire_overdue() >= 500),
         job_task,
         Periodic("statuses", min(60.0, settings.dpi_status_check_seconds), statuses),
         *extra_tasks,

@@ -1,49 +1,54 @@
-"""Use cases of the delivery worker: claim forwarding jobs in batches, send them to the vendor, record
-the outcomes in batches, apply vendor receipts in batches, keep claims alive.
+"""Use cases of delivery: the ``deliver`` job kind (send a forwarding to its postbox vendor, then await
+its receipt) and the vendor's receipts and transport statuses.
+
+A forwarding to send has a ``deliver`` job (``domain/jobs.py``, reference: the forwarding's message
+id), enqueued with the letter at insert. The one job mechanism (``service_layer/jobs.py``) claims it
+with a lease and a fencing token, retries it by the one rule and releases it when its worker dies;
+:class:`DeliverHandler` is the kind's handler:
+
+- ``prepare``: the batch's letters, one query per table for the whole batch;
+- ``run``: build the message and send it (``PostboxVendor``: no database, so many sends run
+  concurrently between one claim and one record transaction);
+- ``record_batch``: the ``Forwarding`` transitions (``record_send``, ``note_retry`` / ``give_up``,
+  ``fail``; BackupAltinn through ``fall_back_to_altinn``) for the whole batch in the recording
+  transaction, written only while the jobs carry their fencing tokens. An accepted send
+  ``reschedule``s the job to the receipt deadline: the receipt wait is the job's. When it runs again
+  there, a forwarding still without its receipt expires (failed); one made final by a receipt
+  meanwhile has its job finished by ``Delivery.apply_receipts`` (or by the handler, when the job was
+  held at that moment).
 
 At least once from our side, exactly once as the citizen sees it: every send of a forwarding carries
-the same message id (SBDH InstanceIdentifier), and the vendor de-duplicates on it. A batch of jobs is
-claimed with a lease and a fencing token; the worker renews the lease of every job it still has in
-flight (``keep_alive``, with its heartbeat), and records an outcome only while the row still carries
-its token. A worker whose heartbeat stopped has its jobs released by the others within
-``stale_seconds``; whoever claims them next resends.
+the same message id (SBDH InstanceIdentifier), and the vendor de-duplicates on it.
 
-The life cycle itself (which status follows which) is ``service.domain.forwarding.Forwarding``; this
-module only moves forwardings between the repository and the vendor. Sending (``send``) writes
-nothing, so many sends run concurrently between one claim and one record transaction; it reads its
-own letter's attachment bytes (one short read), which the claimed batch does not hold: the worker
-holds the bytes of the letters being sent, not of every letter it has claimed (issue 17: a batch of
-32 letters of 30 MB each would otherwise be 1 GB).
+:class:`Delivery` pulls the vendor receipts and asks the access point about letters without one;
+the life cycle itself is ``service.domain.forwarding.Forwarding``.
+
+Memory (issue 17): a claimed batch is loaded without its attachments' bytes; each ``run`` reads its
+own letter's (one short read), so the worker holds the bytes of the letters being sent, not of every
+letter it has claimed (a batch of 32 letters of 30 MB each would otherwise be 1 GB).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from ..domain.forwarding import (
-    DeliveryPolicy,
-    Forwarding,
-    IllegalTransition,
-    JobState,
-    Letter,
-    build_message,
-)
+from ..domain.forwarding import Forwarding, IllegalTransition, JobState, Letter, build_message
+from ..domain.jobs import Job, JobKind, JobPolicy, JobStatus
 from ..domain.ports import PostboxVendor, SendResult, VendorReceipt, VendorUnavailable
+from .jobs import Outcome
 from .notify import schedule_for_copies
 from .ports import UnitOfWorkPort, UnitOfWorkPortFactory
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Delivery", "DeliveryPolicy", "Job", "SendOutcome"]
+__all__ = ["Delivery", "DeliverHandler", "SendOutcome"]
 
 
-def save_forwardings(
-    uow: UnitOfWorkPort, forwardings: Iterable[Forwarding], release_claim: bool = False
-) -> None:
+def save_forwardings(uow: UnitOfWorkPort, forwardings: Iterable[Forwarding]) -> None:
     """Write the forwardings; a letter that just got its Altinn copy through BackupAltinn
     (``Forwarding.fall_back_to_altinn``) gets its copy's notifications planned in the same
     transaction (``notify.schedule_for_copies``)."""
@@ -53,7 +58,7 @@ def save_forwardings(
         for f in fwds
         if f.altinn_copy_created is not None and f.correspondence_id is not None
     ]
-    uow.forwardings.save(fwds, release_claim=release_claim)
+    uow.forwardings.save(fwds)
     schedule_for_copies(uow, copies)
 
 
@@ -62,142 +67,151 @@ def _now() -> datetime:
 
 
 @dataclass(frozen=True)
-class Job:
-    """One claimed job: the letter to send and the fencing token it was claimed with."""
-
-    letter: Letter
-    token: str
-
-    @property
-    def id(self) -> int:
-        return self.letter.forwarding.id
-
-
-@dataclass(frozen=True)
 class SendOutcome:
-    """What one send attempt gave: a vendor answer, or why there is none."""
+    """What one run of a ``deliver`` job gave (``Outcome.data``): a vendor answer, or why there is
+    none, or that the receipt deadline has come."""
 
-    forwarding_id: int
-    token: str
-    vendor_orgnr: str
+    vendor_orgnr: str = ""
     result: SendResult | None = None
-    error: str | None = None  # vendor unavailable / unexpected error: retry later
     unbuildable: str | None = None  # the message cannot be built: fail permanently
+    deadline: bool = False  # the job ran at the receipt deadline (the forwarding was sent before)
+
+
+@dataclass
+class DeliverHandler:
+    """The ``deliver`` job kind (``service_layer/jobs.JobHandler``)."""
+
+    vendor: PostboxVendor
+    policy: JobPolicy
+    receipt_deadline_seconds: float
+    # Where ``run`` reads its letter's attachments (the batch is loaded without them); None: the batch
+    # is loaded with them (tools and tests without a database of their own).
+    uow_factory: UnitOfWorkPortFactory | None = None
+    kinds: tuple[JobKind, ...] = (JobKind.DELIVER,)
+
+    def prepare(self, uow: UnitOfWorkPort, jobs: Sequence[Job]) -> dict[int, Any]:
+        with_bytes = self.uow_factory is None
+        letters = {
+            letter.forwarding.message_id: letter
+            for letter in uow.forwardings.letters([j.reference for j in jobs], attachments=with_bytes)
+        }
+        return {j.id: letters.get(j.reference) for j in jobs}
+
+    def _with_attachments(self, letter: Letter) -> Letter:
+        cid = letter.forwarding.correspondence_id
+        if self.uow_factory is None or cid is None:
+            return letter  # loaded with the batch / no stored letter: build_message says so
+        with self.uow_factory().for_reading() as uow:
+            return replace(letter, attachments=uow.forwardings.attachments(cid))
+
+    def run(self, job: Job, letter: Letter | None) -> Outcome:
+        if letter is None:
+            return Outcome.fail(f"no forwarding with message id {job.reference}")
+        fwd = letter.forwarding
+        vendor = letter.vendor_orgnr or ""
+        if fwd.job_state != JobState.PENDING:  # sent before: the receipt deadline (or final already)
+            return Outcome.succeed(data=SendOutcome(vendor, deadline=True))
+        try:
+            letter = self._with_attachments(letter)
+        except Exception as exc:  # the database is unreachable now: like a vendor outage, retry later
+            log.warning("forwarding %s: cannot load its attachments: %s", fwd.id, exc)
+            return Outcome.retry(f"attachments not loaded: {exc}").with_data(SendOutcome(vendor))
+        try:
+            message = build_message(letter)
+        except Exception as exc:  # a letter we cannot build never gets better: fail it permanently
+            log.warning("forwarding %s: cannot build the message: %s", fwd.id, exc)
+            reason = str(exc) or type(exc).__name__
+            return Outcome.fail(reason).with_data(SendOutcome(vendor, unbuildable=reason))
+        try:
+            return Outcome.succeed(data=SendOutcome(vendor, result=self.vendor.send(message)))
+        except VendorUnavailable as exc:
+            return Outcome.retry(str(exc)).with_data(SendOutcome(vendor))
+        except Exception as exc:  # misconfiguration (unknown vendor) or an adapter bug: retry, bounded
+            log.exception("forwarding %s: unexpected error sending", fwd.id)
+            return Outcome.retry(f"unexpected error: {exc}").with_data(SendOutcome(vendor))
+
+    def record(self, uow: UnitOfWorkPort, job: Job, outcome: Outcome, now: datetime) -> None:
+        self.record_batch(uow, [(job, outcome)], now)
+
+    def record_batch(self, uow: UnitOfWorkPort, items: Sequence[tuple[Job, Outcome]], now: datetime) -> None:
+        """The outcomes of a batch: one lock of its forwardings, one write of their state."""
+        by_message = uow.forwardings.lock_by_message_ids({job.reference for job, _o in items})
+        for job, outcome in items:
+            fwd = by_message.get(job.reference)
+            if fwd is None:
+                job.fail(now, f"no forwarding with message id {job.reference}")
+                continue
+            sent = outcome.data if isinstance(outcome.data, SendOutcome) else SendOutcome()
+            try:
+                what = self._transition(job, fwd, outcome, sent, now)
+            except IllegalTransition as exc:  # a bug: say so in the job, never loop on it
+                log.exception("forwarding %s: outcome not recorded", fwd.id)
+                job.fail(now, f"outcome not recorded: {exc}")
+                what = "skipped"
+            log.info(  # one line per delivery attempt (the message id is its correlation id)
+                "delivery %s",
+                what,
+                extra={
+                    "correlation_id": fwd.message_id,
+                    "forwarding_id": fwd.id,
+                    "vendor_orgnr": sent.vendor_orgnr,
+                    "outcome": what,
+                    "attempts": fwd.attempts,
+                    "sdp_status": str(fwd.status),
+                },
+            )
+        save_forwardings(uow, by_message.values())
+
+    def _transition(
+        self, job: Job, fwd: Forwarding, outcome: Outcome, sent: SendOutcome, now: datetime
+    ) -> str:
+        if fwd.status.final:  # a receipt (or the access point) finished it meanwhile
+            job.succeed(now)
+            return "settled"
+        if fwd.job_state == JobState.AWAITING_RECEIPT:
+            if sent.deadline:
+                fwd.expire(now)
+                job.fail(now, "no receipt from the postbox vendor in time")
+                return "expired"
+            # a receipt proved the send before this outcome was recorded: the receipt wait goes on
+            job.reschedule(now, self.receipt_deadline_seconds)
+            return "sent"
+        if sent.result is not None:
+            what = fwd.record_send(sent.result, sent.vendor_orgnr, now)
+            if what == "sent":
+                job.reschedule(now, self.receipt_deadline_seconds)  # the receipt wait
+            else:
+                job.fail(now, f"rejected by the postbox vendor: {sent.result.detail}")
+            return what
+        if sent.unbuildable is not None or outcome.kind == "fail":
+            reason = sent.unbuildable or outcome.error
+            fwd.fail(f"Delivery failed: message could not be built ({reason})", now)
+            job.fail(now, reason)
+            return "failed"
+        error = outcome.error or "unknown error"
+        fwd.note_retry(error)
+        job.retry_later(now, error, self.policy)  # the one retry rule
+        if job.status is JobStatus.FAILED:
+            fwd.give_up(error, now)
+            return "gave_up"
+        return "retry"
 
 
 class Delivery:
+    """The vendor's side of delivery outside the jobs: receipts and transport statuses."""
+
     def __init__(
         self,
         uow_factory: UnitOfWorkPortFactory,
         vendor: PostboxVendor,
-        policy: DeliveryPolicy,
         worker_id: str,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.uow_factory = uow_factory
         self.vendor = vendor
-        self.policy = policy
         self.worker_id = worker_id
         self.clock = clock
         self._cursor = 0  # check_transport: the last forwarding id asked about
-
-    # -- claiming ---------------------------------------------------------------------------------
-    def claim(self, max_jobs: int, running: Collection[int] = ()) -> list[Job]:
-        """Claim up to ``max_jobs`` due jobs (none of ``running``) and load their letters: one short
-        write transaction, then one read transaction for the whole batch."""
-        with self.uow_factory() as uow:
-            claim = uow.forwardings.claim(
-                self.worker_id, self.clock(), self.policy.lease_seconds, max_jobs, running
-            )
-            uow.commit()
-        if not claim.ids:
-            return []
-        with self.uow_factory().for_reading() as uow:
-            letters = uow.forwardings.letters(claim.ids, attachments=False)  # bytes: at send time
-        return [Job(letter, claim.token) for letter in letters]
-
-    def _with_attachments(self, letter: Letter) -> Letter:
-        cid = letter.forwarding.correspondence_id
-        if cid is None:
-            return letter  # no stored letter: build_message says so
-        with self.uow_factory().for_reading() as uow:
-            return replace(letter, attachments=uow.forwardings.attachments(cid))
-
-    # -- sending (no database) ----------------------------------------------------------------------
-    def send(self, job: Job) -> SendOutcome:
-        vendor = job.letter.vendor_orgnr or ""
-        try:
-            letter = self._with_attachments(job.letter)
-        except Exception as exc:  # the database is unreachable now: like a vendor outage, retry later
-            log.warning("forwarding %s: cannot load its attachments: %s", job.id, exc)
-            return SendOutcome(job.id, job.token, vendor, error=f"attachments not loaded: {exc}")
-        try:
-            message = build_message(letter)
-        except Exception as exc:  # a letter we cannot build never gets better: fail it permanently
-            log.warning("forwarding %s: cannot build the message: %s", job.id, exc)
-            return SendOutcome(job.id, job.token, vendor, unbuildable=str(exc) or type(exc).__name__)
-        try:
-            return SendOutcome(job.id, job.token, vendor, result=self.vendor.send(message))
-        except VendorUnavailable as exc:
-            return SendOutcome(job.id, job.token, vendor, error=str(exc))
-        except Exception as exc:  # misconfiguration (unknown vendor) or an adapter bug: retry, bounded
-            log.exception("forwarding %s: unexpected error sending", job.id)
-            return SendOutcome(job.id, job.token, vendor, error=f"unexpected error: {exc}")
-
-    # -- recording ----------------------------------------------------------------------------------
-    def record(self, outcomes: Sequence[SendOutcome]) -> Counter[str]:
-        """Record a batch of send outcomes in one transaction. An outcome whose claim this worker no
-        longer holds (released, taken over) is dropped: ``lost_claim``."""
-        counts: Counter[str] = Counter()
-        if not outcomes:
-            return counts
-        now = self.clock()
-        with self.uow_factory() as uow:
-            held = uow.forwardings.lock_held({o.forwarding_id: o.token for o in outcomes})
-            for o in outcomes:
-                fwd = held.get(o.forwarding_id)
-                if fwd is None:
-                    log.warning(
-                        "forwarding %s: claim lost (released or taken over); outcome dropped", o.forwarding_id
-                    )
-                    counts["lost_claim"] += 1
-                    continue
-                try:
-                    if o.result is not None:
-                        outcome = fwd.record_send(o.result, o.vendor_orgnr, now, self.policy)
-                    elif o.unbuildable is not None:
-                        if fwd.job_state == JobState.PENDING:
-                            fwd.fail(f"Delivery failed: message could not be built ({o.unbuildable})", now)
-                            outcome = "failed"
-                        else:
-                            outcome = "skipped"
-                    else:
-                        outcome = fwd.retry_later(o.error or "unknown error", now, self.policy)
-                except IllegalTransition:
-                    log.exception("forwarding %s: outcome not recorded", o.forwarding_id)
-                    outcome = "skipped"
-                counts[outcome] += 1
-                log.info(  # one line per delivery attempt (the message id is its correlation id)
-                    "delivery %s",
-                    outcome,
-                    extra={
-                        "correlation_id": fwd.message_id,
-                        "forwarding_id": fwd.id,
-                        "vendor_orgnr": o.vendor_orgnr,
-                        "outcome": outcome,
-                        "attempts": fwd.attempts,
-                        "sdp_status": str(fwd.status),
-                    },
-                )
-            save_forwardings(uow, held.values(), release_claim=True)
-            uow.commit()
-        return counts
-
-    def deliver(
-        self, jobs: Sequence[Job], map_fn: Callable[..., Iterable[SendOutcome]] = map
-    ) -> Counter[str]:
-        """Send a batch (``map_fn`` may run the sends concurrently) and record it."""
-        return self.record(list(map_fn(self.send, jobs)))
 
     # -- receipts ---------------------------------------------------------------------------------
     def poll_receipts(
@@ -216,7 +230,8 @@ class Delivery:
         return len(receipts)
 
     def apply_receipts(self, receipts: Sequence[VendorReceipt]) -> int:
-        """Apply the receipts not seen before (by this or any other worker); returns how many."""
+        """Apply the receipts not seen before (by this or any other worker); returns how many. A
+        forwarding made final has its ``deliver`` job (waiting for the receipt) finished."""
         now = self.clock()
         with self.uow_factory() as uow:
             fresh: list[VendorReceipt] = []
@@ -234,9 +249,14 @@ class Delivery:
                     log.warning("receipt %s for unknown message %s", r.receipt_id, r.message_id)
                 else:
                     fwd.apply(r, r.vendor_orgnr, now)
-            save_forwardings(uow, by_message.values())
+            self._save_and_finish(uow, by_message, now)
             uow.commit()
         return len(fresh)
+
+    def _save_and_finish(self, uow: UnitOfWorkPort, by_message: dict[str, Forwarding], now: datetime) -> None:
+        final = [m for m, f in by_message.items() if f.changed and f.status.final]
+        save_forwardings(uow, by_message.values())
+        uow.jobs.finish(JobKind.DELIVER, final, now)
 
     # -- transport failures ---------------------------------------------------------------------
     def check_transport(self, min_age_seconds: float, limit: int = 100) -> int:
@@ -264,39 +284,13 @@ class Delivery:
                 for message_id, fwd in by_message.items():
                     if fwd.transport_failed(failed[message_id], now):
                         log.info("forwarding %s: FEILET at the access point: %s", fwd.id, failed[message_id])
-                save_forwardings(uow, by_message.values())
+                self._save_and_finish(uow, by_message, now)
                 uow.commit()
         return len(failed)
 
     # -- upkeep -----------------------------------------------------------------------------------
-    def expire_overdue(self, limit: int = 500) -> int:
-        """Jobs sent but without any levering/feil receipt after the deadline count as failed."""
-        now = self.clock()
-        with self.uow_factory() as uow:
-            overdue = uow.forwardings.lock_overdue(now, limit)
-            for fwd in overdue:
-                fwd.expire(now)
-            save_forwardings(uow, overdue)
-            uow.commit()
-        return len(overdue)
-
-    def keep_alive(self, tokens: Collection[str], jobs_done: int, stale_seconds: float) -> tuple[int, int]:
-        """One transaction: this worker's heartbeat, a new lease for every job it still holds (under
-        ``tokens``), and the release of jobs held by workers silent for ``stale_seconds``.
-        Returns (renewed, released)."""
-        now = self.clock()
-        with self.uow_factory() as uow:
-            uow.monitoring.beat(self.worker_id, now, jobs_done)
-            renewed = uow.forwardings.renew(
-                self.worker_id, tokens, now + timedelta(seconds=self.policy.lease_seconds)
-            )
-            released = uow.forwardings.release_stale(now - timedelta(seconds=stale_seconds), self.worker_id)
-            uow.commit()
-        if released:
-            log.warning("released %d job(s) of workers without a heartbeat for %ss", released, stale_seconds)
-        return renewed, released
-
     def heartbeat(self, jobs_done: int) -> None:
+        """This worker is alive (the keeper of every worker releases the jobs of silent ones)."""
         with self.uow_factory() as uow:
             uow.monitoring.beat(self.worker_id, self.clock(), jobs_done)
             uow.commit()

@@ -3,13 +3,15 @@
 One claim, one lease with a fencing token, one retry rule, one status vocabulary for every kind of
 outbound work; each kind is a :class:`JobHandler`:
 
-- ``prepare(uow, jobs)``: read what the jobs need, in the claiming transaction (one query per table
-  for the whole batch);
+- ``prepare(uow, jobs)``: read what the jobs need, in a read transaction right after the claim's
+  (one query per table for the whole batch; it writes nothing);
 - ``run(job, work)``: the call to the outside world, without a database transaction; returns an
   :class:`Outcome` (it may raise: that is a temporary failure, retried by the one rule);
 - ``record(uow, job, outcome, now)``: the job's transition (``Job.succeed`` / ``retry_later`` /
   ``fail`` / ``reschedule``) and the kind's own effects, written in the transaction that saves the
-  job, and only while the job still carries the fencing token it was claimed with.
+  job, and only while the job still carries the fencing token it was claimed with; a handler with a
+  ``record_batch(uow, [(job, outcome)], now)`` gets the batch's outcomes of its kind at once instead
+  (one lock and one write of its rows for the batch: ``deliver``).
 
 The worker (``entrypoints/worker.py``, ``JobTask``) claims a batch, runs it on a thread pool and
 records the outcomes in one transaction; ``keep_alive`` renews the leases of the batch in flight and
@@ -21,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -50,6 +52,9 @@ class Outcome:
     @classmethod
     def fail(cls, error: str) -> Outcome:
         return cls("fail", error=error)
+
+    def with_data(self, data: Any) -> Outcome:
+        return replace(self, data=data)
 
 
 class JobHandler(Protocol):
@@ -102,16 +107,19 @@ class JobRunner:
         with self.uow_factory().for_reading() as uow:  # idle workers never take the write lock
             if not uow.jobs.any_due(self.kinds, now):
                 return []
-        with self.uow_factory() as uow:
+        with self.uow_factory() as uow:  # a short write transaction: the claim only
             claim = uow.jobs.claim(self.worker_id, self.kinds, now, self.policy.lease_seconds, limit, running)
-            out = [Claimed(j, claim.token, self._by_kind[j.kind]) for j in claim.jobs]
+            uow.commit()
+        out = [Claimed(j, claim.token, self._by_kind[j.kind]) for j in claim.jobs]
+        if not out:
+            return out
+        with self.uow_factory().for_reading() as uow:  # what the batch needs: read, no write lock held
             for handler in {id(c.handler): c.handler for c in out}.values():
                 mine = [c.job for c in out if c.handler is handler]
                 work = handler.prepare(uow, mine)
                 for c in out:
                     if c.handler is handler:
                         c.work = work.get(c.job.id)
-            uow.commit()
         return out
 
     def run(self, claimed: Claimed) -> tuple[Claimed, Outcome]:
@@ -128,15 +136,24 @@ class JobRunner:
         now = self.clock()
         with self.uow_factory() as uow:
             held = uow.jobs.lock_held({c.job.id: c.token for c, _o in results})
-            done = []
+            groups: dict[int, tuple[JobHandler, list[tuple[Job, Outcome]]]] = {}
             for c, outcome in results:
                 job = held.get(c.job.id)
                 if job is None:  # released or taken over meanwhile: not ours to write
                     counts["lost_claim"] += 1
                     continue
-                c.handler.record(uow, job, outcome, now)
-                counts[f"{job.kind}:{job.status}"] += 1
-                done.append(job)
+                groups.setdefault(id(c.handler), (c.handler, []))[1].append((job, outcome))
+            done = []
+            for handler, items in groups.values():
+                record_batch = getattr(handler, "record_batch", None)
+                if record_batch is not None:
+                    record_batch(uow, items, now)
+                else:
+                    for job, outcome in items:
+                        handler.record(uow, job, outcome, now)
+                for job, _o in items:
+                    counts[f"{job.kind}:{job.status}"] += 1
+                    done.append(job)
             uow.jobs.save(done, now, release_claim=True)
             uow.commit()
         return counts
@@ -147,13 +164,20 @@ class JobRunner:
             self.record(list(map_fn(self.run, claimed)))
         return len(claimed)
 
-    def keep_alive(self, tokens: Collection[str], stale_seconds: float) -> tuple[int, int]:
+    def keep_alive(
+        self, tokens: Collection[str], stale_seconds: float, jobs_done: int | None = None
+    ) -> tuple[int, int]:
+        """One transaction: this worker's heartbeat (when ``jobs_done`` is given), a new lease for
+        every job it still holds (under ``tokens``), and the release of the jobs of workers silent for
+        ``stale_seconds``. Returns (renewed, released)."""
         now = self.clock()
-        if not tokens:
+        if not tokens and jobs_done is None:
             with self.uow_factory().for_reading() as uow:
                 if not uow.jobs.any_claimed():
                     return 0, 0
         with self.uow_factory() as uow:
+            if jobs_done is not None:  # first: a live worker's jobs are never taken for a dead one's
+                uow.monitoring.beat(self.worker_id, now, jobs_done)
             renewed = uow.jobs.renew(
                 self.worker_id, tokens, now + timedelta(seconds=self.policy.lease_seconds)
             )

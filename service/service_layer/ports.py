@@ -12,24 +12,16 @@ the database library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from ..domain.forwarding import Forwarding, Letter, StoredAttachment
 from ..domain.insert import InsertPlan
+from ..domain.jobs import JobKind
 from ..domain.notifications import Planned, PlanSource
 from ..domain.receipt import Receipt
-
-
-@dataclass(frozen=True)
-class Claim:
-    """Delivery jobs claimed by one worker: the fencing token written into every claimed row."""
-
-    token: str
-    ids: list[int]
 
 
 class CorrespondencesPort(Protocol):
@@ -59,30 +51,17 @@ class OwnersPort(Protocol):
 
 
 class ForwardingsPort(Protocol):
-    """Delivery jobs (forwardings): claims with fencing tokens, letters, locked state, saving."""
+    """Forwardings (sent by their ``deliver`` jobs): letters, locked state, saving, receipts seen."""
 
-    def claim(
-        self, worker_id: str, now: datetime, lease_seconds: float, limit: int, running: Collection[int] = ()
-    ) -> Claim: ...
-
-    def renew(self, worker_id: str, tokens: Collection[str], until: datetime) -> int: ...
-
-    def release_stale(self, heartbeat_before: datetime, worker_id: str) -> int: ...
-
-    def letters(self, ids: Collection[int], attachments: bool = True) -> list[Letter]: ...
+    def letters(self, message_ids: Collection[str], attachments: bool = True) -> list[Letter]: ...
 
     def attachments(self, correspondence_id: int) -> tuple[StoredAttachment, ...]:
         """One letter's attachments with their bytes (a batch's letters are loaded without them)."""
-
-    def lock_held(self, held: Mapping[int, str]) -> dict[int, Forwarding]:
-        """The rows of ``held`` (id -> claim token) still carrying their token (the fence)."""
         ...
 
     def lock_by_message_ids(self, message_ids: Collection[str]) -> dict[str, Forwarding]: ...
 
-    def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]: ...
-
-    def save(self, forwardings: Iterable[Forwarding], release_claim: bool = False) -> None: ...
+    def save(self, forwardings: Iterable[Forwarding]) -> None: ...
 
     def first_sightings(self, vendor_orgnr: str, receipt_ids: Collection[str], now: datetime) -> set[str]: ...
 
@@ -99,6 +78,14 @@ class NotificationsPort(Protocol):
     def add_planned(
         self, correspondence_id: int, planned: Sequence[Planned], letter_language: str | None, now: datetime
     ) -> int: ...
+
+
+class JobsPort(Protocol):
+    """What the delivery side needs of the jobs table besides the runner (service_layer/jobs.py)."""
+
+    def finish(self, kind: JobKind, references: Collection[str], now: datetime) -> int:
+        """Jobs still to do and held by nobody, whose work is finished from outside: ``succeeded``."""
+        ...
 
 
 class MonitoringPort(Protocol):
@@ -119,6 +106,9 @@ class UnitOfWorkPort(Protocol):
 
     @property
     def monitoring(self) -> MonitoringPort: ...
+
+    @property
+    def jobs(self) -> JobsPort: ...
 
     @property
     def notifications(self) -> NotificationsPort: ...

@@ -671,8 +671,10 @@ class Runner:
     def _wait_final(self, r: Result, s: ChaosStack, prefix: str, timeout: float) -> None:
         """Until every forwarding of the scenario is final (bounded); what is left is reported."""
         sql = (
-            "SELECT status, job_state, count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
-            "AND status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed') GROUP BY status, job_state"
+            "SELECT f.status, j.status, count(*) FROM forwardings f"
+            " LEFT JOIN jobs j ON j.kind = 'deliver' AND j.reference = f.message_id"
+            " WHERE f.external_shipment_reference LIKE :p"
+            " AND f.status NOT IN ('Delivered_EndUser','Delivery_EndUser_Failed') GROUP BY f.status, j.status"
         )
 
         def left() -> list[Any]:

@@ -27,13 +27,15 @@ def _stop_all_workers(stack: Stack) -> None:
 
 
 def _row(stack: Stack, reference: str) -> dict[str, Any]:
+    """The forwarding's status and its ``deliver`` job's status and claim (lease holder, token)."""
     from sqlalchemy import text
 
     with stack.engine.connect() as c:
         row = c.execute(
             text(
-                "SELECT status, job_state, claimed_by, claim_token FROM forwardings "
-                "WHERE external_shipment_reference=:r"
+                "SELECT f.status, j.status AS job_status, j.claimed_by, j.claim_token FROM forwardings f"
+                " JOIN jobs j ON j.kind = 'deliver' AND j.reference = f.message_id"
+                " WHERE f.external_shipment_reference=:r"
             ),
             {"r": reference},
         ).one()
@@ -98,21 +100,27 @@ def test_worker_killed_mid_send_is_taken_over_within_seconds_and_resent_once(sta
     at_kill = _vendor(stack)
     assert at_kill["arrivals"].get(mid) == 1 and at_kill["answers"].get(mid, 0) == 0
     assert mid not in at_kill["delivered"]
-    assert _row(stack, reference)["job_state"] == "pending"  # the holder recorded nothing
+    at_kill_row = _row(stack, reference)  # the holder recorded nothing; its claim stays in the job
+    assert at_kill_row["status"] == "Unknown" and at_kill_row["job_status"] == "todo"
+    assert at_kill_row["claimed_by"] == held["claimed_by"]
 
     # The other worker takes the job over once the holder's heartbeat is stale (2 s here), far sooner
     # than the holder's 30 s lease, and resends it.
     wait_until(lambda: _vendor(stack)["arrivals"].get(mid) == 2, 12, "the other worker to resend the letter")
     assert time.monotonic() - killed_at < 30
+    # Final: the letter, and its job (finished by the receipt, or settled by the worker that held it
+    # when the receipt came first), its claim released.
     final = wait_until(
         lambda: (
-            _row(stack, reference)["status"] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
-            and _row(stack, reference)
+            (row := _row(stack, reference))["status"] in ("Delivered_EndUser", "Delivery_EndUser_Failed")
+            and row["job_status"] != "todo"
+            and row
         ),
         20,
-        "the letter final",
+        "the letter and its job final",
     )
-    assert final["status"] == "Delivered_EndUser" and final["claimed_by"] is None
+    assert final["status"] == "Delivered_EndUser" and final["job_status"] == "succeeded"
+    assert final["claimed_by"] is None
     # The killed worker's send, still held by the vendor, is answered at last: as a duplicate.
     after = wait_until(
         lambda: (v := _vendor(stack))["answers"].get(mid) == 2 and v, 20, "the killed worker's send answered"

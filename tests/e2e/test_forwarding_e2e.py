@@ -152,6 +152,12 @@ def test_vendor_server_errors_twice_then_delivers_once(worker: Stack) -> None:
         worker.count("SELECT attempts FROM forwardings WHERE external_shipment_reference=:r", r=reference)
         >= 1
     )
+    # `innbyggerpost status`: the forwarding and its deliver job, finished by the levering receipt
+    report = worker.workdir / f"status-{reference}.log"
+    assert worker._cli("status", reference, log=report.name).wait(60) == 0
+    out = report.read_text()
+    assert ": Delivered_EndUser, done, attempts " in out, out
+    assert "job          deliver: succeeded" in out, out
 
 
 @pytest.mark.parametrize("backup", [True, False])

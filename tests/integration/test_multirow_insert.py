@@ -135,7 +135,8 @@ def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(
         event.remove(engine, "before_cursor_execute", count)
     # receipts twice (the main receipts, then the sub-receipts that point at them), correspondences,
     # attachments, status changes, forwardings, their status changes, the notification outbox of the
-    # 10 letters with a notification and the send jobs of their messages: one each
+    # 10 letters with a notification, and the jobs (the send jobs of their messages and the
+    # forwardings' deliver jobs): one each
     per_table = {t: inserts.count(t) for t in set(inserts)}
     assert per_table.pop("receipts") == 2, per_table
     assert per_table == {
@@ -189,6 +190,11 @@ def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(
             if fwd is not None:
                 assert fwd.receipt_id == row.id and fwd.status == plan.forwarding.status
                 assert fwd.correspondence_id == (corr.id if corr is not None else None)
+                deliver = c.execute(  # a forwarding to send has its deliver job, stored with it
+                    text("SELECT status FROM jobs WHERE kind = 'deliver' AND reference = :m"),
+                    {"m": plan.forwarding.message_id},
+                ).scalar_one_or_none()
+                assert deliver == ("todo" if plan.forwarding.forward else None), ref
             # the letter's own notification message, and its send job names that message
             notes = c.execute(
                 text(

@@ -3,8 +3,9 @@
 The use-case tests run on the fakes (tests/support/fakes.py); these run the same behaviours through
 the SQLAlchemy repositories, on a database migrated to head: commit and rollback, a duplicate
 ``ExternalShipmentReference`` (:class:`~service.domain.ports.DuplicateKey`, never SQLAlchemy's
-error), a delivery claim and its fencing token, heartbeats and stale claims, notification claims,
-the nonce cache, owners, status look-ups, the inbox view and receipts by key.
+error), a forwarding's deliver job (stored with it, claimed with a fencing token, finished by a
+receipt), heartbeats and stale claims, notification claims, the nonce cache, owners, status
+look-ups, the inbox view and receipts by key.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from service.domain import forwarding_decision, insert
 from service.domain import notifications as dn
 from service.domain.forwarding import JobState
 from service.domain.insert import InsertPlan
-from service.domain.jobs import JobKind
+from service.domain.jobs import Job, JobKind, JobPolicy, JobStatus
+from service.domain.model import SdpStatus
 from service.domain.ports import DuplicateKey
 from service.domain.status import StatusFilter
 from service.service_layer.group_commit import GroupCommit
@@ -229,27 +231,39 @@ def _job(uow_factory: UnitOfWorkPortFactory) -> tuple[InsertPlan, int]:
         return plan, details.sdp_id
 
 
+DELIVER = [JobKind.DELIVER]
+
+
 def _release_all(uow_factory: UnitOfWorkPortFactory, now: datetime) -> None:
     """Other tests' jobs out of the way: claimed far beyond any test's clock."""
     with uow_factory() as uow:
-        uow.forwardings.claim("parked", now + timedelta(days=1), 10 * 86400.0, 10_000)
+        assert isinstance(uow, UnitOfWork)
+        uow.jobs.claim("parked", DELIVER, now + timedelta(days=1), 10 * 86400.0, 10_000)
         uow.commit()
 
 
-def test_a_claim_and_its_fencing_token(uow_factory: UnitOfWorkPortFactory) -> None:
+def test_a_forwarding_is_stored_with_its_deliver_job_claimed_with_a_fencing_token(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
     now = _now()
     _release_all(uow_factory, now)
     plan, fid = _job(uow_factory)
+    assert plan.forwarding is not None
+    mid = plan.forwarding.message_id
     with uow_factory() as uow:
-        first = uow.forwardings.claim("w1", now + timedelta(seconds=1), LEASE, 10)
+        assert isinstance(uow, UnitOfWork)
+        first = uow.jobs.claim("w1", DELIVER, now + timedelta(seconds=1), LEASE, 10)
         uow.commit()
-    assert first.ids == [fid] and first.token
+    assert [(j.kind, j.reference) for j in first.jobs] == [(JobKind.DELIVER, mid)] and first.token
+    (job_id,) = [j.id for j in first.jobs]
     with uow_factory() as uow:
-        assert uow.forwardings.claim("w2", now + timedelta(seconds=2), LEASE, 10).ids == [], "claimed"
-        (letter,) = uow.forwardings.letters(first.ids)
+        assert isinstance(uow, UnitOfWork)
+        assert uow.jobs.claim("w2", DELIVER, now + timedelta(seconds=2), LEASE, 10).jobs == [], "claimed"
+        (letter,) = uow.forwardings.letters([mid])
+        assert letter.forwarding.id == fid and letter.forwarding.message_id == mid
         assert letter.reportee == DIGIPOST and letter.attachments[0].data == PDF
         # the delivery worker loads a batch without the bytes and each letter's at its send (issue 17)
-        (bare,) = uow.forwardings.letters(first.ids, attachments=False)
+        (bare,) = uow.forwardings.letters([mid], attachments=False)
         assert bare.attachments == () and bare.reportee == DIGIPOST
         assert letter.forwarding.correspondence_id is not None
         assert uow.forwardings.attachments(letter.forwarding.correspondence_id) == letter.attachments
@@ -259,46 +273,134 @@ def test_a_claim_and_its_fencing_token(uow_factory: UnitOfWorkPortFactory) -> No
     # The lease runs out; another worker takes the job with a new token.
     later = now + timedelta(seconds=LEASE + 5)
     with uow_factory() as uow:
-        second = uow.forwardings.claim("w2", later, LEASE, 10)
+        assert isinstance(uow, UnitOfWork)
+        second = uow.jobs.claim("w2", DELIVER, later, LEASE, 10)
         uow.commit()
-    assert second.ids == [fid] and second.token != first.token
+    assert [j.id for j in second.jobs] == [job_id] and second.token != first.token
     with uow_factory() as uow:
-        assert uow.forwardings.lock_held({fid: first.token}) == {}, "the first worker is fenced off"
-        assert uow.forwardings.renew("w1", [first.token], later + timedelta(seconds=LEASE)) == 0
-        held = uow.forwardings.lock_held({fid: second.token})
-        assert list(held) == [fid]
-        assert uow.forwardings.renew("w2", [second.token], later + timedelta(seconds=LEASE)) == 1
-        state = held[fid]
-        state.job_state = JobState.DONE
+        assert isinstance(uow, UnitOfWork)
+        assert uow.jobs.lock_held({job_id: first.token}) == {}, "the first worker is fenced off"
+        assert uow.jobs.renew("w1", [first.token], later + timedelta(seconds=LEASE)) == 0
+        assert list(uow.jobs.lock_held({job_id: second.token})) == [job_id]
+        state = uow.forwardings.lock_by_message_ids([mid])[mid]
+        state.status = SdpStatus.SENT
         state.changed = True
-        uow.forwardings.save([state], release_claim=True)
+        uow.forwardings.save([state])
+        # held by w2: a receipt's finish leaves it to its handler
+        assert uow.jobs.finish(JobKind.DELIVER, [mid], later) == 0
         uow.commit()
     with uow_factory() as uow:
-        assert uow.forwardings.lock_held({fid: second.token}) == {}, "released with the outcome"
-        assert uow.forwardings.claim("w3", later + timedelta(days=2), LEASE, 10).ids == []
+        assert isinstance(uow, UnitOfWork)
+        job = uow.jobs.lock_held({job_id: second.token})[job_id]
+        job.reschedule(later, 3600.0)  # the receipt wait
+        uow.jobs.save([job], later, release_claim=True)
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        assert uow.jobs.lock_held({job_id: second.token}) == {}, "released with the outcome"
+        assert uow.jobs.claim("w3", DELIVER, later + timedelta(seconds=60), LEASE, 10).jobs == []
+        assert uow.forwardings.awaiting_receipt(later + timedelta(seconds=1), 0, 10_000)[-1] == (fid, mid)
+        assert uow.jobs.finish(JobKind.DELIVER, [mid], later) == 1  # a receipt made it final
+        uow.commit()
+    with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
+        (done,) = uow.jobs.for_references(DELIVER, [mid])
+        assert done.status is JobStatus.SUCCEEDED
 
 
 def test_stale_workers_claims_are_released_and_receipts_seen_once(uow_factory: UnitOfWorkPortFactory) -> None:
     now = _now() + timedelta(days=3)
     _release_all(uow_factory, now)
-    _, fid = _job(uow_factory)
+    plan, _fid = _job(uow_factory)
+    assert plan.forwarding is not None
     with uow_factory() as uow:
+        assert isinstance(uow, UnitOfWork)
         uow.monitoring.beat("gone", now - timedelta(minutes=5), 0)
         uow.monitoring.beat("alive", now, 3)
-        assert uow.forwardings.claim("gone", now, 3600.0, 10).ids == [fid]
+        claim = uow.jobs.claim("gone", DELIVER, now, 3600.0, 10)
+        assert [j.reference for j in claim.jobs] == [plan.forwarding.message_id]
         uow.commit()
     with uow_factory() as uow:
         assert isinstance(uow, UnitOfWork)
         assert {b.worker_id for b in uow.monitoring.heartbeats_since(now - timedelta(seconds=1))} >= {"alive"}
-        assert uow.forwardings.release_stale(now - timedelta(seconds=30), "alive") >= 1
+        assert uow.jobs.release_stale(now - timedelta(seconds=30), "alive") >= 1
         uow.commit()
     with uow_factory() as uow:
-        assert uow.forwardings.claim("alive", now + timedelta(seconds=1), LEASE, 10).ids == [fid]
+        assert isinstance(uow, UnitOfWork)
+        again = uow.jobs.claim("alive", DELIVER, now + timedelta(seconds=1), LEASE, 10)
+        assert [j.reference for j in again.jobs] == [plan.forwarding.message_id]
         assert uow.forwardings.first_sightings("984661185", ["r1", "r2"], now) == {"r1", "r2"}
         uow.commit()
     with uow_factory() as uow:
         assert uow.forwardings.first_sightings("984661185", ["r2", "r3"], now) == {"r3"}
         uow.commit()
+
+
+def test_deliver_jobs_run_by_the_job_runner_fenced_retried_and_finished_by_a_receipt(
+    uow_factory: UnitOfWorkPortFactory,
+) -> None:
+    """The deliver kind end to end on the real repositories: sent and rescheduled to the receipt
+    deadline; the vendor unavailable: retried by the one rule; a worker whose lease lapsed records
+    nothing (fenced), its successor sends; a levering receipt finishes the job."""
+    from service.domain.ports import VendorReceipt
+    from service.service_layer.delivery import DeliverHandler, Delivery
+    from service.service_layer.jobs import JobRunner
+    from tests.support.fakes import FakeVendor
+
+    now = _now() + timedelta(days=6)
+    _release_all(uow_factory, now)
+    (ok, ok_fid), (down, _down_fid) = _job(uow_factory), _job(uow_factory)
+    assert ok.forwarding is not None and down.forwarding is not None
+    ok_mid, down_mid = ok.forwarding.message_id, down.forwarding.message_id
+    vendor = FakeVendor()
+    vendor.unavailable.add(down_mid)
+    policy = JobPolicy(max_attempts=3, backoff_seconds=10, lease_seconds=LEASE)
+    clock = [now]
+
+    def runner(worker: str) -> JobRunner:
+        handler = DeliverHandler(vendor, policy, receipt_deadline_seconds=3600)
+        return JobRunner(uow_factory, [handler], policy, worker, lambda: clock[0])  # type: ignore[arg-type]
+
+    def jobs() -> dict[str, Job]:
+        with uow_factory() as uow:
+            assert isinstance(uow, UnitOfWork)
+            return {j.reference: j for j in uow.jobs.for_references(DELIVER, [ok_mid, down_mid])}
+
+    w1 = runner("w1")
+    claimed = w1.claim(10)
+    assert sorted(c.job.reference for c in claimed) == sorted([ok_mid, down_mid])
+    counts = w1.record([w1.run(c) for c in claimed])
+    assert counts == {"deliver:todo": 2}
+    after = jobs()
+    assert after[ok_mid].run_after == now + timedelta(seconds=3600) and after[ok_mid].attempts == 0
+    assert after[down_mid].run_after == now + timedelta(seconds=10) and after[down_mid].attempts == 1
+    assert sorted(m.message_id for m in vendor.sent) == sorted([ok_mid, down_mid])  # each tried once
+    with uow_factory() as uow:
+        (letter,) = uow.forwardings.letters([down_mid])
+        assert letter.forwarding.attempts == 1 and "timed out" in (letter.forwarding.last_error or "")
+    # The retry: w1 claims it, its lease lapses mid-send, w2 takes it over; w1's outcome is fenced off.
+    vendor.unavailable.clear()
+    clock[0] = now + timedelta(seconds=10)
+    (stale,) = w1.claim(10)
+    clock[0] += timedelta(seconds=LEASE + 1)
+    w2 = runner("w2")
+    (fresh,) = w2.claim(10)
+    assert fresh.job.reference == down_mid and fresh.token != stale.token
+    assert w1.record([w1.run(stale)]) == {"lost_claim": 1}
+    assert w2.record([w2.run(fresh)]) == {"deliver:todo": 1}
+    assert a_status(uow_factory, down_mid) == SdpStatus.SENT
+    assert [m.message_id for m in vendor.sent].count(down_mid) == 3  # unavailable, w1's fenced, w2's
+    # The receipt makes the forwarding final: its job, waiting for the receipt, is finished.
+    Delivery(uow_factory, vendor, "w2", clock=lambda: clock[0]).apply_receipts(
+        [VendorReceipt(uuid.uuid4().hex, ok_mid, "c", "levering", clock[0], vendor_orgnr="984661185")]
+    )
+    assert jobs()[ok_mid].status is JobStatus.SUCCEEDED and jobs()[down_mid].status is JobStatus.TODO
+    assert a_status(uow_factory, ok_mid) == SdpStatus.DELIVERED and ok_fid > 0
+
+
+def a_status(uow_factory: UnitOfWorkPortFactory, message_id: str) -> SdpStatus:
+    with uow_factory() as uow:
+        return uow.forwardings.lock_by_message_ids([message_id])[message_id].status
 
 
 # ------------------------------------------------------------------------------ the other repositories

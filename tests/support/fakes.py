@@ -10,21 +10,20 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
 
 from service.domain.forwarding import (
     Forwarding,
-    JobState,
     KrrContact,
     Letter,
     SdpStatusChange,
     StoredAttachment,
 )
 from service.domain.insert import InsertPlan
+from service.domain.jobs import JobKind
 from service.domain.model import (
     BinaryAttachment,
     CorrespondenceStatus,
@@ -46,9 +45,9 @@ from service.domain.ports import (
 )
 from service.domain.receipt import Receipt
 from service.service_layer.ports import (
-    Claim,
     CorrespondencesPort,
     ForwardingsPort,
+    JobsPort,
     MonitoringPort,
     NotificationsPort,
     OwnersPort,
@@ -97,13 +96,10 @@ class FakeCorrespondences(CorrespondencesPort):
 
 @dataclass
 class FakeJobRow:
-    """One stored forwarding: its state, claim and letter."""
+    """One stored forwarding: its state and letter."""
 
     state: Forwarding
     letter: Letter
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-    claim_token: str | None = None
     history: list[SdpStatusChange] = field(default_factory=list)
 
 
@@ -111,58 +107,16 @@ class FakeForwardingRepository(ForwardingsPort):
     def __init__(self, store: FakeJobs) -> None:
         self.store = store
 
-    def claim(
-        self, worker_id: str, now: datetime, lease_seconds: float, limit: int, running: Collection[int] = ()
-    ) -> Claim:
-        token = uuid.uuid4().hex
-        due = [
-            r
-            for r in self.store.rows.values()
-            if r.state.job_state == JobState.PENDING
-            and r.state.next_attempt_at is not None
-            and r.state.next_attempt_at <= now
-            and (r.claimed_until is None or r.claimed_until < now)
-            and r.state.id not in running
-        ]
-        due.sort(key=lambda r: (r.state.next_attempt_at, r.state.id))
-        for r in due[:limit]:
-            r.claimed_by, r.claimed_until, r.claim_token = (
-                worker_id,
-                now + timedelta(seconds=lease_seconds),
-                token,
-            )
-        return Claim(token, [r.state.id for r in due[:limit]])
-
-    def renew(self, worker_id: str, tokens: Collection[str], until: datetime) -> int:
-        n = 0
-        for r in self.store.rows.values():
-            if (
-                r.claimed_by == worker_id
-                and r.claim_token in tokens
-                and r.state.job_state == JobState.PENDING
-            ):
-                r.claimed_until = until
-                n += 1
-        return n
-
-    def release_stale(self, heartbeat_before: datetime, worker_id: str) -> int:
-        stale = {w for w, seen in self.store.heartbeats.items() if seen < heartbeat_before and w != worker_id}
-        n = 0
-        for r in self.store.rows.values():
-            if r.state.job_state == JobState.PENDING and r.claimed_by in stale:
-                r.claimed_by = r.claimed_until = r.claim_token = None
-                n += 1
-        return n
-
-    def letters(self, ids: Collection[int], attachments: bool = True) -> list[Letter]:
+    def letters(self, message_ids: Collection[str], attachments: bool = True) -> list[Letter]:
         self.store.letter_loads += 1
         return [
             dataclasses.replace(
-                self.store.rows[i].letter,
-                forwarding=copy.deepcopy(self.store.rows[i].state),
-                attachments=self.store.rows[i].letter.attachments if attachments else (),
+                r.letter,
+                forwarding=copy.deepcopy(r.state),
+                attachments=r.letter.attachments if attachments else (),
             )
-            for i in sorted(ids)
+            for _, r in sorted(self.store.rows.items())
+            if r.state.message_id in message_ids
         ]
 
     def attachments(self, correspondence_id: int) -> tuple[StoredAttachment, ...]:
@@ -171,13 +125,6 @@ class FakeForwardingRepository(ForwardingsPort):
             if r.state.correspondence_id == correspondence_id:
                 return r.letter.attachments
         return ()
-
-    def lock_held(self, held: Mapping[int, str]) -> dict[int, Forwarding]:
-        return {
-            i: copy.deepcopy(self.store.rows[i].state)
-            for i, token in held.items()
-            if i in self.store.rows and self.store.rows[i].claim_token == token
-        }
 
     def lock_by_message_ids(self, message_ids: Collection[str]) -> dict[str, Forwarding]:
         return {
@@ -190,22 +137,13 @@ class FakeForwardingRepository(ForwardingsPort):
         return [
             (r.state.id, r.state.message_id)
             for _, r in sorted(self.store.rows.items())
-            if r.state.job_state == JobState.AWAITING_RECEIPT
+            if r.state.status == SdpStatus.SENT
             and r.state.last_changed is not None
             and r.state.last_changed < sent_before
             and r.state.id > after_id
         ][:limit]
 
-    def lock_overdue(self, now: datetime, limit: int) -> list[Forwarding]:
-        return [
-            copy.deepcopy(r.state)
-            for r in self.store.rows.values()
-            if r.state.job_state == JobState.AWAITING_RECEIPT
-            and r.state.next_attempt_at is not None
-            and r.state.next_attempt_at < now
-        ][:limit]
-
-    def save(self, forwardings: Iterable[Forwarding], release_claim: bool = False) -> None:
+    def save(self, forwardings: Iterable[Forwarding]) -> None:
         for f in forwardings:
             row = self.store.rows[f.id]
             row.history.extend(f.new_changes)
@@ -215,13 +153,22 @@ class FakeForwardingRepository(ForwardingsPort):
             f.altinn_copy_created = None
             f.changed = False
             row.state = copy.deepcopy(f)
-            if release_claim:
-                row.claimed_by = row.claimed_until = row.claim_token = None
 
     def first_sightings(self, vendor_orgnr: str, receipt_ids: Collection[str], now: datetime) -> set[str]:
         fresh = {r for r in receipt_ids if (vendor_orgnr, r) not in self.store.seen}
         self.store.seen |= {(vendor_orgnr, r) for r in fresh}
         return fresh
+
+
+class FakeJobQueue(JobsPort):
+    """The jobs table as the delivery use cases see it: which jobs were finished from outside."""
+
+    def __init__(self, store: FakeJobs) -> None:
+        self.store = store
+
+    def finish(self, kind: JobKind, references: Collection[str], now: datetime) -> int:
+        self.store.finished += [(str(kind), r) for r in references]
+        return len(references)
 
 
 class FakeMonitoringRepository(MonitoringPort):
@@ -235,13 +182,14 @@ class FakeMonitoringRepository(MonitoringPort):
 
 @dataclass
 class FakeJobs:
-    """The delivery jobs (forwardings), heartbeats and receipts seen of a FakeDatabase."""
+    """The forwardings, heartbeats, receipts seen and finished jobs of a FakeDatabase."""
 
     rows: dict[int, FakeJobRow] = field(default_factory=dict)
     heartbeats: dict[str, datetime] = field(default_factory=dict)
     jobs_done: dict[str, int] = field(default_factory=dict)
     seen: set[tuple[str, str]] = field(default_factory=set)
     altinn_copies: list[int] = field(default_factory=list)
+    finished: list[tuple[str, str]] = field(default_factory=list)  # (kind, reference) of finished jobs
     letter_loads: int = 0
     attachment_loads: int = 0  # one per letter sent: the batch is loaded without the bytes
 
@@ -255,17 +203,14 @@ class FakeJobs:
         altinn_status: CorrespondenceStatus | None = None,
         primary: str = "brev.pdf",
         status: SdpStatus = SdpStatus.UNKNOWN,
-        job_state: JobState | None = JobState.PENDING,
     ) -> FakeJobRow:
         state = Forwarding(
             id=fid,
             message_id=f"msg-{fid}",
             status=status,
-            job_state=job_state,
             backup_altinn=backup_altinn,
             correspondence_id=1000 + fid,
             altinn_status=altinn_status,
-            next_attempt_at=now if job_state == JobState.PENDING else None,
             last_changed=now,
         )
         letter = Letter(
@@ -314,6 +259,7 @@ class FakeUnitOfWork:
         # Delivery: writes are visible at once (the use cases commit what they mean to keep).
         self.forwardings = FakeForwardingRepository(db.jobs)
         self.monitoring = FakeMonitoringRepository(db.jobs)
+        self.jobs = FakeJobQueue(db.jobs)
         self.notifications = db.notifications
         self.committed = False
 

@@ -11,18 +11,15 @@ import pytest
 
 from service.domain.forwarding import (
     BACKUP_ALTINN_TEXT,
-    DeliveryPolicy,
     Forwarding,
     IllegalTransition,
     JobState,
+    job_state_of,
 )
 from service.domain.model import CorrespondenceStatus, SdpStatus
 from service.domain.ports import SendResult, SendStatus, VendorReceipt
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-POLICY = DeliveryPolicy(
-    max_attempts=3, backoff_seconds=2.0, backoff_max_seconds=5.0, receipt_deadline_seconds=60
-)
 VENDOR = "984661185"
 U, S, D, X = SdpStatus.UNKNOWN, SdpStatus.SENT, SdpStatus.DELIVERED, SdpStatus.FAILED
 P, A, DONE = JobState.PENDING, JobState.AWAITING_RECEIPT, JobState.DONE
@@ -37,9 +34,11 @@ def receipt(kind: str, feiltype: str | None = None) -> VendorReceipt:
 
 
 def fwd(status: SdpStatus = U, job: JobState | None = P, **kw: object) -> Forwarding:
+    """A forwarding in ``status``; ``job`` names the delivery state that status means (derived)."""
+    assert job_state_of(status) == job
     defaults: dict[str, object] = {"attempts": 0, "backup_altinn": False, "correspondence_id": 7}
     defaults.update(kw)
-    return Forwarding(1, "m1", status, job, **defaults)  # type: ignore[arg-type]
+    return Forwarding(1, "m1", status, **defaults)  # type: ignore[arg-type]
 
 
 Step = Callable[[Forwarding], object]
@@ -55,7 +54,6 @@ class Case:
     history: list[tuple[SdpStatus, str]]  # new SdpStatusChange entries: (status, text starts with)
     returns: object = None
     attempts: int | None = None
-    next_attempt_at: datetime | None | str = "any"
     altinn_copy: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -64,29 +62,27 @@ CASES = [
     Case(
         "send accepted: Sent, awaiting receipt until the deadline",
         fwd(),
-        lambda f: f.record_send(ACCEPTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(ACCEPTED, VENDOR, NOW),
         S,
         A,
         [(S, f"Accepted by {VENDOR}")],
         "sent",
         attempts=1,
-        next_attempt_at=NOW + timedelta(seconds=60),
     ),
     Case(
         "send rejected (feil KLIENT): failed at once",
         fwd(),
-        lambda f: f.record_send(REJECTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(REJECTED, VENDOR, NOW),
         X,
         DONE,
         [(X, "Rejected by the postbox vendor: feil KLIENT: bad")],
         "rejected",
         attempts=1,
-        next_attempt_at=None,
     ),
     Case(
         "send rejected with BackupAltinn, letter without Altinn copy: Altinn copy Created",
         fwd(backup_altinn=True),
-        lambda f: f.record_send(REJECTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(REJECTED, VENDOR, NOW),
         X,
         DONE,
         [(X, "Rejected by the postbox vendor")],
@@ -96,7 +92,7 @@ CASES = [
     Case(
         "send rejected with BackupAltinn, letter already in Altinn: no second copy",
         fwd(backup_altinn=True, altinn_status=CorrespondenceStatus.CREATED),
-        lambda f: f.record_send(REJECTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(REJECTED, VENDOR, NOW),
         X,
         DONE,
         [(X, "Rejected by the postbox vendor")],
@@ -105,7 +101,7 @@ CASES = [
     Case(
         "send answer after the receipt was applied (job awaiting): nothing recorded",
         fwd(S, A, attempts=1),
-        lambda f: f.record_send(ACCEPTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(ACCEPTED, VENDOR, NOW),
         S,
         A,
         [],
@@ -115,75 +111,62 @@ CASES = [
     Case(
         "send answer after levering (job done): nothing recorded",
         fwd(D, DONE),
-        lambda f: f.record_send(ACCEPTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(ACCEPTED, VENDOR, NOW),
         D,
         DONE,
         [],
         "sent",
     ),
     Case(
-        "send answer after a mottak receipt (Sent, still pending): awaiting, no second Sent entry",
-        fwd(S, P),
-        lambda f: f.record_send(ACCEPTED, VENDOR, NOW, POLICY),
-        S,
-        A,
-        [],
-        "sent",
-    ),
-    Case(
-        "vendor unavailable, attempts left: pending again after the backoff",
+        "vendor unavailable (the job retries by the one rule): noted, still pending",
         fwd(attempts=1),
-        lambda f: f.retry_later("timeout", NOW, POLICY),
+        lambda f: f.note_retry("timeout"),
         U,
         P,
         [],
-        "retry",
+        True,
         attempts=2,
-        next_attempt_at=NOW + timedelta(seconds=4),
+        extra={"last_error": "timeout"},
     ),
     Case(
-        "vendor unavailable, backoff capped at backoff_max_seconds",
-        fwd(attempts=0, **{"last_error": None}),
-        lambda f: f.retry_later(
-            "timeout", NOW, DeliveryPolicy(max_attempts=9, backoff_seconds=10, backoff_max_seconds=3)
-        ),
-        U,
-        P,
-        [],
-        "retry",
-        attempts=1,
-        next_attempt_at=NOW + timedelta(seconds=3),
-    ),
-    Case(
-        "vendor unavailable, last attempt: gave up, failed",
-        fwd(attempts=2),
-        lambda f: f.retry_later("timeout", NOW, POLICY),
+        "the job gave up: failed",
+        fwd(attempts=3),
+        lambda f: f.give_up("timeout", NOW),
         X,
         DONE,
         [(X, "Delivery failed after 3 attempts: timeout")],
-        "gave_up",
+        True,
         attempts=3,
-        next_attempt_at=None,
     ),
     Case(
         "gave up with BackupAltinn: Altinn copy",
-        fwd(attempts=2, backup_altinn=True),
-        lambda f: f.retry_later("timeout", NOW, POLICY),
+        fwd(attempts=3, backup_altinn=True),
+        lambda f: f.give_up("timeout", NOW),
         X,
         DONE,
         [(X, "Delivery failed after 3 attempts: timeout" + BACKUP_ALTINN_TEXT)],
-        "gave_up",
+        True,
         altinn_copy=True,
     ),
     Case(
-        "retry after a receipt finished the job: skipped",
+        "retry after a receipt finished the forwarding: nothing noted",
         fwd(D, DONE),
-        lambda f: f.retry_later("timeout", NOW, POLICY),
+        lambda f: f.note_retry("timeout"),
         D,
         DONE,
         [],
-        "skipped",
+        False,
         attempts=0,
+    ),
+    Case(
+        "give up after a receipt finished the forwarding: nothing changes",
+        fwd(S, A, attempts=1),
+        lambda f: f.give_up("timeout", NOW),
+        S,
+        A,
+        [],
+        False,
+        attempts=1,
     ),
     Case(
         "levering while awaiting: delivered, done",
@@ -193,7 +176,6 @@ CASES = [
         DONE,
         [(D, "Delivered to the citizen's postbox")],
         True,
-        next_attempt_at=None,
     ),
     Case(
         "levering before the send's answer was recorded: the receipt proves the send",
@@ -205,11 +187,11 @@ CASES = [
         True,
     ),
     Case(
-        "mottak before the send's answer: Sent, the job stays pending",
+        "mottak before the send's answer: Sent, awaiting (the job in flight waits for the receipt)",
         fwd(U, P),
         lambda f: f.apply(receipt("mottak"), VENDOR, NOW),
         S,
-        P,
+        A,
         [(S, f"Accepted by {VENDOR} (known from its mottak receipt)")],
         True,
     ),
@@ -307,13 +289,12 @@ CASES = [
     ),
     Case(
         "overdue: no receipt in time, failed",
-        fwd(S, A, next_attempt_at=NOW - timedelta(seconds=1)),
+        fwd(S, A),
         lambda f: f.expire(NOW),
         X,
         DONE,
         [(X, "Delivery failed: no receipt from the postbox vendor in time")],
         None,
-        next_attempt_at=None,
     ),
     Case(
         "message cannot be built: fail",
@@ -337,7 +318,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_transition(case: Case) -> None:
     f = case.start
-    before = (f.attempts, f.next_attempt_at)
+    before = f.attempts
     result = case.step(f)
     assert result == case.returns
     assert (f.status, f.job_state) == (case.status, case.job)
@@ -349,36 +330,31 @@ def test_transition(case: Case) -> None:
         assert f.last_changed == NOW
     if case.attempts is not None:
         assert f.attempts == case.attempts
-    if case.next_attempt_at != "any":
-        assert f.next_attempt_at == case.next_attempt_at
+    for name, value in case.extra.items():
+        assert getattr(f, name) == value
     assert (f.altinn_copy_created == NOW) == case.altinn_copy
     if case.altinn_copy:
         assert f.altinn_status == CorrespondenceStatus.CREATED
         assert f.new_changes[-1].text.endswith(BACKUP_ALTINN_TEXT)
     elif not case.history:
-        assert (f.attempts, f.next_attempt_at) == before or case.returns in ("retry", "sent")
+        assert f.attempts == before or case.returns in (True, "sent")
 
 
 ILLEGAL: list[tuple[str, Forwarding, Step]] = [
     (
         "record_send on a forwarding that never was a job",
         fwd(SdpStatus.NO_MAILBOX, None),
-        lambda f: f.record_send(ACCEPTED, VENDOR, NOW, POLICY),
+        lambda f: f.record_send(ACCEPTED, VENDOR, NOW),
     ),
     (
-        "retry_later on a forwarding that never was a job",
+        "note_retry on a forwarding that never was a job",
         fwd(SdpStatus.RESERVED, None),
-        lambda f: f.retry_later("x", NOW, POLICY),
+        lambda f: f.note_retry("x"),
     ),
     ("fail a delivered forwarding", fwd(D, DONE), lambda f: f.fail("x", NOW)),
     ("fail a failed forwarding", fwd(X, DONE), lambda f: f.fail("x", NOW)),
     ("fail a Reserved forwarding", fwd(SdpStatus.RESERVED, None), lambda f: f.fail("x", NOW)),
-    ("expire a pending job", fwd(U, P, next_attempt_at=NOW - timedelta(1)), lambda f: f.expire(NOW)),
-    (
-        "expire before the deadline",
-        fwd(S, A, next_attempt_at=NOW + timedelta(seconds=1)),
-        lambda f: f.expire(NOW),
-    ),
+    ("expire a pending job", fwd(U, P), lambda f: f.expire(NOW)),
     ("expire a delivered job", fwd(D, DONE), lambda f: f.expire(NOW)),
     (
         "Altinn fallback of a forwarding not failed",

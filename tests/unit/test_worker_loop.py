@@ -1,17 +1,19 @@
 """The worker process's parts without processes: the start-up check of lease against worst-case send
-time, and the dispatcher's batching on a fake unit of work and a fake vendor."""
+time, and the dispatcher's pipelined batches on a fake job runner."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from service.config import Settings
-from service.domain.forwarding import DeliveryPolicy, JobState
-from service.domain.ports import DigitalPostMessage
+from service.domain.jobs import Job, JobKind, JobStatus
 from service.entrypoints.worker import (
     ConfigurationError,
     DeliveryDispatcher,
@@ -19,8 +21,7 @@ from service.entrypoints.worker import (
     check_settings,
     worst_case_send_seconds,
 )
-from service.service_layer.delivery import Delivery
-from tests.support.fakes import FakeDatabase, FakeVendor
+from service.service_layer.jobs import Claimed, Outcome
 from tests.support.harness import wait_until
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -81,44 +82,68 @@ def test_stale_threshold_between_three_heartbeats_and_the_lease(
         )
 
 
-def test_the_dispatcher_claims_in_batches_sends_concurrently_and_records_every_job_once() -> None:
-    db, vendor = FakeDatabase(), FakeVendor()
-    for i in range(1, 101):
-        db.jobs.add_job(i, now=T0)
-    now = [T0]
-    delivery = Delivery(db.uow, vendor, DeliveryPolicy(lease_seconds=60), "w1", clock=lambda: now[0])  # type: ignore[arg-type]
-    active, peak, lock = [0], [0], threading.Lock()
-    two_at_once = threading.Barrier(2, timeout=10)  # the first two sends meet: only if concurrent
+class FakeRunner:
+    """A JobRunner's three steps over ``n`` jobs in memory: claims (never a running job), runs
+    (``on_run``), records (each job once)."""
 
-    def on_send(m: DigitalPostMessage) -> None:
+    def __init__(self, n: int) -> None:
+        self.todo = list(range(1, n + 1))
+        self.recorded: Counter[int] = Counter()
+        self.claims = 0
+        self.on_run = lambda job: None
+        self._lock = threading.Lock()
+
+    def claim(self, limit: int, running: Collection[int] = ()) -> list[Claimed]:
+        with self._lock:
+            ids = [i for i in self.todo if i not in running][:limit]
+            self.todo = [i for i in self.todo if i not in ids]
+            if ids:
+                self.claims += 1
+        token = f"t{self.claims}"
+        return [
+            Claimed(Job(i, JobKind.DELIVER, f"msg-{i}", JobStatus.TODO, 0, T0), token, None)  # type: ignore[arg-type]
+            for i in ids
+        ]
+
+    def run(self, claimed: Claimed) -> tuple[Claimed, Outcome]:
+        self.on_run(claimed.job)
+        return claimed, Outcome.succeed()
+
+    def record(self, results: Sequence[tuple[Claimed, Outcome]]) -> Counter[str]:
+        with self._lock:
+            self.recorded.update(c.job.id for c, _o in results)
+        return Counter({"deliver:todo": len(results)})
+
+
+def test_the_dispatcher_claims_in_batches_runs_concurrently_and_records_every_job_once() -> None:
+    runner = FakeRunner(100)
+    active, peak, lock = [0], [0], threading.Lock()
+    two_at_once = threading.Barrier(2, timeout=10)  # the first two runs meet: only if concurrent
+
+    def on_run(job: Job) -> None:
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
-        if m.message_id in ("msg-1", "msg-2"):
-            two_at_once.wait()  # a pool of one would break the barrier: those sends would be retried
+        if job.id in (1, 2):
+            two_at_once.wait()  # a pool of one would break the barrier
         with lock:
             active[0] -= 1
 
-    vendor.on_send = on_send
-    dispatcher = DeliveryDispatcher(delivery, concurrency=4, max_in_flight=16, poll_seconds=0.01)
+    runner.on_run = on_run  # type: ignore[assignment]
+    fake: Any = runner
+    dispatcher = DeliveryDispatcher(fake, concurrency=4, max_in_flight=16, poll_seconds=0.01)
     stop = threading.Event()
     t = threading.Thread(target=dispatcher.run, args=(stop,))
     t.start()
     try:
-        wait_until(
-            lambda: all(r.state.job_state == JobState.AWAITING_RECEIPT for r in db.jobs.rows.values()),
-            30,
-            "every job sent and recorded",
-            interval=0.01,
-        )
+        wait_until(lambda: len(runner.recorded) == 100, 30, "every job run and recorded", interval=0.01)
     finally:
         stop.set()
         t.join(10)
-    assert all(r.state.job_state == JobState.AWAITING_RECEIPT for r in db.jobs.rows.values())
-    assert sorted(m.message_id for m in vendor.sent) == sorted(f"msg-{i}" for i in range(1, 101))
-    assert dispatcher.done == 100 and dispatcher.counts == {"sent": 100}
+    assert runner.recorded == Counter(range(1, 101))  # each once
+    assert dispatcher.done == 100 and dispatcher.counts == {"deliver:todo": 100}
     assert 1 < peak[0] <= 4  # concurrent, bounded by the pool
-    assert db.jobs.letter_loads <= 100 // 8 + 2  # claims of at least half a batch, not one per job
+    assert runner.claims <= 100 // 8 + 2  # claims of at least half a batch, not one per job
     assert dispatcher.tokens() == set()  # nothing left in flight
 
 

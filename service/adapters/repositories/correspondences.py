@@ -210,10 +210,15 @@ class CorrespondenceRepository:
                 jobs.append(NewJob(JobKind.INBOX_COPY, str(corr_id), p.now))
             if p.notifications:  # committed with the letter (service_layer/notify.py sends them)
                 notifications.append((corr_id, p.notifications, letter.language_code, p.now))
-        # One multi-row statement per table for the whole batch (db.py: insertmanyvalues also
-        # without RETURNING on PostgreSQL); the notifications' send jobs go with the other jobs.
+        # One statement per table for the whole batch (batch_insert.py); the notifications' send
+        # jobs and the deliver jobs go with the other jobs.
         insert_rows(s, A, attachments)
         insert_rows(s, CS, changes)
+        jobs += [  # a forwarding to send: its deliver job (service_layer/delivery.py), with the letter
+            NewJob(JobKind.DELIVER, p.forwarding.message_id, p.now)
+            for p in plans
+            if p.forwarding is not None and p.forwarding.forward
+        ]
         _, job_dicts = insert_planned_many(s, notifications)
         # stamped with each letter's own time (job_rows stamps one time per call)
         job_dicts += [row for job in jobs for row in job_rows([job], job.run_after)]
@@ -244,11 +249,7 @@ class CorrespondenceRepository:
                     "status": fwd.status,
                     "created_at": p.now,
                     "last_changed": p.now,
-                    "job_state": "pending" if fwd.forward else None,
                     "attempts": 0,
-                    "next_attempt_at": p.now if fwd.forward else None,
-                    "claimed_by": None,
-                    "claimed_until": None,
                     "last_error": None,
                 }
             )

@@ -2,7 +2,7 @@
 release a dead worker's jobs, lock what this worker still holds, save outcomes; and the reads and
 writes of the Altinn copy's jobs (their letters, status changes, fallback copies to enqueue).
 
-Claiming is the forwardings' (``forwardings.py``): PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite has
+Claiming: PostgreSQL ``FOR UPDATE SKIP LOCKED`` (claimers never wait for each other); SQLite has
 one writer at a time (the write transaction starts with ``BEGIN IMMEDIATE``). Every claim writes a
 new ``claim_token``; an outcome is written only for rows that still carry the token they were
 claimed with (``lock_held``). Every method runs in the caller's unit of work; none commits.
@@ -38,12 +38,16 @@ class JobClaim:
     jobs: list[Job]
 
 
+_KINDS = {str(k): k for k in JobKind}
+_STATUSES = {str(s): s for s in JobStatus}
+
+
 def _job(row: Any) -> Job:
     return Job(
         id=row.id,
-        kind=JobKind(row.kind),
+        kind=_KINDS[row.kind],
         reference=row.reference,
-        status=JobStatus(row.status),
+        status=_STATUSES[row.status],
         attempts=row.attempts,
         run_after=row.run_after,
         payload=dict(row.payload or {}),
@@ -149,7 +153,7 @@ class JobRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        rows = self.session.execute(select(J).where(J.id.in_(ids)).order_by(J.id)).scalars()
+        rows = self.session.execute(select(JOBS).where(J.id.in_(ids)).order_by(J.id))
         return JobClaim(token, [_job(r) for r in rows])
 
     def renew(self, worker_id: str, tokens: Collection[str], until: datetime) -> int:
@@ -179,9 +183,9 @@ class JobRepository:
         """Lock and load the jobs still carrying the claim token given (id -> token)."""
         if not held:
             return {}
-        rows = self.session.execute(
-            select(J).where(J.id.in_(sorted(held))).order_by(J.id).with_for_update()
-        ).scalars()
+        rows = self.session.execute(  # plain rows (no ORM objects): the hot path of every record
+            select(JOBS).where(J.id.in_(sorted(held))).order_by(J.id).with_for_update()
+        )
         return {r.id: _job(r) for r in rows if r.claim_token is not None and r.claim_token == held[r.id]}
 
     def save(self, jobs: Iterable[Job], now: datetime, release_claim: bool = True) -> None:
@@ -239,6 +243,20 @@ class JobRepository:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    def finish(self, kind: JobKind, references: Collection[str], now: datetime) -> int:
+        """Mark these jobs still to do ``succeeded`` (their work was finished from outside: a vendor
+        receipt made a forwarding final). A job held by a worker, or locked by another transaction,
+        is left alone: its handler sees the work finished and settles it itself."""
+        if not references:
+            return 0
+        free = select(J.id).where(
+            J.kind == str(kind),
+            J.reference.in_(list(references)),
+            J.status == str(JobStatus.TODO),
+            J.claim_token.is_(None),
+        )
+        return self._update_unlocked(free, status=str(JobStatus.SUCCEEDED), updated_at=now)
+
     def wake(self, kind: JobKind, external_ids: Collection[str], now: datetime) -> int:
         """Run these jobs (by the other side's id) now: an Altinn event says there is news."""
         if not external_ids:
@@ -258,10 +276,10 @@ class JobRepository:
         if not references:
             return []
         rows = self.session.execute(
-            select(J)
+            select(JOBS)
             .where(J.kind.in_([str(k) for k in kinds]), J.reference.in_(list(references)))
             .order_by(J.id)
-        ).scalars()
+        )
         return [_job(r) for r in rows]
 
     # -- the Altinn copy -------------------------------------------------------------------------

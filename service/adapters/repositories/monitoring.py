@@ -43,12 +43,12 @@ class MonitoringRepository:
     def counts(self) -> dict[str, dict[str, int]]:
         """Gauges for /metrics: main receipts by ReceiptStatusCode, forwardings by SdpStatusType,
         delivery jobs by state."""
-        F, R = orm.Forwarding, orm.Receipt
+        F, R, J = orm.Forwarding, orm.Receipt, orm.Job
         out: dict[str, dict[str, int]] = {}
         for name, column, where in (
             ("receipts", R.status_code, R.parent_id.is_(None)),
             ("forwardings", F.status, None),
-            ("jobs", F.job_state, F.job_state.is_not(None)),
+            ("jobs", J.status, J.kind == "deliver"),
         ):
             stmt = select(column, func.count()).group_by(column)
             if where is not None:

@@ -54,7 +54,7 @@ def database_health(uow_factory: UnitOfWorkFactory) -> Callable[[], tuple[bool, 
 GAUGES = (
     ("receipts", "Shipments stored, by their (main) ReceiptStatusCode.", "status"),
     ("forwardings", "Forwardings by SdpStatusType.", "status"),
-    ("jobs", "Delivery jobs by state.", "state"),
+    ("jobs", "Deliver jobs (one per forwarding to send) by status: todo, succeeded, failed.", "state"),
 )
 
 
