@@ -74,7 +74,11 @@ class BodyDeadline:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="body-deadline", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            # The watchdog sleeps until the earliest deadline: it needs waking only when this one is
+            # now the earliest (rarely: deadlines are armed in order). A notify per request cost
+            # about 6 % of a web process's CPU under load (issue 17, branch hwriter's profile).
+            if self._heap[0][2] is armed:
+                self._cond.notify()
         return armed
 
     def disarm(self, armed: Armed | None) -> None:

@@ -1,5 +1,9 @@
 """Storing a group commit's letters: one INSERT per row (before issue 17) against one multi-row
-INSERT per table (``CorrespondenceRepository.add_many``), side by side on one database.
+INSERT per table (``CorrespondenceRepository.add_many``), side by side on one database; and
+``core``: the same batches through SQLAlchemy Core as before branch hwriter (``conn.execute(insert(
+table).returning(id, sort_by_parameter_order=True), rows)``) against ``multi_row`` (the DB-API
+``executemany`` of ``adapters/batch_insert.py``). Statements counted are SQLAlchemy's (the
+``before_cursor_execute`` event): the batch inserts on the cursor are not among them.
 
 ``--batches`` transactions of ``--batch`` letters (a Digipost letter with a forwarding and an
 Altinn copy, as most of the bench's mix), alternating the two ways; prints ms per letter of the
@@ -23,9 +27,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sqlalchemy import event  # noqa: E402
+from sqlalchemy import insert as sa_insert  # noqa: E402
 
+from service.adapters.batch_insert import insert_rows  # noqa: E402
 from service.adapters.db import make_engine  # noqa: E402
 from service.adapters.migrate import upgrade  # noqa: E402
+from service.adapters.repositories import correspondences, notifications  # noqa: E402
 from service.config import load  # noqa: E402
 from service.domain import forwarding_decision, insert  # noqa: E402
 from service.domain import model as dm  # noqa: E402
@@ -35,6 +42,17 @@ from service.service_layer.unit_of_work import unit_of_work_factory  # noqa: E40
 from tests.support import altinn as a  # noqa: E402
 from tests.support.fakes import person_with_postbox  # noqa: E402
 from tests.support.harness import Postgres  # noqa: E402
+
+
+def _core(conn: Any, table: Any, rows: Any, returning: bool = False) -> list[int]:
+    """The repository's inserts before branch hwriter: SQLAlchemy Core, ids in the order of the rows."""
+    if not rows:
+        return []
+    if not returning:
+        conn.execute(sa_insert(table), rows)
+        return []
+    result = conn.execute(sa_insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for i in result.scalars()]
 
 
 def main() -> int:
@@ -85,11 +103,14 @@ def main() -> int:
             statements[0] += 1
 
         event.listen(engine, "before_cursor_execute", count)
-        totals = {"one_per_row": [0.0, 0.0, 0], "multi_row": [0.0, 0.0, 0]}
-        for i in range(args.batches * 2):
-            way = "one_per_row" if i % 2 == 0 else "multi_row"
+        ways = ("one_per_row", "core", "multi_row")
+        totals = {way: [0.0, 0.0, 0] for way in ways}
+        for i in range(args.batches * len(ways)):
+            way = ways[i % len(ways)]
             batch = plans(args.batch)
             statements[0] = 0
+            for module in (correspondences, notifications):
+                module.insert_rows = _core if way == "core" else insert_rows  # type: ignore[attr-defined]
             w0, c0 = time.perf_counter(), time.thread_time()
             with uow() as u:
                 if way == "one_per_row":

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, text
 
+from service.adapters.batch_insert import insert_rows
 from service.adapters.db import make_engine
 from service.adapters.migrate import upgrade
+from service.adapters.repositories import correspondences, notifications
 from service.domain import forwarding_decision, insert
 from service.domain import model as dm
 from service.domain.ports import DuplicateKey, Person
@@ -106,15 +108,24 @@ def _setup(url: str) -> tuple[Any, Any, int]:
     return engine, uow, principal.owner_id
 
 
-def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(url: str) -> None:
+def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine, uow, owner_id = _setup(url)
     plans = _plans(owner_id, 40, "multi")
-    inserts: list[str] = []
+    inserts: list[str] = []  # one entry per INSERT statement (an executemany is one statement)
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:  # through SQLAlchemy
         if statement.lstrip().upper().startswith("INSERT"):
             inserts.append(statement.split("(")[0].split()[-1])
 
+    def counted(conn: Any, table: Any, rows: Any, returning: bool = False) -> list[int]:  # raw DB-API
+        if rows:
+            inserts.append(table.name)
+        return insert_rows(conn, table, rows, returning)
+
+    for module in (correspondences, notifications):
+        monkeypatch.setattr(module, "insert_rows", counted)
     event.listen(engine, "before_cursor_execute", count)
     try:
         with uow() as u:
@@ -122,24 +133,24 @@ def test_a_batch_is_one_statement_per_table_and_every_row_is_its_own_letters(url
             u.commit()
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    # receipts, sub-receipts, correspondences, attachments, status changes, forwardings, their
-    # status changes, the notification outbox of the 10 letters with a notification and the send
-    # jobs of their messages and the forwardings' deliver jobs: one each
+    # receipts twice (the main receipts, then the sub-receipts that point at them), correspondences,
+    # attachments, status changes, forwardings, their status changes, the notification outbox of the
+    # 10 letters with a notification, and the jobs (the send jobs of their messages and the
+    # forwardings' deliver jobs): one each
     per_table = {t: inserts.count(t) for t in set(inserts)}
-    assert per_table.pop("jobs", 0) == 1, per_table
-    if engine.dialect.name == "postgresql":
-        assert per_table.pop("notifications", 0) == 1, per_table
-    else:  # RETURNING row by row on SQLite (below)
-        assert per_table.pop("notifications", 0) == 10, per_table
-    assert len(per_table) >= 6, per_table
-    if engine.dialect.name == "postgresql":
-        # receipts twice: the main receipts, then the sub-receipts that point at them
-        assert per_table.pop("receipts") == 2, per_table
-        assert all(n == 1 for n in per_table.values()), per_table
-    else:
-        # SQLite cannot order RETURNING of a multi-row INSERT into an autoincrement key, so
-        # SQLAlchemy sends the rows with RETURNING one by one (in-process: no round trips)
-        assert all(per_table[t] == 1 for t in ("attachments", "correspondence_status_changes")), per_table
+    assert per_table.pop("receipts") == 2, per_table
+    assert per_table == {
+        t: 1
+        for t in (
+            "correspondences",
+            "attachments",
+            "correspondence_status_changes",
+            "forwardings",
+            "sdp_status_changes",
+            "notifications",
+            "jobs",
+        )
+    }, per_table
 
     with engine.connect() as c:
         for plan, receipt in zip(plans, receipts, strict=True):

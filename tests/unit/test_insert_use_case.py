@@ -147,3 +147,31 @@ def test_a_repeat_gets_its_stored_receipt_while_krr_is_down(db: FakeDatabase) ->
     with pytest.raises(RegistryUnavailable):  # a new letter: nothing stored, the KRR fault
         insert_correspondence(db.uow, krr, known, _request("k2"), writer)
     assert len(db.correspondences.stored) == 1
+
+
+def test_a_request_stops_waiting_at_its_deadline_and_the_writer_still_answers_the_retry(
+    db: FakeDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait on the writer is bounded (``STORE_TIMEOUT_SECONDS``): a stalled transaction
+    times the request out (``TimeoutError``, which the guard answers with a fault); the letter
+    still lands, and the retry with the same reference gets its receipt."""
+    from service.service_layer import correspondence
+
+    gate, entered = threading.Event(), threading.Event()
+    original = db.correspondences.add
+
+    def stalled(plan):  # type: ignore[no-untyped-def]
+        entered.set()
+        gate.wait(5)
+        return original(plan)
+
+    db.correspondences.add = stalled  # type: ignore[method-assign]
+    monkeypatch.setattr(correspondence, "STORE_TIMEOUT_SECONDS", 0.05)
+    writer = GroupCommit(db.uow)
+    with pytest.raises(TimeoutError):
+        insert_correspondence(db.uow, FakeRegistry(), PRINCIPAL, _request("t1", sdp=False), writer)
+    assert entered.is_set()  # it timed out waiting on the writer's transaction, not elsewhere
+    gate.set()
+    wait_until(lambda: db.commits == 1, 5, "the stalled letter committed")
+    retry = insert_correspondence(db.uow, FakeRegistry(), PRINCIPAL, _request("t1", sdp=False), writer)
+    assert len(db.correspondences.stored) == 1 and retry.receipt_id

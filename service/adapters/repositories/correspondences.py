@@ -1,8 +1,9 @@
 """The records of ``InsertCorrespondenceV2``: receipts, letters (with attachments) and forwarding records.
 
 One accepted insert is stored by :meth:`CorrespondenceRepository.add` with plain INSERT statements
-(SQLAlchemy Core, no ORM unit-of-work flushes: this is the hottest write of the service). Receipts
-are read back for repeats by their idempotency key.
+on the session's DB-API connection (``adapters/batch_insert.py``: SQL rendered once per table, one
+``executemany`` per table per group commit; this is the hottest write of the service). Receipts are
+read back for repeats by their idempotency key.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_
+from sqlalchemy import Table, bindparam, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from ...domain.insert import InsertPlan
 from ...domain.jobs import JobKind, NewJob
 from ...domain.receipt import Receipt
 from .. import orm
+from ..batch_insert import insert_rows
 from ..db import duplicate_keys
 from .jobs import JOBS as J
 from .jobs import job_rows
@@ -61,8 +63,13 @@ class CorrespondenceRepository:
     def receipts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Receipt]:
         """Main receipts (with sub-receipts) by (SystemUserCode, ExternalShipmentReference)."""
         wanted = list(dict.fromkeys(keys))
-        rows: list[Any] = []
         conn = self.session.connection()  # Core execution: the ORM layer adds nothing to these reads
+        if len(wanted) > 1:  # the group commit's batch: nearly always no repeat at all
+            found = _stored_keys(conn, wanted)
+            wanted = [key for key in wanted if key in found]
+            if not wanted:
+                return {}
+        rows: list[Any] = []
         if len(wanted) == 1:  # the hot path: one request's repeat check, a prepared statement
             rows = list(conn.execute(_ONE_RECEIPT, {"code": wanted[0][0], "ref": wanted[0][1]}))
         else:
@@ -90,10 +97,10 @@ class CorrespondenceRepository:
         return self.add_many([plan])[0]
 
     def add_many(self, plans: Sequence[InsertPlan]) -> list[Receipt]:
-        """Store accepted inserts of distinct keys together: ONE multi-row INSERT per table for all
-        of them (``INSERT ... VALUES (...), (...) RETURNING id`` in the order of the rows:
-        SQLAlchemy's insertmanyvalues with ``sort_by_parameter_order``), whatever their number: a
-        group commit of 256 letters is about eight statements instead of eight per letter. The
+        """Store accepted inserts of distinct keys together: ONE ``executemany`` per table for all
+        of them (:func:`~service.adapters.batch_insert.insert_rows`: the ids in the order of the
+        rows), whatever their number: a group commit of 256 letters is about eight statements
+        instead of eight per letter. The
         unique (SystemUserCode, ExternalShipmentReference) index raises
         :class:`~service.domain.ports.DuplicateKey` on a concurrent repeat at the first statement
         (the receipts), as one letter's insert does."""
@@ -120,15 +127,15 @@ class CorrespondenceRepository:
                 "reportee": plan.reportee,
             }
 
-        receipt_ids = _insert_returning(
-            s, R, [_receipt_row(common(p), None, p.receipt, p.now) for p in plans]
+        receipt_ids = insert_rows(
+            s, R, [_receipt_row(common(p), None, p.receipt, p.now) for p in plans], returning=True
         )
         sub_rows = [
             (i, sub, _receipt_row(common(p), receipt_ids[i], sub, p.now))
             for i, p in enumerate(plans)
             for sub in p.receipt.sub_receipts
         ]
-        sub_ids = _insert_returning(s, R, [row for _, _, row in sub_rows])
+        sub_ids = insert_rows(s, R, [row for _, _, row in sub_rows], returning=True)
         subs: dict[int, list[Receipt]] = {}
         for (i, sub, _), sub_id in zip(sub_rows, sub_ids, strict=True):
             subs.setdefault(i, []).append(
@@ -169,7 +176,9 @@ class CorrespondenceRepository:
                     "created_at": p.now,
                 }
             )
-        corr_ids: dict[int, int] = dict(zip(lettered, _insert_returning(s, C, corr_rows), strict=True))
+        corr_ids: dict[int, int] = dict(
+            zip(lettered, insert_rows(s, C, corr_rows, returning=True), strict=True)
+        )
         attachments: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         jobs: list[NewJob] = []
@@ -201,12 +210,10 @@ class CorrespondenceRepository:
                 jobs.append(NewJob(JobKind.INBOX_COPY, str(corr_id), p.now))
             if p.notifications:  # committed with the letter (service_layer/notify.py sends them)
                 notifications.append((corr_id, p.notifications, letter.language_code, p.now))
-        # One multi-row statement per table for the whole batch (db.py: insertmanyvalues also
-        # without RETURNING on PostgreSQL); the notifications' send jobs go with the other jobs.
-        if attachments:
-            s.execute(insert(A), attachments)
-        if changes:
-            s.execute(insert(CS), changes)
+        # One statement per table for the whole batch (batch_insert.py); the notifications' send
+        # jobs and the deliver jobs go with the other jobs.
+        insert_rows(s, A, attachments)
+        insert_rows(s, CS, changes)
         jobs += [  # a forwarding to send: its deliver job (service_layer/delivery.py), with the letter
             NewJob(JobKind.DELIVER, p.forwarding.message_id, p.now)
             for p in plans
@@ -215,8 +222,7 @@ class CorrespondenceRepository:
         _, job_dicts = insert_planned_many(s, notifications)
         # stamped with each letter's own time (job_rows stamps one time per call)
         job_dicts += [row for job in jobs for row in job_rows([job], job.run_after)]
-        if job_dicts:
-            s.execute(insert(J), job_dicts)
+        insert_rows(s, J, job_dicts)
 
         forwarded = [i for i, p in enumerate(plans) if p.forwarding is not None]
         fwd_rows = []
@@ -247,7 +253,7 @@ class CorrespondenceRepository:
                     "last_error": None,
                 }
             )
-        fwd_ids = _insert_returning(s, F, fwd_rows)
+        fwd_ids = insert_rows(s, F, fwd_rows, returning=True)
         fwd_changes = []
         for i, fwd_id in zip(forwarded, fwd_ids, strict=True):
             fwd = plans[i].forwarding
@@ -261,8 +267,7 @@ class CorrespondenceRepository:
                         "text": fwd.status_text,
                     }
                 )
-        if fwd_changes:
-            s.execute(insert(FS), fwd_changes)
+        insert_rows(s, FS, fwd_changes)
         return [
             Receipt(
                 receipt_ids[i],
@@ -278,14 +283,40 @@ class CorrespondenceRepository:
         ]
 
 
-def _insert_returning(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """The ids of ``rows``, inserted with one multi-row statement, in the order of ``rows``."""
-    if not rows:
-        return []
-    if len(rows) == 1:
-        return [int(conn.execute(insert(table).returning(table.c.id), rows[0]).scalar_one())]
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars()]
+def _stored_keys(conn: Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of ``keys`` have a main receipt: the group commit's repeat check of a whole batch on
+    the DB-API cursor, one indexed statement per system user (``ix`` on the two key columns), with
+    a fixed text on PostgreSQL (``= ANY(array)``: one prepared statement) and an ``IN`` list on
+    SQLite (its statement cache keeps one per list length). Receipts are read in full (SQLAlchemy
+    Core, types processed) only for the keys found, so a batch without repeats costs one cheap
+    statement instead of a compiled SELECT and its result rows."""
+    refs: dict[str, list[str]] = {}
+    for code, ref in keys:
+        refs.setdefault(code, []).append(ref)
+    found: set[tuple[str, str]] = set()
+    sqlite = conn.dialect.name == "sqlite"
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for code, wanted in refs.items():
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                if sqlite:
+                    marks = ", ".join("?" * len(chunk))
+                    cursor.execute(_KEYS_SQLITE.format(marks), (code, *chunk))
+                else:
+                    cursor.execute(_KEYS_POSTGRES, (code, chunk))
+                found.update((code, ref) for (ref,) in cursor.fetchall())
+    finally:
+        cursor.close()
+    return found
+
+
+_KEYS = (
+    "SELECT external_shipment_reference FROM receipts WHERE parent_id IS NULL AND system_user_code = {}"
+    " AND external_shipment_reference {}"
+)
+_KEYS_SQLITE = _KEYS.format("?", "IN ({})")
+_KEYS_POSTGRES = _KEYS.format("%s", "= ANY(%s)")
 
 
 def _receipt_row(common: dict[str, Any], parent_id: int | None, r: Receipt, now: datetime) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ...domain import notifications as dn
 from ...domain.jobs import JobKind, NewJob
 from .. import orm
+from ..batch_insert import insert_rows
 from .jobs import JOBS, job_rows
 
 N = orm.NotificationRow
@@ -93,10 +94,7 @@ def insert_planned_many(
         stamps += [now] * len(more)
     if not rows:
         return 0, []
-    ids = conn.execute(
-        insert(NOTIFICATIONS).returning(NOTIFICATIONS.c.id, sort_by_parameter_order=True),
-        rows,
-    ).scalars()
+    ids = insert_rows(conn, NOTIFICATIONS, rows, returning=True)  # one executemany (batch_insert.py)
     jobs = [
         job
         for notification_id, row, now in zip(ids, rows, stamps, strict=True)
