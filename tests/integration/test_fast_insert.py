@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import io
 import os
 import re
 import sqlite3
@@ -42,6 +41,7 @@ from service.entrypoints.cli import ensure_demo_owners
 from service.entrypoints.soap.app import make_wsgi_app
 from service.entrypoints.soap.fast_insert import ENVIRON_FAST
 from tests.support.fakes import FakeRegistry, person_with_postbox
+from tests.support.wsgi import exchange
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -95,20 +95,7 @@ class App:
         self.app = make_wsgi_app(bootstrap(config, registry=self.registry))
 
     def post(self, variant: str, body: bytes) -> tuple[str, str, bytes, bool]:
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": PATHS[variant],
-            "CONTENT_TYPE": CT[variant],
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "wsgi.url_scheme": "http",
-            "REMOTE_ADDR": "127.0.0.1",
-        }
-        got: list[tuple[str, list[tuple[str, str]]]] = []
-        out = b"".join(self.app(environ, lambda s, h, e=None: got.append((s, h))))
-        status, headers = got[0]
+        status, headers, out, environ = exchange(self.app, PATHS[variant], body, CT[variant])
         ctype = dict((k.lower(), v) for k, v in headers).get("content-type", "")
         assert dict((k.lower(), v) for k, v in headers).get("content-length") == str(len(out))
         return status, ctype, out, bool(environ.get(ENVIRON_FAST))

@@ -10,14 +10,15 @@ from typing import Any
 CONTENT_TYPES = {"1.1": "text/xml; charset=utf-8", "1.2": "application/soap+xml; charset=utf-8"}
 
 
-def post(
-    app: Callable[..., Iterable[bytes]], path: str, body: bytes, soap_version: str = "1.1"
-) -> tuple[str, bytes]:
-    """(status line, answer body) of ``body`` POSTed to ``path`` of ``app``."""
+def exchange(
+    app: Callable[..., Iterable[bytes]], path: str, body: bytes, content_type: str
+) -> tuple[str, list[tuple[str, str]], bytes, dict[str, Any]]:
+    """(status line, headers, answer body, the request's environ after the call) of ``body`` POSTed
+    to ``path`` of ``app``."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
-        "CONTENT_TYPE": CONTENT_TYPES[soap_version],
+        "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "wsgi.input": io.BytesIO(body),
         "SERVER_NAME": "127.0.0.1",
@@ -25,6 +26,14 @@ def post(
         "wsgi.url_scheme": "http",
         "REMOTE_ADDR": "127.0.0.1",
     }
-    status: list[str] = []
-    out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
-    return status[0], out
+    got: list[tuple[str, list[tuple[str, str]]]] = []
+    out = b"".join(app(environ, lambda s, h, e=None: got.append((s, h))))
+    return got[0][0], got[0][1], out, environ
+
+
+def post(
+    app: Callable[..., Iterable[bytes]], path: str, body: bytes, soap_version: str = "1.1"
+) -> tuple[str, bytes]:
+    """(status line, answer body) of ``body`` POSTed to ``path`` of ``app``."""
+    status, _headers, out, _environ = exchange(app, path, body, CONTENT_TYPES[soap_version])
+    return status, out
