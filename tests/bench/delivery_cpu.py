@@ -116,22 +116,8 @@ def main() -> None:
                         stderr=subprocess.DEVNULL,
                     )
                 like, n = f"cpu{i}-%", len(refs)
-                final_sql = (
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
-                    "AND status IN ('Delivered_EndUser', 'Delivery_EndUser_Failed')"
-                )
-                wait_until(
-                    lambda: stack.count(final_sql, p=like) >= n,  # noqa: B023 - this iteration only
-                    1800,
-                    "every letter final",
-                    interval=0.05,
-                )
+                delivered = stack.wait_forwardings_final(like, n, 1800, interval=0.05)
                 cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
-                delivered = stack.count(
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
-                    "AND status='Delivered_EndUser'",
-                    p=like,
-                )
             finally:
                 proc.terminate()
                 proc.wait(30)

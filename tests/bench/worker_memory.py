@@ -95,22 +95,8 @@ def main() -> None:
                 )
                 start_mb, t0 = vm_mb(proc.pid, "VmHWM"), time.monotonic()
                 like, n = f"mem{i}-%", len(refs)
-                final_sql = (
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
-                    "AND status IN ('Delivered_EndUser', 'Delivery_EndUser_Failed')"
-                )
-                wait_until(
-                    lambda: stack.count(final_sql, p=like) >= n,  # noqa: B023 - this iteration only
-                    600,
-                    "every letter final",
-                    interval=0.1,
-                )
+                delivered = stack.wait_forwardings_final(like, n, 600, interval=0.1)
                 peak_mb, rss_mb, t1 = vm_mb(proc.pid, "VmHWM"), vm_mb(proc.pid, "VmRSS"), time.monotonic()
-                delivered = stack.count(
-                    "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
-                    "AND status='Delivered_EndUser'",
-                    p=like,
-                )
             finally:
                 proc.terminate()
                 proc.wait(30)

@@ -374,6 +374,20 @@ class Stack:
         with self.engine.connect() as c:
             return int(c.execute(text(sql), params).scalar() or 0)
 
+    def wait_forwardings_final(self, like: str, n: int, timeout: float, interval: float = 0.1) -> int:
+        """Wait until ``n`` forwardings of references LIKE ``like`` are final (delivered or failed);
+        the number delivered (the bench tools' rounds)."""
+        final_sql = (
+            "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
+            "AND status IN ('Delivered_EndUser', 'Delivery_EndUser_Failed')"
+        )
+        wait_until(lambda: self.count(final_sql, p=like) >= n, timeout, "every letter final", interval)
+        return self.count(
+            "SELECT count(*) FROM forwardings WHERE external_shipment_reference LIKE :p "
+            "AND status='Delivered_EndUser'",
+            p=like,
+        )
+
     def stored_for(self, reference: str) -> dict[str, int]:
         """Rows stored for one ExternalShipmentReference, per table."""
         return {
