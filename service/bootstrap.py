@@ -120,6 +120,7 @@ class Container:
                 self.krr_client,
                 batch_size=s.krr_batch_size,
                 batch_wait=s.krr_batch_wait_seconds,
+                batch_ready=s.krr_batch_ready_ids,
                 max_concurrent_calls=s.krr_max_concurrent_calls,
                 time_budget=s.krr_time_budget_seconds,
                 breaker=CircuitBreaker(s.krr_breaker_failures, s.krr_breaker_cooldown_seconds),

@@ -138,6 +138,8 @@ class Settings:
     # The KRR gateway: a look-up that finds it idle goes at once; under load look-ups queue and go as
     # one call when the oldest has waited this long (issue 17: fewer calls, at most this much later),
     krr_batch_wait_seconds: float = env("KRR_BATCH_WAIT_SECONDS", 0.1)
+    # or at once when this many ids are queued (a call under load carries at least this many),
+    krr_batch_ready_ids: int = env("KRR_BATCH_READY_IDS", 8)
     # at most this many KRR calls at once per process,
     krr_max_concurrent_calls: int = env("KRR_MAX_CONCURRENT_CALLS", 2)
     # a letter's look-up gives up after this long in all (retries included),
