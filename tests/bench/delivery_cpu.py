@@ -75,15 +75,7 @@ def main() -> None:
         for i, tree in enumerate(trees):
             refs = insert_letters(stack, args.letters, f"cpu{i}")
             env = {**stack.env, **dict(e.split("=", 1) for e in args.env)}
-            env["PYTHONPATH"] = str(tree)
-            log = open(workdir / f"worker{i}.log", "ab")  # noqa: SIM115
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "service.entrypoints.cli", "worker"],
-                cwd=tree,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            proc = stack.worker_from(tree, env, workdir / f"worker{i}.log")
             spy = None
             try:
                 worker_like = f"%:{proc.pid}"

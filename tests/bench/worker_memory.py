@@ -19,7 +19,6 @@ import argparse
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -74,15 +73,7 @@ def main() -> None:
             refs = insert_letters(stack, args.letters, int(args.size_mb * 1024 * 1024), f"mem{i}")
             env = {k: v for k, v in stack.env.items() if k not in _TEST_TUNING}
             env.update(dict(e.split("=", 1) for e in args.env))
-            env["PYTHONPATH"] = str(tree)
-            log = open(workdir / f"worker{i}.log", "ab")  # noqa: SIM115
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "service.entrypoints.cli", "worker"],
-                cwd=tree,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            proc = stack.worker_from(tree, env, workdir / f"worker{i}.log")
             try:
                 wait_until(
                     lambda: stack.count(

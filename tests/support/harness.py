@@ -374,6 +374,18 @@ class Stack:
         with self.engine.connect() as c:
             return int(c.execute(text(sql), params).scalar() or 0)
 
+    def worker_from(self, tree: Path, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+        """A delivery worker run from the code tree ``tree`` (the bench tools compare trees) with
+        ``env``, its output appended to ``log_path``."""
+        with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(
+                [sys.executable, "-m", "service.entrypoints.cli", "worker"],
+                cwd=tree,
+                env={**env, "PYTHONPATH": str(tree)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
     def wait_forwardings_final(self, like: str, n: int, timeout: float, interval: float = 0.1) -> int:
         """Wait until ``n`` forwardings of references LIKE ``like`` are final (delivered or failed);
         the number delivered (the bench tools' rounds)."""
